@@ -1,0 +1,65 @@
+# Two commands set everything up on a fresh machine with Python 3.11: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+# One variable each for the warehouse file and the landing folder, made absolute so that Dagster
+# (in this process) and dbt (run from dbt_project/) open the same files.
+export NPS_DUCKDB_PATH := $(abspath $(or $(NPS_DUCKDB_PATH),data/warehouse.duckdb))
+export NPS_LANDING_DIR := $(abspath $(or $(NPS_LANDING_DIR),data/landing))
+export NPS_DBT_TARGET ?= duckdb
+# The instance configuration in effect is ./dagster.yaml; its state goes to ./.dagster (git-ignored).
+export DAGSTER_HOME := $(CURDIR)
+export PYTHONPATH := $(CURDIR)
+# No machine here reaches the internet, and nothing may wait on it: telemetry off everywhere.
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export RUNTIME__DLTHUB_TELEMETRY := false
+export GX_ANALYTICS_ENABLED := false
+
+INSTALLED := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+DBT_FILES := $(shell find dbt_project \( -path dbt_project/target -o -path dbt_project/logs \) -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+
+.PHONY: help setup run test ui lint format clean
+
+help:
+	@echo "make run   - set up, generate demo data if the landing folder is empty, load every date, build the marts"
+	@echo "make test  - set up and run the whole test suite"
+	@echo "make ui    - Dagster UI (webserver + daemon) on http://127.0.0.1:3000 for the same warehouse"
+	@echo "make lint  - ruff and sqlfluff"
+
+$(INSTALLED): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+$(MANIFEST): $(INSTALLED) $(DBT_FILES)
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --target $(NPS_DBT_TARGET)
+	@touch $@
+
+setup: $(INSTALLED) $(MANIFEST)
+
+run: setup
+	$(BIN)/python -m orchestration.cli run
+
+test: setup
+	$(BIN)/python -m pytest
+
+ui: setup
+	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -m orchestration.definitions
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf dbt_project/target dbt_project/logs .dagster .pytest_cache

@@ -1,0 +1,73 @@
+"""The landing zone: `<landing_dir>/<source>/<entity>/<YYYY-MM-DD>.jsonl|.csv`, one file per entity and day."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ingestion.entities import EntitySpec
+
+_DATE_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(jsonl|csv)$")
+
+
+class LandingFileError(ValueError):
+    """A landing file that cannot be loaded; the message names the file and, where known, the line."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None):
+        self.path = str(path)
+        self.line = line
+        where = f"{self.path}, line {line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    spec: EntitySpec
+    path: Path
+    partition_date: date
+    relative_path: str
+
+
+def landing_file(landing_dir: Path, spec: EntitySpec, day: date) -> LandingFile:
+    relative = f"{spec.landing_subdir}/{day.isoformat()}.{spec.extension}"
+    return LandingFile(spec=spec, path=landing_dir / relative, partition_date=day, relative_path=relative)
+
+
+def dates_present(landing_dir: Path, specs: Iterable[EntitySpec]) -> list[date]:
+    """Every partition date that has a file for any of the given entities, sorted."""
+    found: set[date] = set()
+    for spec in specs:
+        folder = landing_dir / spec.landing_subdir
+        if not folder.is_dir():
+            continue
+        for child in folder.iterdir():
+            match = _DATE_FILE.match(child.name)
+            if match and match.group(2) == spec.extension:
+                found.add(date.fromisoformat(match.group(1)))
+    return sorted(found)
+
+
+def is_empty(landing_dir: Path) -> bool:
+    return not landing_dir.exists() or not any(p.is_file() for p in landing_dir.rglob("*"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(landing_dir: Path) -> str:
+    """A cheap fingerprint of the whole landing folder (names, sizes, modification times)."""
+    digest = hashlib.sha256()
+    if landing_dir.exists():
+        for path in sorted(p for p in landing_dir.rglob("*") if p.is_file()):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(landing_dir)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()

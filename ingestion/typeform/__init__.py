@@ -1,0 +1,16 @@
+"""Typeform: survey responses as the Responses API returns them."""
+
+from ingestion.entities import EntitySpec
+
+ENTITIES = (
+    EntitySpec(
+        source="typeform",
+        entity="responses",
+        layout="json_object",
+        primary_key_fields=("response_id", "token"),
+        description=(
+            "Typeform Responses API items (answers[], hidden fields account_id, email, touchpoint, "
+            "survey_kind), one per line, kept whole."
+        ),
+    ),
+)

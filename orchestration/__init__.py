@@ -1,0 +1,1 @@
+"""Dagster code: assets, checks, schedules and resources that run the platform."""

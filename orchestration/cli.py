@@ -1,0 +1,135 @@
+"""`make run`: demo data if the landing folder is empty, every landing date in one Dagster run, then a summary.
+
+python -m orchestration.cli run [--force]    # --force re-runs even when nothing changed
+python -m orchestration.cli summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from ingestion.landing import dates_present, fingerprint, is_empty
+from ingestion.registry import ENTITIES
+from orchestration.paths import REPO_ROOT, duckdb_path, export_defaults, landing_dir
+from orchestration.summary import render
+
+RUN_LOG = "raw_meta.pipeline_runs"
+_CODE_FOLDERS = ("ingestion", "orchestration", "dbt_project/models", "dbt_project/macros", "dbt_project/seeds")
+
+
+def code_fingerprint() -> str:
+    """Changes when the pipeline's code or dbt project changes, so `make run` rebuilds after an upgrade."""
+    digest = hashlib.sha256()
+    for folder in _CODE_FOLDERS:
+        for path in sorted((REPO_ROOT / folder).rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".sql", ".yml", ".csv"}:
+                digest.update(str(path.relative_to(REPO_ROOT)).encode() + path.read_bytes())
+    digest.update((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_bytes())
+    return digest.hexdigest()
+
+
+def last_successful_fingerprint(warehouse: Path) -> str | None:
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw_meta' "
+            "and table_name = 'pipeline_runs'"
+        ).fetchall()[0][0]
+        marts = con.execute("select count(*) from information_schema.tables where table_schema = 'marts'").fetchall()[
+            0
+        ][0]
+        if not exists or not marts:
+            return None
+        rows = con.execute(f"select fingerprint from {RUN_LOG} order by finished_at desc limit 1").fetchall()
+    return rows[0][0] if rows else None
+
+
+def record_run(warehouse: Path, run_fingerprint: str, run_id: str, first: date, last: date) -> None:
+    from orchestration.defs.resources import WarehouseResource
+
+    resource = WarehouseResource(database=str(warehouse))
+    with resource.write_connection() as con:
+        con.execute("create schema if not exists raw_meta")
+        con.execute(
+            f"create table if not exists {RUN_LOG} (fingerprint varchar, run_id varchar, "
+            "first_partition date, last_partition date, finished_at timestamp)"
+        )
+        con.execute(
+            f"insert into {RUN_LOG} values (?, ?, ?, ?, ?)",
+            [run_fingerprint, run_id, first, last, datetime.now(UTC).replace(tzinfo=None)],
+        )
+
+
+def run(force: bool) -> int:
+    export_defaults()
+    landing, warehouse = landing_dir(), duckdb_path()
+    if is_empty(landing):
+        from ingestion.demo import DemoConfig, generate
+
+        print(f"Landing folder {landing} is empty: generating demo data ...", flush=True)
+        counts = generate(landing, DemoConfig())
+        print(f"  wrote {sum(counts.values()):,} records in {len(counts)} entities", flush=True)
+
+    days = dates_present(landing, ENTITIES)
+    if not days:
+        print(f"error: no landing files found under {landing} (<source>/<entity>/<YYYY-MM-DD>.jsonl|.csv)")
+        return 2
+    tomorrow = datetime.now(UTC).date().toordinal() + 1
+    if days[-1].toordinal() >= tomorrow:
+        print(f"error: landing files dated in the future ({days[-1]}) under {landing}; file dates are UTC days")
+        return 2
+
+    run_fingerprint = hashlib.sha256((fingerprint(landing) + code_fingerprint()).encode()).hexdigest()
+    if not force and last_successful_fingerprint(warehouse) == run_fingerprint:
+        print(f"Nothing changed in {landing} since the last successful run: the warehouse is up to date.")
+        print(render(warehouse))
+        return 0
+
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from orchestration.definitions import defs
+
+    job = defs().resolve_job_def("daily_pipeline")
+    instance = dg.DagsterInstance.get()
+    print(f"Loading {len(days)} days ({days[0]} to {days[-1]}) from {landing} into {warehouse} ...", flush=True)
+    result = job.execute_in_process(
+        instance=instance,
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat(),
+        },
+        raise_on_error=False,
+    )
+    if not result.success:
+        failures = [event.message for event in result.all_events if event.is_failure]
+        print("Run failed:\n  " + "\n  ".join(message or "" for message in failures[:5]), file=sys.stderr)
+        return 1
+    record_run(warehouse, run_fingerprint, result.run_id, days[0], days[-1])
+    print(render(warehouse))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="load every landing date and build the marts")
+    run_parser.add_argument("--force", action="store_true", help="run even if nothing changed")
+    commands.add_parser("summary", help="print the summary of the current warehouse")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(force=args.force)
+    export_defaults()
+    print(render(duckdb_path()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Everything Dagster loads, one folder per concern (loaded by orchestration/definitions.py)."""

@@ -1,0 +1,75 @@
+"""Resources: the DuckDB warehouse (one writer at a time), the landing zone and the dbt CLI."""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from orchestration.defs.dbt.project import dbt_project
+
+
+class WarehouseResource(DuckDBResource):
+    """The DuckDB warehouse file. Writers take an exclusive file lock first: DuckDB allows one writing process."""
+
+    lock_timeout_seconds: float = 1800.0
+
+    @property
+    def path(self) -> Path:
+        return Path(self.database)
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the warehouse's writer lock (also taken around dbt runs, which write from another process)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".writer.lock")
+        with lock_path.open("a+") as handle:
+            deadline = time.monotonic() + self.lock_timeout_seconds
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"another process is writing to {self.path}") from None
+                    time.sleep(0.5)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def write_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.writer_lock(), self.get_connection() as connection:
+            yield connection
+
+
+class LandingZoneResource(dg.ConfigurableResource):
+    """The landing folder: `<landing_dir>/<source>/<entity>/<YYYY-MM-DD>.jsonl|.csv`."""
+
+    landing_dir: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.landing_dir)
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "warehouse": WarehouseResource(
+                database=dg.EnvVar("NPS_DUCKDB_PATH"),
+                connection_config={"threads": 2, "memory_limit": "4GB"},
+            ),
+            "landing": LandingZoneResource(landing_dir=dg.EnvVar("NPS_LANDING_DIR")),
+            "dbt": DbtCliResource(project_dir=dbt_project),
+        }
+    )

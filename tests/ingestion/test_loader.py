@@ -1,0 +1,210 @@
+"""The raw loader: partitions replace themselves, nothing is duplicated, bad files are named with their line."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.landing import LandingFileError, dates_present, landing_file
+from ingestion.loader import load_file
+from ingestion.registry import ENTITIES, get_entity
+
+DAY = date(2026, 3, 2)
+SURVEY_HEADER = (
+    "response_id,survey_type,survey_kind,score,comment,email,account_id,ticket_id,channel,touchpoint,responded_at"
+)
+
+
+def ticket(ticket_id: int, status: str, updated_at: str) -> dict:
+    return {
+        "id": ticket_id,
+        "url": f"https://acme.zendesk.com/api/v2/tickets/{ticket_id}.json",
+        "status": status,
+        "tags": ["refund", "billing"],
+        "via": {"channel": "email"},
+        "organization_id": 361,
+        "created_at": "2026-03-01T09:00:00Z",
+        "updated_at": updated_at,
+    }
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    return tmp_path / "landing"
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        yield connection
+
+
+def load(con, landing: Path, source: str, entity: str, day: date = DAY, batch: str = "b1", **kwargs):
+    return load_file(con, landing_file(landing, get_entity(source, entity), day), batch, **kwargs)
+
+
+def test_json_partition_load_keeps_vendor_object_and_latest_line(con, landing):
+    write_lines(
+        landing / "zendesk/tickets/2026-03-02.jsonl",
+        [
+            json.dumps(ticket(101, "new", "2026-03-02T08:00:00Z")),
+            "",
+            json.dumps(ticket(102, "open", "2026-03-02T09:00:00Z")),
+            json.dumps(ticket(101, "solved", "2026-03-02T17:00:00Z")),
+        ],
+    )
+    result = load(con, landing, "zendesk", "tickets")
+    assert (result.records_read, result.records_loaded, result.duplicates_in_file) == (3, 2, 1)
+    rows = con.execute(
+        "select record_id, payload ->> 'status', _line_number, _source_file, _partition_date "
+        "from raw_zendesk.tickets order by record_id"
+    ).fetchall()
+    # Line 2 is blank: the ticket lines are 1, 3 and 4, and the later version of ticket 101 (line 4) wins.
+    assert rows == [
+        ("101", "solved", 4, "zendesk/tickets/2026-03-02.jsonl", DAY),
+        ("102", "open", 3, "zendesk/tickets/2026-03-02.jsonl", DAY),
+    ]
+    payload = json.loads(
+        con.execute("select payload from raw_zendesk.tickets where record_id = '102'").fetchall()[0][0]
+    )
+    assert payload == ticket(102, "open", "2026-03-02T09:00:00Z")
+
+
+def test_reloading_a_partition_replaces_it_and_unchanged_files_are_skipped(con, landing):
+    path = write_lines(landing / "zendesk/tickets/2026-03-02.jsonl", [json.dumps(ticket(1, "open", "x"))])
+    assert load(con, landing, "zendesk", "tickets").status == "loaded"
+    assert load(con, landing, "zendesk", "tickets", batch="b2").status == "unchanged"
+    assert con.execute("select count(*), min(_batch_id) from raw_zendesk.tickets").fetchall() == [(1, "b1")]
+
+    write_lines(path, [json.dumps(ticket(1, "solved", "y")), json.dumps(ticket(2, "new", "y"))])
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert load(con, landing, "zendesk", "tickets", batch="b3").status == "loaded"
+    assert con.execute(
+        "select record_id, payload ->> 'status', _batch_id from raw_zendesk.tickets order by 1"
+    ).fetchall() == [("1", "solved", "b3"), ("2", "new", "b3")]
+    # Forcing the same content again changes nothing but the batch id.
+    load(con, landing, "zendesk", "tickets", batch="b4", force=True)
+    assert con.execute("select count(*) from raw_zendesk.tickets").fetchall() == [(2,)]
+
+
+def test_other_partitions_are_untouched(con, landing):
+    write_lines(landing / "stripe/customers/2026-03-01.jsonl", [json.dumps({"id": "cus_A", "object": "customer"})])
+    write_lines(landing / "stripe/customers/2026-03-02.jsonl", [json.dumps({"id": "cus_A", "email": "new@a.com"})])
+    load(con, landing, "stripe", "customers", day=date(2026, 3, 1))
+    load(con, landing, "stripe", "customers", day=date(2026, 3, 2))
+    load(con, landing, "stripe", "customers", day=date(2026, 3, 1), force=True)
+    # Two versions of one customer, one per day: staging picks the latest.
+    assert con.execute("select _partition_date, record_id from raw_stripe.customers order by 1").fetchall() == [
+        (date(2026, 3, 1), "cus_A"),
+        (date(2026, 3, 2), "cus_A"),
+    ]
+
+
+def test_typeform_key_falls_back_to_token(con, landing):
+    write_lines(
+        landing / "typeform/responses/2026-03-02.jsonl",
+        [json.dumps({"response_id": "r1", "token": "r1"}), json.dumps({"token": "t2", "answers": []})],
+    )
+    load(con, landing, "typeform", "responses")
+    assert con.execute("select record_id from raw_typeform.responses order by 1").fetchall() == [("r1",), ("t2",)]
+
+
+def test_csv_loads_text_columns_and_quoted_commas(con, landing):
+    write_lines(
+        landing / "surveys/responses/2026-03-02.csv",
+        [
+            SURVEY_HEADER,
+            'r1,nps,relational,9,"Fast, friendly ""support""",a@acme.com,acc_00001,,email,relationship,2026-03-02T10:00:00Z',
+            "r2,ces,transactional,3,,b@acme.com,,4411,email,support_ticket,2026-03-02T11:00:00Z",
+        ],
+    )
+    result = load(con, landing, "surveys", "responses")
+    assert (result.records_read, result.records_loaded) == (2, 2)
+    assert con.execute(
+        "select response_id, score, comment, account_id, ticket_id, _line_number from raw_surveys.responses order by 1"
+    ).fetchall() == [
+        ("r1", "9", 'Fast, friendly "support"', "acc_00001", None, 2),
+        ("r2", "3", None, None, "4411", 3),
+    ]
+
+
+def test_segment_events_are_typed_and_unique_across_files(con, landing):
+    event = {
+        "type": "track",
+        "messageId": "m-1",
+        "event": "Report Created",
+        "userId": "usr_1",
+        "timestamp": "2026-03-01T10:00:00.000Z",
+        "context": {"groupId": "acc_00001", "library": {"name": "analytics.js"}},
+        "properties": {"report_id": 7},
+    }
+    write_lines(landing / "segment/tracks/2026-03-01.jsonl", [json.dumps(event)])
+    retry = dict(event, timestamp="2026-03-01T10:00:00.000Z")
+    write_lines(
+        landing / "segment/tracks/2026-03-02.jsonl", [json.dumps(retry), json.dumps(dict(event, messageId="m-2"))]
+    )
+    load(con, landing, "segment", "tracks", day=date(2026, 3, 1))
+    second = load(con, landing, "segment", "tracks", day=date(2026, 3, 2))
+    assert (second.records_read, second.records_loaded, second.duplicates_across_files) == (2, 1, 1)
+    assert con.execute(
+        "select message_id, event, user_id, account_id, properties ->> 'report_id', _partition_date "
+        "from raw_segment.tracks order by 1"
+    ).fetchall() == [
+        ("m-1", "Report Created", "usr_1", "acc_00001", "7", date(2026, 3, 1)),
+        ("m-2", "Report Created", "usr_1", "acc_00001", "7", date(2026, 3, 2)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "entity", "content", "line", "words"),
+    [
+        ("zendesk", "tickets", b'{"id": 1}\n{"id": 2, "status": \n', 2, "not valid JSON"),
+        ("zendesk", "tickets", b'{"id": 1}\n\n[1, 2]\n', 3, "not an object"),
+        ("zendesk", "tickets", b'{"id": 1}\n{"status": "open"}\n', 2, "no primary key"),
+        ("zendesk", "users", b'{"id": 1, "name": "Ren\xe9"}\n', 1, "not valid UTF-8"),
+        ("segment", "tracks", b'{"messageId": "a"}\n{"messageId": "b", \n', 2, "not valid JSON"),
+        ("segment", "tracks", b'{"messageId": "a"}\n{"event": "x"}\n', 2, "no messageId"),
+        ("surveys", "sends", b"send_id,survey_type\ns1,nps\n", 1, "missing required column(s): survey_kind"),
+        (
+            "surveys",
+            "sends",
+            b"send_id,survey_type,survey_kind,channel,touchpoint,account_id,email,sent_at\ns1,nps\n",
+            2,
+            "Expected Number of Columns: 8 Found: 2",
+        ),
+        ("surveys", "sends", b"", 1, "empty file"),
+    ],
+)
+def test_bad_files_are_named_with_file_and_line(con, landing, source, entity, content, line, words):
+    spec = get_entity(source, entity)
+    path = landing / spec.landing_subdir / f"{DAY.isoformat()}.{spec.extension}"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    with pytest.raises(LandingFileError) as raised:
+        load(con, landing, source, entity)
+    assert raised.value.path == str(path)
+    assert raised.value.line == line
+    assert str(raised.value).startswith(f"{path}, line {line}: ")
+    assert words in str(raised.value)
+    # Nothing of the bad file reached the raw table.
+    assert con.execute(f"select count(*) from {spec.table}").fetchall() == [(0,)]
+
+
+def test_dates_present_reads_file_names_per_entity(landing):
+    write_lines(landing / "zendesk/tickets/2026-03-02.jsonl", ["{}"])
+    write_lines(landing / "surveys/sends/2026-02-27.csv", ["send_id"])
+    write_lines(landing / "surveys/sends/notes.txt", ["ignored"])
+    write_lines(landing / "surveys/sends/2026-02-28.jsonl", ["wrong extension for this entity"])
+    assert dates_present(landing, ENTITIES) == [date(2026, 2, 27), date(2026, 3, 2)]

@@ -1,0 +1,69 @@
+"""The root dagster.yaml is the instance configuration in effect when DAGSTER_HOME points at the repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from orchestration.paths import REPO_ROOT
+
+PROBE = """
+import json
+from dagster import DagsterInstance
+instance = DagsterInstance.get()
+print(json.dumps({
+    "root": instance.root_directory,
+    "telemetry": instance.get_settings("telemetry"),
+    "run_storage": instance.run_storage._conn_string,
+    "coordinator": type(instance.run_coordinator).__name__,
+    "max_concurrent_runs": instance.run_coordinator.get_run_queue_config().max_concurrent_runs,
+    "run_retries": instance.run_retries_enabled,
+    "run_retries_max": instance.run_retries_max_retries,
+}))
+"""
+
+
+def test_root_dagster_yaml_is_the_instance_in_effect(tmp_path: Path):
+    # Run from a copy of the repository root so the test never touches the real .dagster/ state.
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
+    env = dict(os.environ, DAGSTER_HOME=str(home))
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=home, env=env, capture_output=True, text=True, check=True, timeout=120
+    )
+    settings = json.loads(completed.stdout.strip().splitlines()[-1])
+    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+
+    assert settings["root"] == config["local_artifact_storage"]["config"]["base_dir"]
+    assert settings["telemetry"] == {"enabled": False} == config["telemetry"]
+    # Storage lands where dagster.yaml says (relative to the working directory, the repository root under make).
+    assert settings["run_storage"] == f"sqlite:///{home / config['storage']['sqlite']['base_dir']}/history/runs.db"
+    assert settings["coordinator"] == "QueuedRunCoordinator"
+    assert settings["max_concurrent_runs"] == config["run_queue"]["max_concurrent_runs"] == 1
+    assert settings["run_retries"] is True
+    assert settings["run_retries_max"] == config["run_retries"]["max_retries"]
+
+
+def test_makefile_points_dagster_home_at_the_repository_and_turns_telemetry_off():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "export DAGSTER_HOME := $(CURDIR)" in makefile
+    for variable in (
+        "DO_NOT_TRACK := 1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS := false",
+        "RUNTIME__DLTHUB_TELEMETRY := false",
+        "GX_ANALYTICS_ENABLED := false",
+    ):
+        assert f"export {variable}" in makefile
+    dbt_project = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    assert dbt_project["flags"]["send_anonymous_usage_stats"] is False
+
+
+def test_instance_state_and_data_are_git_ignored():
+    ignored = (REPO_ROOT / ".gitignore").read_text().splitlines()
+    assert {"data/", ".dagster/", ".venv/"} <= set(ignored)
