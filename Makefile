@@ -14,6 +14,7 @@ export NPS_DBT_TARGET ?= duckdb
 # The instance configuration in effect is ./dagster.yaml; its state goes to ./.dagster (git-ignored).
 export DAGSTER_HOME := $(CURDIR)
 export PYTHONPATH := $(CURDIR)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # No machine here reaches the internet, and nothing may wait on it: telemetry off everywhere.
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false

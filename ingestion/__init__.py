@@ -1,1 +1,1 @@
-"""Source readers: landing-zone files (and later vendor APIs) into DuckDB raw schemas, plus the demo data generator."""
+"""Ingestion: everything that puts vendor-shaped files into the landing folder."""

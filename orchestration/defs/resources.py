@@ -1,8 +1,8 @@
 """Resources: the DuckDB warehouse (one writer at a time), the landing zone and the dbt CLI."""
 
-from __future__ import annotations
-
 import fcntl
+import shutil
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +14,8 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.dbt.project import dbt_project
+
+DBT_BESIDE_PYTHON = str(Path(sys.executable).parent / "dbt")
 
 
 class WarehouseResource(DuckDBResource):
@@ -70,6 +72,7 @@ def resources() -> dg.Definitions:
                 connection_config={"threads": 2, "memory_limit": "4GB"},
             ),
             "landing": LandingZoneResource(landing_dir=dg.EnvVar("NPS_LANDING_DIR")),
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            # The dbt installed beside this Python (the venv), whether or not the venv is on PATH.
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=shutil.which("dbt") or DBT_BESIDE_PYTHON),
         }
     )

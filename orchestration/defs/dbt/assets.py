@@ -1,7 +1,5 @@
 """dbt models as Dagster assets: incremental models per daily partition, everything else as one rebuild."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta

@@ -1,7 +1,5 @@
 """One daily-partitioned raw asset per source entity: landing files into `raw_<source>.<entity>` in DuckDB."""
 
-from __future__ import annotations
-
 from datetime import date, timedelta
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """The daily run: yesterday's partition of every source, then the dbt models, at 02:00 UTC."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 
 import dagster as dg

@@ -1,0 +1,33 @@
+{#- Date helpers built on dbt's cross-database macros, so they carry over to other adapters. -#}
+
+{#- Start (a date) of the UTC calendar period of `ts` for a grain column holding
+    'day', 'week' (weeks start on Monday: ISO date_trunc on DuckDB and Spark), 'month' or 'quarter'. -#}
+{% macro period_start(grain, ts) -%}
+    case {{ grain }}
+        when 'day' then cast({{ dbt.date_trunc('day', ts) }} as date)
+        when 'week' then cast({{ dbt.date_trunc('week', ts) }} as date)
+        when 'month' then cast({{ dbt.date_trunc('month', ts) }} as date)
+        when 'quarter' then cast({{ dbt.date_trunc('quarter', ts) }} as date)
+    end
+{%- endmacro %}
+
+{#- Whole calendar months elapsed from `start_ts` to `end_ts` (2024-01-15 -> 2024-04-14 is 2). -#}
+{% macro full_months_between(start_ts, end_ts) -%}
+    (
+        {{ dbt.datediff('cast(' ~ start_ts ~ ' as date)', 'cast(' ~ end_ts ~ ' as date)', 'month') }}
+        - case
+            when extract(day from {{ end_ts }}) < extract(day from {{ start_ts }}) then 1
+            else 0
+        end
+    )
+{%- endmacro %}
+
+{#- One row per grain of var('period_grains'), as a CTE body. -#}
+{% macro period_grains_rows() -%}
+    {%- for grain in var('period_grains') %}
+    select '{{ grain }}' as period_grain
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

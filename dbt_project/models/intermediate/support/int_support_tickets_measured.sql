@@ -1,0 +1,36 @@
+-- Zendesk tickets with their category for CES reporting and their reply / resolution times.
+with
+
+tickets as (
+
+    select * from {{ ref('stg_zendesk__tickets') }}
+
+),
+
+ticket_metrics as (
+
+    select * from {{ ref('stg_zendesk__ticket_metrics') }}
+
+),
+
+final as (
+
+    select
+        tickets.ticket_id,
+        tickets.status,
+        tickets.channel,
+        tickets.is_refund_related,
+        case when tickets.is_refund_related then 'refund_related' else 'other' end as ticket_category,
+        ticket_metrics.first_reply_minutes,
+        ticket_metrics.full_resolution_minutes,
+        ticket_metrics.reopens,
+        ticket_metrics.replies,
+        tickets.created_at,
+        ticket_metrics.solved_at
+    from tickets
+    left join ticket_metrics
+        on tickets.ticket_id = ticket_metrics.ticket_id
+
+)
+
+select * from final

@@ -1,0 +1,88 @@
+-- Survey responses from Typeform (NPS) and the survey tool export (NPS, CES, CSAT) in one shape,
+-- with the score categories. The account id here is the one the response carried, if any.
+with
+
+typeform_responses as (
+
+    select * from {{ ref('stg_typeform__responses') }}
+
+),
+
+survey_export_responses as (
+
+    select * from {{ ref('stg_surveys__responses') }}
+
+),
+
+unioned as (
+
+    select
+        response_id,
+        'typeform' as source,
+        survey_type,
+        survey_kind,
+        score,
+        comment,
+        email,
+        account_id as provided_account_id,
+        ticket_id,
+        channel,
+        touchpoint,
+        submitted_at as responded_at
+    from typeform_responses
+
+    union all
+
+    select
+        response_id,
+        'survey_export' as source,
+        survey_type,
+        survey_kind,
+        score,
+        comment,
+        email,
+        account_id as provided_account_id,
+        ticket_id,
+        channel,
+        touchpoint,
+        responded_at
+    from survey_export_responses
+
+),
+
+categorized as (
+
+    select
+        *,
+        case when survey_type = 'nps' then {{ nps_category('score') }} end as nps_category,
+        case when survey_type = 'ces' then {{ ces_is_easy('score') }} end as ces_is_easy
+    from unioned
+
+),
+
+final as (
+
+    select
+        response_id,
+        source,
+        survey_type,
+        survey_kind,
+        score,
+        nps_category,
+        case when survey_type = 'nps' then coalesce(nps_category = 'promoter', false) end as is_promoter,
+        case when survey_type = 'nps' then coalesce(nps_category = 'passive', false) end as is_passive,
+        case when survey_type = 'nps' then coalesce(nps_category = 'detractor', false) end as is_detractor,
+        ces_is_easy,
+        comment,
+        email,
+        provided_account_id,
+        ticket_id,
+        channel,
+        touchpoint,
+        responded_at,
+        cast(responded_at as date) as response_date
+    from categorized
+
+)
+
+select * from final

@@ -1,0 +1,158 @@
+-- NPS per UTC calendar period (day, week from Monday, month, quarter) and segment.
+-- Responses: NPS responses with a 0-10 score, in the period of their submission, segmented by the
+-- account attributes at response time. Sends: NPS sends, in the period of sent_at, segmented by the
+-- account attributes at send time and the send's channel / survey_kind / touchpoint.
+-- A row exists for every period and segment with responses or sends. Metric definitions: macros/nps.sql.
+with
+
+survey_responses as (
+
+    select * from {{ ref('fct_survey_responses') }}
+
+),
+
+survey_events as (
+
+    select * from {{ ref('int_survey_events_enriched') }}
+
+),
+
+period_grains as (
+
+    {{- period_grains_rows() }}
+
+),
+
+nps_responses as (
+
+    select * from survey_responses
+    where
+        survey_type = 'nps'
+        and nps_category is not null
+        and responded_at is not null
+
+),
+
+nps_sends as (
+
+    select * from survey_events
+    where
+        event_type = 'send'
+        and survey_type = 'nps'
+        and event_at is not null
+
+),
+
+responses_segmented as (
+
+    {{- unpivot_segments('nps_responses', var('segment_types')) }}
+
+),
+
+sends_segmented as (
+
+    {{- unpivot_segments('nps_sends', var('segment_types')) }}
+
+),
+
+response_counts as (
+
+    select
+        period_grains.period_grain,
+        {{ period_start('period_grains.period_grain', 'responses_segmented.responded_at') }} as period_start,
+        responses_segmented.segment_type,
+        responses_segmented.segment_value,
+        count(*) as responses,
+        count(case when responses_segmented.is_promoter then 1 end) as promoters,
+        count(case when responses_segmented.is_passive then 1 end) as passives,
+        count(case when responses_segmented.is_detractor then 1 end) as detractors
+    from responses_segmented
+    cross join period_grains
+    group by 1, 2, 3, 4
+
+),
+
+send_counts as (
+
+    select
+        period_grains.period_grain,
+        {{ period_start('period_grains.period_grain', 'sends_segmented.event_at') }} as period_start,
+        sends_segmented.segment_type,
+        sends_segmented.segment_value,
+        count(*) as sends
+    from sends_segmented
+    cross join period_grains
+    group by 1, 2, 3, 4
+
+),
+
+-- Every period and segment with responses or sends (a full outer join, written as a key spine).
+period_segments as (
+
+    select
+        period_grain,
+        period_start,
+        segment_type,
+        segment_value
+    from response_counts
+
+    union
+
+    select
+        period_grain,
+        period_start,
+        segment_type,
+        segment_value
+    from send_counts
+
+),
+
+counts_joined as (
+
+    select
+        period_segments.period_grain,
+        period_segments.period_start,
+        period_segments.segment_type,
+        period_segments.segment_value,
+        coalesce(response_counts.responses, 0) as responses,
+        coalesce(response_counts.promoters, 0) as promoters,
+        coalesce(response_counts.passives, 0) as passives,
+        coalesce(response_counts.detractors, 0) as detractors,
+        coalesce(send_counts.sends, 0) as sends
+    from period_segments
+    left join response_counts
+        on
+            period_segments.period_grain = response_counts.period_grain
+            and period_segments.period_start = response_counts.period_start
+            and period_segments.segment_type = response_counts.segment_type
+            and period_segments.segment_value = response_counts.segment_value
+    left join send_counts
+        on
+            period_segments.period_grain = send_counts.period_grain
+            and period_segments.period_start = send_counts.period_start
+            and period_segments.segment_type = send_counts.segment_type
+            and period_segments.segment_value = send_counts.segment_value
+
+),
+
+final as (
+
+    select
+        cast(period_grain as varchar) as period_grain,
+        cast(period_start as date) as period_start,
+        cast(segment_type as varchar) as segment_type,
+        cast(segment_value as varchar) as segment_value,
+        cast(responses as bigint) as responses,
+        cast(promoters as bigint) as promoters,
+        cast(passives as bigint) as passives,
+        cast(detractors as bigint) as detractors,
+        {{ nps('promoters', 'detractors', 'responses') }} as nps,
+        {{ nps_ci_low('promoters', 'detractors', 'responses') }} as nps_ci_low,
+        {{ nps_ci_high('promoters', 'detractors', 'responses') }} as nps_ci_high,
+        cast(sends as bigint) as sends,
+        case when sends > 0 then cast(responses as double) / sends end as response_rate
+    from counts_joined
+
+)
+
+select * from final

@@ -1,0 +1,27 @@
+-- A plain projection (no dedup window: message_id is unique in raw), so filters on
+-- activity_date push down through this view to the `_partition_date` scan of the raw table.
+with
+
+source as (
+
+    select * from {{ source('segment', 'tracks') }}
+
+),
+
+final as (
+
+    select
+        message_id,
+        _partition_date as activity_date,
+        event as event_name,
+        {{ clean_text('user_id') }} as user_id,
+        {{ clean_text('anonymous_id') }} as anonymous_id,
+        {{ clean_text('account_id') }} as account_id,
+        {{ to_utc_timestamp('event_timestamp') }} as event_at,
+        properties,
+        context
+    from source
+
+)
+
+select * from final

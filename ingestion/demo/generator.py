@@ -1,0 +1,35 @@
+"""`generate`: the whole demo landing zone for one config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingestion.demo.accounts import build_accounts
+from ingestion.demo.billing import write_stripe
+from ingestion.demo.config import DemoConfig, Window
+from ingestion.demo.lifecycle import simulate_lifecycle
+from ingestion.demo.support import simulate_support, write_zendesk
+from ingestion.demo.surveys import plan_surveys, write_surveys
+from ingestion.demo.usage import write_usage
+from ingestion.demo.writer import LandingWriter
+
+
+def generate(landing_dir: Path, config: DemoConfig) -> dict[str, int]:
+    """Write the demo's landing files under `landing_dir`; returns the rows written per "source/entity".
+
+    Files are overwritten, never deleted: generate into an empty folder.
+    """
+    landing_dir = Path(landing_dir)
+    window = Window.from_config(config)
+    accounts = build_accounts(config, window)
+    lives = [simulate_lifecycle(account, window, config.seed) for account in accounts]
+    tickets = simulate_support(lives, window, config.seed)
+    surveys = plan_surveys(lives, tickets, window, config.seed)
+
+    writer = LandingWriter(landing_dir, window)
+    write_stripe(writer, lives)
+    write_zendesk(writer, lives, tickets, window)
+    write_surveys(writer, surveys, config.seed)
+    counts = writer.flush()
+    counts["segment/tracks"] = write_usage(landing_dir, lives, window, config, surveys.core_events)
+    return dict(sorted(counts.items()))

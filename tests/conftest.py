@@ -1,0 +1,93 @@
+"""Shared fixtures: the dbt manifest prepared once, and real pipeline runs into temporary warehouses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+# Before anything imports the Dagster definitions: fixed partitions, no telemetry, no real warehouse.
+os.environ["NPS_PARTITIONS_START"] = "2024-01-01"
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+from orchestration.paths import DBT_PROJECT_DIR
+
+# The small demo every end-to-end test shares: fixed end date, so the data never depends on today.
+SMALL_DEMO = {"accounts": 60, "months": 3, "end_date": date(2026, 10, 31), "seed": 7, "events_per_account_day": 2.0}
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """`dbt parse` once per session; the Dagster dbt assets read this manifest when they are imported."""
+    subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
+        cwd=DBT_PROJECT_DIR,
+        check=True,
+        env=dict(os.environ, NPS_DUCKDB_PATH=os.environ.get("NPS_DUCKDB_PATH", "/tmp/nps-parse.duckdb")),
+    )
+    return DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+@dataclass
+class PipelineRunner:
+    """Runs the real `daily_pipeline` job in process, against the warehouse and landing folder given."""
+
+    def run(self, warehouse: Path, landing: Path, first: date, last: date) -> None:
+        import dagster as dg
+        from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+        from orchestration.definitions import defs
+
+        os.environ["NPS_DUCKDB_PATH"] = str(warehouse)
+        os.environ["NPS_LANDING_DIR"] = str(landing)
+        job = defs().resolve_job_def("daily_pipeline")
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = job.execute_in_process(
+                instance=instance,
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+                    ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+                },
+            )
+        assert result.success
+
+
+@pytest.fixture(scope="session")
+def pipeline(dbt_manifest: Path) -> Iterator[PipelineRunner]:
+    saved = {key: os.environ.get(key) for key in ("NPS_DUCKDB_PATH", "NPS_LANDING_DIR")}
+    yield PipelineRunner()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ingestion.demo import DemoConfig, generate
+
+    landing = tmp_path_factory.mktemp("landing")
+    generate(landing, DemoConfig(**SMALL_DEMO))
+    return landing
+
+
+@pytest.fixture(scope="session")
+def full_run(pipeline: PipelineRunner, small_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole small demo loaded in one run (every date present), as `make run` does."""
+    from ingestion.landing import dates_present
+    from ingestion.registry import ENTITIES
+
+    warehouse = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
+    days = dates_present(small_landing, ENTITIES)
+    pipeline.run(warehouse, small_landing, days[0], days[-1])
+    return warehouse

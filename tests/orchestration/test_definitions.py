@@ -1,0 +1,89 @@
+"""The Dagster definitions load, describe every asset, and wire lineage from landing files to marts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from ingestion.registry import ENTITIES
+
+
+@pytest.fixture(scope="module")
+def definitions(dbt_manifest) -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs()
+
+
+@pytest.fixture(scope="module")
+def asset_graph(definitions):
+    return definitions.resolve_asset_graph()
+
+
+def test_every_asset_has_a_description_a_group_and_an_owner(asset_graph):
+    missing = [
+        (key.to_user_string(), node.description, node.group_name)
+        for key, node in ((n.key, n) for n in asset_graph.asset_nodes)
+        if node.is_materializable and (not node.description or not node.group_name or not node.owners)
+    ]
+    assert missing == []
+
+
+def test_groups_follow_the_layers(asset_graph):
+    groups = {node.key.to_user_string(): node.group_name for node in asset_graph.asset_nodes if node.is_materializable}
+    assert {groups[f"raw_{spec.source}/{spec.entity}"] for spec in ENTITIES} == {"raw"}
+    assert groups["staging/stg_zendesk__tickets"] == "staging"
+    assert groups["marts/nps_by_period"] == "marts"
+    assert groups["marts/ces_by_period"] == "marts"
+    assert groups["marts/fct_survey_responses"] == "marts"
+
+
+def test_lineage_runs_from_raw_assets_to_the_marts(asset_graph):
+    raw_keys = {dg.AssetKey([spec.schema, spec.entity]) for spec in ENTITIES}
+    for spec in ENTITIES:
+        staging = asset_graph.get(dg.AssetKey(["staging", f"stg_{spec.source}__{spec.entity}"]))
+        assert dg.AssetKey([spec.schema, spec.entity]) in staging.parent_keys
+    upstream_of_nps = asset_graph.upstream_key_iterator(dg.AssetKey(["marts", "nps_by_period"]))
+    ancestors = set(upstream_of_nps)
+    assert {dg.AssetKey(["raw_typeform", "responses"]), dg.AssetKey(["raw_surveys", "sends"])} <= ancestors
+    # The marts never read a raw table except through staging.
+    assert not raw_keys & set(asset_graph.get(dg.AssetKey(["marts", "nps_by_period"])).parent_keys)
+
+
+def test_raw_and_incremental_assets_share_daily_partitions_and_single_run_backfills(asset_graph):
+    partitioned = [node for node in asset_graph.asset_nodes if node.partitions_def is not None]
+    keys = {node.key.to_user_string() for node in partitioned}
+    assert {f"raw_{spec.source}/{spec.entity}" for spec in ENTITIES} <= keys
+    assert "intermediate/int_usage_daily" in keys
+    for node in partitioned:
+        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    marts = asset_graph.get(dg.AssetKey(["marts", "nps_by_period"]))
+    assert marts.partitions_def is None
+
+
+def test_daily_schedule_runs_yesterday(definitions):
+    schedule = definitions.resolve_schedule_def("daily_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "UTC"
+    with dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 3, 5, 2, 0, tzinfo=UTC),
+        repository_def=definitions.get_repository_def(),
+    ) as context:
+        request = schedule.evaluate_tick(context).run_requests[0]
+    assert request.partition_key == "2026-03-04"
+    assert schedule.job_name == "daily_pipeline"
+
+
+def test_partitions_reach_back_two_years_by_default(monkeypatch, tmp_path):
+    from orchestration.defs import partitions
+
+    monkeypatch.delenv("NPS_PARTITIONS_START", raising=False)
+    monkeypatch.setenv("NPS_LANDING_DIR", str(tmp_path))
+    assert partitions.partitions_start() == datetime(datetime.now(UTC).year - 2, 1, 1).date()
+    old = tmp_path / "stripe" / "customers" / "2019-05-04.jsonl"
+    old.parent.mkdir(parents=True)
+    old.write_text("{}\n")
+    assert partitions.partitions_start().isoformat() == "2019-05-04"
