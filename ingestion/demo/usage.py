@@ -247,6 +247,7 @@ def write_usage(
     written = 0
     con = duckdb.connect()
     try:
+        con.execute("set enable_progress_bar = false")
         con.register("people_frame", people.users)
         con.execute("create table product_users as select * from people_frame")
         con.register("accounts_frame", people.accounts)

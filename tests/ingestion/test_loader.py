@@ -208,3 +208,32 @@ def test_dates_present_reads_file_names_per_entity(landing):
     write_lines(landing / "surveys/sends/notes.txt", ["ignored"])
     write_lines(landing / "surveys/sends/2026-02-28.jsonl", ["wrong extension for this entity"])
     assert dates_present(landing, ENTITIES) == [date(2026, 2, 27), date(2026, 3, 2)]
+
+
+def test_a_bad_file_is_set_aside_and_the_other_days_still_load(con, landing):
+    from ingestion.loader import load_files
+
+    spec = get_entity("zendesk", "users")
+    good_1 = write_lines(landing / "zendesk/users/2026-03-01.jsonl", [json.dumps({"id": 1, "email": "a@x.com"})])
+    bad = write_lines(landing / "zendesk/users/2026-03-02.jsonl", [json.dumps({"id": 2}), '{"id": 3, "email": '])
+    write_lines(landing / "zendesk/users/2026-03-03.jsonl", [json.dumps({"id": 4}), json.dumps({"id": 5})])
+    days = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
+    result = load_files(con, [landing_file(landing, spec, day) for day in days], "b1")
+    assert [str(error) for error in result.errors] == [
+        f"{bad}, line 2: not valid JSON (Expecting value at column 20)"
+    ]
+    assert sorted((load.source_file, load.records_loaded) for load in result.loads) == [
+        ("zendesk/users/2026-03-01.jsonl", 1),
+        ("zendesk/users/2026-03-03.jsonl", 2),
+    ]
+    assert con.execute("select record_id from raw_zendesk.users order by 1").fetchall() == [("1",), ("4",), ("5",)]
+    # Once fixed, the bad day loads; the good days are recognised as unchanged.
+    write_lines(bad, [json.dumps({"id": 2}), json.dumps({"id": 3, "email": "c@x.com"})])
+    again = load_files(con, [landing_file(landing, spec, day) for day in days], "b2")
+    assert again.errors == []
+    assert sorted((load.source_file, load.status) for load in again.loads) == [
+        (str(good_1.relative_to(landing)), "unchanged"),
+        ("zendesk/users/2026-03-02.jsonl", "loaded"),
+        ("zendesk/users/2026-03-03.jsonl", "unchanged"),
+    ]
+    assert con.execute("select count(*) from raw_zendesk.users").fetchall() == [(5,)]

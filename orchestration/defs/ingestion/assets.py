@@ -6,7 +6,7 @@ import dagster as dg
 
 from ingestion.entities import EntitySpec
 from ingestion.landing import landing_file
-from ingestion.loader import load_file
+from ingestion.loader import load_files
 from ingestion.registry import ENTITIES
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import LandingZoneResource, WarehouseResource
@@ -39,37 +39,41 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
     ) -> dg.MaterializeResult:
         days = partition_dates(context)
-        loads = []
+        files = [lf for lf in (landing_file(landing.path, spec, day) for day in days) if lf.path.exists()]
         with warehouse.write_connection() as con:
-            for day in days:
-                lf = landing_file(landing.path, spec, day)
-                if lf.path.exists():
-                    loads.append(load_file(con, lf, batch_id=f"{context.run_id}:{lf.relative_path}"))
-            table_rows = con.execute(f"select count(*) from {spec.table}").fetchall()[0][0] if loads else None
-        for load in loads:
-            if load.status == "loaded":
-                context.log.info(
-                    f"{load.source_file}: read {load.records_read}, loaded {load.records_loaded}, "
-                    f"duplicates in file {load.duplicates_in_file}, already loaded from another day "
-                    f"{load.duplicates_across_files}"
-                )
-        loaded = [load for load in loads if load.status == "loaded"]
-        return dg.MaterializeResult(
-            metadata={
-                "partition_days": len(days),
-                "files_present": len(loads),
-                "files_loaded": len(loaded),
-                "files_unchanged": len(loads) - len(loaded),
-                "days_without_file": len(days) - len(loads),
-                "records_read": sum(load.records_read for load in loaded),
-                "records_loaded": sum(load.records_loaded for load in loaded),
-                "duplicates_in_file": sum(load.duplicates_in_file for load in loaded),
-                "duplicates_across_files": sum(load.duplicates_across_files for load in loaded),
-                "table_rows": table_rows,
-                "table": spec.table,
-                "files": dg.MetadataValue.json([load.as_dict() for load in loaded[:50]]),
-            }
+            result = load_files(con, files, batch_id=f"{context.run.run_id}:{spec.source}/{spec.entity}")
+            table_rows = con.execute(f"select count(*) from {spec.table}").fetchall()[0][0] if files else 0
+        loaded = [load for load in result.loads if load.status == "loaded"]
+        metadata = {
+            "partition_days": len(days),
+            "files_present": len(files),
+            "files_loaded": len(loaded),
+            "files_unchanged": len(result.loads) - len(loaded),
+            "files_rejected": len(result.errors),
+            "days_without_file": len(days) - len(files),
+            "records_read": sum(load.records_read for load in loaded),
+            "records_loaded": sum(load.records_loaded for load in loaded),
+            "duplicates_in_file": sum(load.duplicates_in_file for load in loaded),
+            "duplicates_across_files": sum(load.duplicates_across_files for load in loaded),
+            "table_rows": table_rows,
+            "table": spec.table,
+            "seconds": result.seconds,
+        }
+        if result.errors:
+            # The good days are loaded; the bad files keep their previous content and fail the step by name.
+            raise dg.Failure(
+                description=f"{len(result.errors)} landing file(s) of {spec.source}/{spec.entity} could not be "
+                "loaded:\n" + "\n".join(str(error) for error in result.errors),
+                metadata={**metadata, "rejected_files": dg.MetadataValue.json([str(e) for e in result.errors])},
+                allow_retries=False,
+            )
+        context.log.info(
+            f"{spec.table}: {metadata['files_loaded']} file(s) loaded, {metadata['files_unchanged']} unchanged, "
+            f"{metadata['records_loaded']} of {metadata['records_read']} records read kept "
+            f"({metadata['duplicates_in_file']} later versions in the same file, "
+            f"{metadata['duplicates_across_files']} events already loaded from another day)"
         )
+        return dg.MaterializeResult(metadata=metadata)
 
     return raw_entity
 
