@@ -219,9 +219,7 @@ def test_a_bad_file_is_set_aside_and_the_other_days_still_load(con, landing):
     write_lines(landing / "zendesk/users/2026-03-03.jsonl", [json.dumps({"id": 4}), json.dumps({"id": 5})])
     days = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
     result = load_files(con, [landing_file(landing, spec, day) for day in days], "b1")
-    assert [str(error) for error in result.errors] == [
-        f"{bad}, line 2: not valid JSON (Expecting value at column 20)"
-    ]
+    assert [str(error) for error in result.errors] == [f"{bad}, line 2: not valid JSON (Expecting value at column 20)"]
     assert sorted((load.source_file, load.records_loaded) for load in result.loads) == [
         ("zendesk/users/2026-03-01.jsonl", 1),
         ("zendesk/users/2026-03-03.jsonl", 2),

@@ -20,6 +20,8 @@ print(json.dumps({
     "root": instance.root_directory,
     "telemetry": instance.get_settings("telemetry"),
     "run_storage": instance.run_storage._conn_string,
+    "event_log_storage": type(instance.event_log_storage).__name__,
+    "event_log_dir": instance.event_log_storage._base_dir,
     "coordinator": type(instance.run_coordinator).__name__,
     "max_concurrent_runs": instance.run_coordinator.get_run_queue_config().max_concurrent_runs,
     "run_retries": instance.run_retries_enabled,
@@ -33,7 +35,7 @@ def test_root_dagster_yaml_is_the_instance_in_effect(tmp_path: Path):
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
-    env = dict(os.environ, DAGSTER_HOME=str(home))
+    env = dict(os.environ, DAGSTER_HOME=str(home), PYTHONPATH=str(REPO_ROOT))
     completed = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=home, env=env, capture_output=True, text=True, check=True, timeout=120
     )
@@ -43,7 +45,9 @@ def test_root_dagster_yaml_is_the_instance_in_effect(tmp_path: Path):
     assert settings["root"] == config["local_artifact_storage"]["config"]["base_dir"]
     assert settings["telemetry"] == {"enabled": False} == config["telemetry"]
     # Storage lands where dagster.yaml says (relative to the working directory, the repository root under make).
-    assert settings["run_storage"] == f"sqlite:///{home / config['storage']['sqlite']['base_dir']}/history/runs.db"
+    assert settings["run_storage"] == f"sqlite:///{home / config['run_storage']['config']['base_dir']}/runs.db"
+    assert settings["event_log_storage"] == config["event_log_storage"]["class"] == "WalSqliteEventLogStorage"
+    assert settings["event_log_dir"] == str(home / config["event_log_storage"]["config"]["base_dir"])
     assert settings["coordinator"] == "QueuedRunCoordinator"
     assert settings["max_concurrent_runs"] == config["run_queue"]["max_concurrent_runs"] == 1
     assert settings["run_retries"] is True
