@@ -56,7 +56,7 @@ ui: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
+	$(BIN)/sqlfluff lint dbt_project/models
 
 format: setup
 	$(BIN)/ruff format .

@@ -6,7 +6,7 @@ import dagster as dg
 
 from ingestion.entities import EntitySpec
 from ingestion.landing import landing_file
-from ingestion.loader import load_files
+from ingestion.loader import ensure_tables, load_files
 from ingestion.registry import ENTITIES
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import LandingZoneResource, WarehouseResource
@@ -41,8 +41,10 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         days = partition_dates(context)
         files = [lf for lf in (landing_file(landing.path, spec, day) for day in days) if lf.path.exists()]
         with warehouse.write_connection() as con:
+            # The table exists even when a source has no file yet, so the dbt models build on an empty source.
+            ensure_tables(con, spec)
             result = load_files(con, files, batch_id=f"{context.run.run_id}:{spec.source}/{spec.entity}")
-            table_rows = con.execute(f"select count(*) from {spec.table}").fetchall()[0][0] if files else 0
+            table_rows = con.execute(f"select count(*) from {spec.table}").fetchall()[0][0]
         loaded = [load for load in result.loads if load.status == "loaded"]
         metadata = {
             "partition_days": len(days),
