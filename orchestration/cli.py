@@ -67,14 +67,14 @@ def record_run(warehouse: Path, run_fingerprint: str, run_id: str, first: date, 
         )
 
 
-def run(force: bool) -> int:
+def run(force: bool, demo: dict | None = None) -> int:
     export_defaults()
     landing, warehouse = landing_dir(), duckdb_path()
     if is_empty(landing):
         from ingestion.demo import DemoConfig, generate
 
         print(f"Landing folder {landing} is empty: generating demo data ...", flush=True)
-        counts = generate(landing, DemoConfig())
+        counts = generate(landing, DemoConfig(**(demo or {})))
         print(f"  wrote {sum(counts.values()):,} records in {len(counts)} entities", flush=True)
 
     days = dates_present(landing, ENTITIES)
@@ -122,10 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="load every landing date and build the marts")
     run_parser.add_argument("--force", action="store_true", help="run even if nothing changed")
+    run_parser.add_argument("--demo-accounts", type=int, help="accounts in the demo data (default 2000)")
+    run_parser.add_argument("--demo-months", type=int, help="months of demo data (default 12)")
     commands.add_parser("summary", help="print the summary of the current warehouse")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run(force=args.force)
+        demo = {"accounts": args.demo_accounts, "months": args.demo_months}
+        return run(force=args.force, demo={key: value for key, value in demo.items() if value is not None})
     export_defaults()
     print(render(duckdb_path()))
     return 0
