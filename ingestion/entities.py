@@ -17,6 +17,37 @@ Layout = Literal["json_object", "csv", "segment_tracks"]
 
 
 @dataclass(frozen=True)
+class RowRule:
+    """A record-level rule: records for which `bad_when` is true go to the entity's rejects table.
+
+    Both are SQL over the staged record (JSON layouts: `payload`; CSV: the text columns; Segment: the typed
+    columns). `reason` is a text expression that names the field and the offending value.
+    """
+
+    bad_when: str
+    reason: str
+
+
+def required(*fields: str) -> tuple[RowRule, ...]:
+    """JSON fields (dotted paths) that every record must carry, non-null."""
+    return tuple(
+        RowRule(
+            bad_when=f"coalesce(json_type(json_extract(payload, '$.{name}')), 'NULL') = 'NULL'",
+            reason=f"'missing required field {name}'",
+        )
+        for name in fields
+    )
+
+
+def is_timestamp(column: str) -> RowRule:
+    """A text column that must hold an ISO-8601 timestamp (a missing zone is read as UTC)."""
+    return RowRule(
+        bad_when=f"try_cast({column} as timestamptz) is null",
+        reason=f"'{column} ' || coalesce('\"' || {column} || '\"', 'is empty') || ' is not an ISO-8601 timestamp'",
+    )
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     source: str
     entity: str
@@ -26,6 +57,8 @@ class EntitySpec:
     primary_key_fields: tuple[str, ...] = ("id",)
     # CSV layout: the exact header columns; the first one is the primary key.
     csv_columns: tuple[str, ...] = field(default_factory=tuple)
+    # Record-level rules, applied in order (the first that matches names the reason).
+    rules: tuple[RowRule, ...] = field(default_factory=tuple)
 
     @property
     def extension(self) -> str:
@@ -38,6 +71,10 @@ class EntitySpec:
     @property
     def table(self) -> str:
         return f"{self.schema}.{self.entity}"
+
+    @property
+    def rejects_table(self) -> str:
+        return f"{self.schema}.{self.entity}_rejects"
 
     @property
     def landing_subdir(self) -> str:

@@ -1,9 +1,13 @@
 """Load landing files into their raw DuckDB table through DuckDB's own readers: one transaction per entity and run.
 
-Every changed file of an entity is staged into one temporary table, checked in SQL (file by file), and then the
-days it covers are replaced in a single delete + insert, so any partition can be re-run and nothing is duplicated.
-A file whose content was already loaded is skipped. A file that cannot be read is set aside with an error naming
-it and its line, and the other files still load. Layouts and load columns: docs/raw_layer.md.
+Every changed file of an entity is staged into one temporary table and checked in SQL. Records that break a rule
+(not JSON, no primary key, a required field missing, a value out of range: `EntitySpec.rules`) go to the entity's
+rejects table with the reason, file, line and raw record; the valid records of the same file still load. A file
+that cannot be read at all (not UTF-8, no header) is rejected whole, listed in `raw_meta.rejected_files` and left
+in place for replay. The days covered are then replaced in a single delete + insert, so any partition can be
+re-run and nothing is duplicated; a file whose content was already loaded is skipped. For every file:
+records read = loaded + rejected + superseded (an older version of an object later in the same file)
++ already loaded (a Segment event re-sent on another day). Layouts and load columns: docs/raw_layer.md.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ingestion.entities import EntitySpec
 from ingestion.landing import LandingFile, LandingFileError, sha256_of
 
 LOAD_LOG = "raw_meta.file_loads"
+REJECTED_FILES = "raw_meta.rejected_files"
 
 _LOAD_COLUMNS_DDL = """
     _partition_date date not null,
@@ -55,10 +60,16 @@ class FileLoad:
     status: str  # "loaded" | "unchanged"
     records_read: int
     records_loaded: int
+    records_rejected: int
     # Same primary key twice in one file: the later line wins (a vendor export re-emitting an update).
     duplicates_in_file: int
     # Segment only: an event whose messageId was already loaded from another file (a client retry).
     duplicates_across_files: int
+
+    @property
+    def reconciles(self) -> bool:
+        accounted = self.records_loaded + self.records_rejected + self.duplicates_in_file
+        return self.records_read == accounted + self.duplicates_across_files
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -92,13 +103,35 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
             sha256 varchar not null,
             records_read bigint not null,
             records_loaded bigint not null,
+            records_rejected bigint not null,
             batch_id varchar not null,
             loaded_at timestamp not null,
             primary key (source, entity, partition_date)
         )
         """
     )
+    # Warehouses created before quarantine existed: add the column in place.
+    con.execute(f"alter table {LOAD_LOG} add column if not exists records_rejected bigint default 0")
+    con.execute(
+        f"""
+        create table if not exists {REJECTED_FILES} (
+            source varchar not null,
+            entity varchar not null,
+            partition_date date not null,
+            source_file varchar not null,
+            line_number bigint,
+            reason varchar not null,
+            batch_id varchar not null,
+            rejected_at timestamp not null,
+            primary key (source, entity, partition_date)
+        )
+        """
+    )
     con.execute(f"create table if not exists {spec.table} ({_payload_columns_ddl(spec)} {_LOAD_COLUMNS_DDL})")
+    con.execute(
+        f"create table if not exists {spec.rejects_table} "
+        f"(reason varchar not null, raw_record varchar, {_LOAD_COLUMNS_DDL})"
+    )
 
 
 def _payload_columns_ddl(spec: EntitySpec) -> str:
@@ -157,7 +190,7 @@ def _read_csv_header(path: Path) -> list[str]:
 
 
 def _json_lines_sql(paths: Sequence[Path]) -> str:
-    """Numbered non-blank lines of JSONL files, split in SQL so errors can name the exact line."""
+    """Numbered non-blank lines of JSONL files, split in SQL so every record keeps its exact line."""
     listed = "[" + ", ".join(sql_string(str(path)) for path in paths) + "]"
     return f"""
         with parts as (
@@ -172,13 +205,13 @@ def _json_lines_sql(paths: Sequence[Path]) -> str:
     """
 
 
-def _stage_json_objects(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_StagedFile]) -> None:
+def _stage_lines(con: duckdb.DuckDBPyConnection, files: list[_StagedFile]) -> None:
+    """JSONL files into `_lines`; unparseable lines into `_rejected`. A file that is not UTF-8 fails whole."""
     con.execute("create or replace temp table _lines (file_index integer, line_number bigint, line_text varchar)")
     try:
-        paths = [f.lf.path for f in files]
         con.execute(
             f"insert into _lines select f.file_index, l.line_number, l.line_text "
-            f"from ({_json_lines_sql(paths)}) as l join _files as f on f.path = l.filename"
+            f"from ({_json_lines_sql([f.lf.path for f in files])}) as l join _files as f on f.path = l.filename"
         )
     except duckdb.Error:
         # One file is unreadable (e.g. not UTF-8): read them one by one to find it and keep the others.
@@ -190,38 +223,37 @@ def _stage_json_objects(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files:
                 )
             except duckdb.Error as error:
                 staged.fail(_json_error(staged.lf.path, error))
-    problems = con.execute(
+    con.execute(
         """
-        select file_index,
-               min(line_number) filter (where not coalesce(json_valid(line_text), false)) as not_json,
-               min(line_number) filter (
-                   where coalesce(json_valid(line_text), false) and left(ltrim(line_text), 1) <> '{'
-               ) as not_object
+        insert into _rejected
+        select file_index, line_number,
+               case when not coalesce(json_valid(line_text), false)
+                    then 'not valid JSON (a truncated or malformed line)'
+                    else 'line is JSON but not an object' end,
+               line_text
         from _lines
-        group by file_index
-        having not_json is not null or not_object is not null
+        where not coalesce(json_valid(line_text), false) or left(ltrim(line_text), 1) <> '{'
         """
-    ).fetchall()
-    for file_index, not_json, not_object in problems:
-        staged = files_by_index(files)[file_index]
-        if not_json is not None and (not_object is None or not_json < not_object):
-            located = locate_bad_json_line(staged.lf.path)
-            reason = located[1] if located else "not valid JSON (expected one JSON object per line)"
-            staged.fail(LandingFileError(staged.lf.path, reason, line=not_json))
-        else:
-            staged.fail(LandingFileError(staged.lf.path, "line is JSON but not an object", line=not_object))
-    _drop_failed(con, files, "_lines")
-    key_expr = (
+    )
+    con.execute(
+        "delete from _lines where not coalesce(json_valid(line_text), false) or left(ltrim(line_text), 1) <> '{'"
+    )
+
+
+def _key_expression(spec: EntitySpec, json_text: str) -> str:
+    return (
         "coalesce("
-        + ", ".join(
-            f"nullif(json_extract_string(line_text, {sql_string(name)}), '')" for name in spec.primary_key_fields
-        )
+        + ", ".join(f"nullif(json_extract_string({json_text}, {sql_string(k)}), '')" for k in spec.primary_key_fields)
         + ")"
     )
+
+
+def _stage_json_objects(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_StagedFile]) -> None:
+    _stage_lines(con, files)
     con.execute(
         f"""
         create or replace temp table _incoming as
-        select file_index, line_number, {key_expr} as record_id, line_text::json as payload
+        select file_index, line_number, {_key_expression(spec, "line_text")} as record_id, line_text::json as payload
         from _lines
         """
     )
@@ -238,16 +270,22 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_St
         path = staged.lf.path
         try:
             header = _read_csv_header(path)
-            missing = [name for name in spec.csv_columns if name not in header]
-            if missing:
-                raise LandingFileError(path, f"header is missing required column(s): {', '.join(missing)}", line=1)
-            # No sniffing: the dialect is fixed (RFC 4180) and every column is text, so a bad record fails with
-            # DuckDB's own error naming its line instead of being guessed into another shape.
-            typed = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header) + "}"
-            reader = (
-                f"read_csv({sql_string(str(path))}, header = true, auto_detect = false, delim = ',', "
-                f"quote = '\"', escape = '\"', columns = {typed}, strict_mode = true)"
-            )
+        except LandingFileError as error:
+            staged.fail(error)
+            continue
+        missing = [name for name in spec.csv_columns if name not in header]
+        if missing:
+            staged.fail(LandingFileError(path, f"header is missing required column(s): {', '.join(missing)}", line=1))
+            continue
+        # No sniffing: the dialect is fixed (RFC 4180) and every column is text. Records DuckDB cannot parse (wrong
+        # number of fields, unterminated quote) are captured by store_rejects with their line and raw text.
+        typed = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header) + "}"
+        reader = (
+            f"read_csv({sql_string(str(path))}, header = true, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', columns = {typed}, strict_mode = true, "
+            f"store_rejects = true, rejects_table = '_csv_errors', rejects_scan = '_csv_scans')"
+        )
+        try:
             # The header is line 1, so record n sits on line n + 1 (a quoted field spanning lines shifts this).
             con.execute(
                 f"""
@@ -256,11 +294,28 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_St
                 from {reader}
                 """
             )
-        except LandingFileError as error:
-            staged.fail(error)
+            con.execute(
+                f"""
+                insert into _rejected
+                select {staged.file_index}, line, 'malformed CSV record: ' || first(error_message order by column_idx),
+                       first(csv_line)
+                from _csv_errors
+                group by line
+                """
+            )
         except duckdb.Error as error:
             line, reason = summarize_csv_error(str(error))
             staged.fail(LandingFileError(path, f"cannot be read: {reason}", line=line))
+        finally:
+            con.execute("drop table if exists _csv_errors")
+            con.execute("drop table if exists _csv_scans")
+
+
+_SEGMENT_FROM_JSON = """
+    json_extract_string({j}, 'messageId'), json_extract_string({j}, 'event'), json_extract_string({j}, 'userId'),
+    json_extract_string({j}, 'anonymousId'), json_extract_string({j}, '$.context.groupId'),
+    json_extract_string({j}, 'timestamp'), json_extract({j}, 'properties'), json_extract({j}, 'context')
+"""
 
 
 def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_StagedFile]) -> None:
@@ -273,6 +328,7 @@ def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list
         """
     )
     columns = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in _SEGMENT_COLUMNS.items()) + "}"
+    unreadable = []
     for staged in files:
         reader = f"read_json({sql_string(str(staged.lf.path))}, format = 'newline_delimited', columns = {columns})"
         try:
@@ -284,8 +340,17 @@ def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list
                 from {reader}
                 """
             )
-        except duckdb.Error as error:
-            staged.fail(_json_error(staged.lf.path, error))
+        except duckdb.Error:
+            unreadable.append(staged)
+    if unreadable:
+        # Error path: a file the fast reader rejects is read line by line in SQL, so its good events still load
+        # and each bad line is quarantined with its number.
+        _stage_lines(con, unreadable)
+        con.execute(
+            f"insert into _incoming select file_index, line_number, {_SEGMENT_FROM_JSON.format(j='line_text')} "
+            "from _lines"
+        )
+        con.execute("drop table _lines")
 
 
 def _json_error(path: Path, error: duckdb.Error) -> LandingFileError:
@@ -293,6 +358,34 @@ def _json_error(path: Path, error: duckdb.Error) -> LandingFileError:
     if located is not None:
         return LandingFileError(path, located[1], line=located[0])
     return LandingFileError(path, f"cannot be read: {str(error).splitlines()[0]}")
+
+
+def _raw_record_sql(spec: EntitySpec) -> str:
+    if spec.layout == "json_object":
+        return "payload::varchar"
+    if spec.layout == "csv":
+        return "to_json(struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in spec.csv_columns) + "))::varchar"
+    return (
+        "to_json(struct_pack(messageId := record_id, event := event, userId := user_id, "
+        "anonymousId := anonymous_id, timestamp := event_timestamp, context := context, "
+        "properties := properties))::varchar"
+    )
+
+
+def _apply_rules(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
+    """Move records without a primary key or breaking a rule from `_incoming` to `_rejected` (first rule wins)."""
+    key_reason = "event has no messageId" if spec.layout == "segment_tracks" else "record has no primary key"
+    rules = [
+        ("record_id is null", f"'{key_reason} (field {spec.primary_key_description})'"),
+        *((rule.bad_when, rule.reason) for rule in spec.rules),
+    ]
+    raw = _raw_record_sql(spec)
+    for bad_when, reason in rules:
+        predicate = f"coalesce(({bad_when}), true)"
+        con.execute(
+            f"insert into _rejected select file_index, line_number, {reason}, {raw} from _incoming where {predicate}"
+        )
+        con.execute(f"delete from _incoming where {predicate}")
 
 
 # --- one transaction for all the files of an entity ----------------------------------------------------------------
@@ -311,30 +404,20 @@ class _StagedFile:
             self.error = error
 
 
-def files_by_index(files: list[_StagedFile]) -> dict[int, _StagedFile]:
-    return {f.file_index: f for f in files}
-
-
-def _drop_failed(con: duckdb.DuckDBPyConnection, files: list[_StagedFile], table: str) -> None:
-    failed = [f.file_index for f in files if f.error is not None]
-    if failed:
-        con.execute(f"delete from {table} where file_index in ({', '.join(map(str, failed))})")
-
-
 def _unchanged(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: Sequence[LandingFile]) -> dict:
     """The load-log row of every file whose content is what was loaded last time."""
     logged = {
         row[0]: row[1:]
         for row in con.execute(
-            f"select partition_date, size_bytes, mtime_ns, sha256, records_read, records_loaded, source_file "
-            f"from {LOAD_LOG} where source = ? and entity = ?",
+            "select partition_date, size_bytes, mtime_ns, sha256, records_read, records_loaded, records_rejected, "
+            f"source_file from {LOAD_LOG} where source = ? and entity = ?",
             [spec.source, spec.entity],
         ).fetchall()
     }
     unchanged = {}
     for lf in files:
         row = logged.get(lf.partition_date)
-        if row is None or row[5] != lf.relative_path:
+        if row is None or row[6] != lf.relative_path:
             continue
         stat = lf.path.stat()
         if stat.st_size == row[0] and (stat.st_mtime_ns == row[1] or sha256_of(lf.path) == row[2]):
@@ -345,7 +428,7 @@ def _unchanged(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: Sequence
 def load_files(
     con: duckdb.DuckDBPyConnection, files: Sequence[LandingFile], batch_id: str, *, force: bool = False
 ) -> EntityLoad:
-    """Replace the partitions of `files` (all of one entity) in its raw table with their content."""
+    """Replace the partitions of `files` (all of one entity) in its raw and rejects tables with their content."""
     started = time.monotonic()
     result = EntityLoad()
     if not files:
@@ -358,8 +441,9 @@ def load_files(
     for lf in files:
         if lf.partition_date in unchanged:
             row = unchanged[lf.partition_date]
+            read, loaded, rejected = row[3], row[4], row[5]
             result.loads.append(
-                FileLoad(lf.relative_path, lf.partition_date.isoformat(), "unchanged", row[3], row[4], 0, 0)
+                FileLoad(lf.relative_path, lf.partition_date.isoformat(), "unchanged", read, loaded, rejected, 0, 0)
             )
     staged = []
     for index, lf in enumerate(f for f in files if f.partition_date not in unchanged):
@@ -377,27 +461,55 @@ def load_files(
         "insert into _files values (?, ?, ?, ?, ?, ?)",
         [[f.file_index, str(f.lf.path), f.lf.relative_path, f.lf.partition_date, f.size, f.mtime_ns] for f in staged],
     )
+    con.execute(
+        "create or replace temp table _rejected (file_index integer, line_number bigint, reason varchar, "
+        "raw_record varchar)"
+    )
     try:
         {"json_object": _stage_json_objects, "csv": _stage_csv, "segment_tracks": _stage_segment}[spec.layout](
             con, spec, staged
         )
-        no_key = con.execute(
-            "select file_index, min(line_number) from _incoming where record_id is null group by file_index"
-        ).fetchall()
-        for file_index, line in no_key:
-            target = files_by_index(staged)[file_index]
-            what = "event has no messageId" if spec.layout == "segment_tracks" else "record has no primary key"
-            target.fail(LandingFileError(target.lf.path, f"{what} (field {spec.primary_key_description})", line=line))
-        _drop_failed(con, staged, "_incoming")
+        _apply_rules(con, spec)
+        failed = [f.file_index for f in staged if f.error is not None]
+        if failed:
+            for table in ("_incoming", "_rejected"):
+                con.execute(f"delete from {table} where file_index in ({', '.join(map(str, failed))})")
         good = [f for f in staged if f.error is None]
         result.errors = [f.error for f in staged if f.error is not None]
+        _record_rejected_files(con, spec, [f for f in staged if f.error is not None], batch_id)
         if good:
             result.loads.extend(_replace_partitions(con, spec, good, batch_id))
     finally:
-        con.execute("drop table if exists _incoming")
-        con.execute("drop table if exists _files")
+        for table in ("_incoming", "_rejected", "_files", "_lines"):
+            con.execute(f"drop table if exists {table}")
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _record_rejected_files(
+    con: duckdb.DuckDBPyConnection, spec: EntitySpec, rejected: list[_StagedFile], batch_id: str
+) -> None:
+    """Files rejected whole stay in the landing folder for replay; the partition keeps its previous content."""
+    if not rejected:
+        return
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.executemany(
+        f"insert or replace into {REJECTED_FILES} values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                spec.source,
+                spec.entity,
+                f.lf.partition_date,
+                f.lf.relative_path,
+                f.error.line,
+                str(f.error).split(": ", 1)[-1],
+                batch_id,
+                now,
+            ]
+            for f in rejected
+            if f.error is not None
+        ],
+    )
 
 
 def _replace_partitions(
@@ -405,6 +517,7 @@ def _replace_partitions(
 ) -> list[FileLoad]:
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     good_indexes = ", ".join(str(f.file_index) for f in good)
+    partitions = f"(select partition_date from _files where file_index in ({good_indexes}))"
     if spec.layout == "segment_tracks":
         # Events are immutable: the first copy of a messageId wins, here and against the rest of the table.
         select, rank = _SEGMENT_SELECT, "partition by record_id order by file_index, line_number"
@@ -419,13 +532,12 @@ def _replace_partitions(
             "select file_index, count(*), count(distinct record_id) from _incoming group by file_index"
         ).fetchall()
     }
+    rejected_counts = dict(con.execute("select file_index, count(*) from _rejected group by file_index").fetchall())
     sha = {f.file_index: sha256_of(f.lf.path) for f in good}
     con.execute("begin transaction")
     try:
-        con.execute(
-            f"delete from {spec.table} where _partition_date in "
-            f"(select partition_date from _files where file_index in ({good_indexes}))"
-        )
+        con.execute(f"delete from {spec.table} where _partition_date in {partitions}")
+        con.execute(f"delete from {spec.rejects_table} where _partition_date in {partitions}")
         con.execute(
             f"""
             insert into {spec.table}
@@ -437,29 +549,41 @@ def _replace_partitions(
             """,
             [batch_id, loaded_at],
         )
+        con.execute(
+            f"""
+            insert into {spec.rejects_table}
+            select rejected.reason, rejected.raw_record, files.partition_date, files.relative_path,
+                   rejected.line_number, ?, ?::timestamp
+            from _rejected as rejected
+            join _files as files using (file_index)
+            order by rejected.file_index, rejected.line_number
+            """,
+            [batch_id, loaded_at],
+        )
         loaded = dict(
             con.execute(
-                f"select _partition_date, count(*) from {spec.table} where _partition_date in "
-                f"(select partition_date from _files where file_index in ({good_indexes})) group by 1"
+                f"select _partition_date, count(*) from {spec.table} where _partition_date in {partitions} group by 1"
             ).fetchall()
         )
         loads = []
         for f in good:
-            read, distinct = counts.get(f.file_index, (0, 0))
+            valid, distinct = counts.get(f.file_index, (0, 0))
+            rejected = rejected_counts.get(f.file_index, 0)
             records_loaded = loaded.get(f.lf.partition_date, 0)
             loads.append(
                 FileLoad(
                     source_file=f.lf.relative_path,
                     partition_date=f.lf.partition_date.isoformat(),
                     status="loaded",
-                    records_read=read,
+                    records_read=valid + rejected,
                     records_loaded=records_loaded,
-                    duplicates_in_file=read - distinct,
+                    records_rejected=rejected,
+                    duplicates_in_file=valid - distinct,
                     duplicates_across_files=distinct - records_loaded,
                 )
             )
         con.executemany(
-            f"insert or replace into {LOAD_LOG} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert or replace into {LOAD_LOG} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 [
                     spec.source,
@@ -471,11 +595,16 @@ def _replace_partitions(
                     sha[f.file_index],
                     load.records_read,
                     load.records_loaded,
+                    load.records_rejected,
                     batch_id,
                     loaded_at,
                 ]
                 for f, load in zip(good, loads, strict=True)
             ],
+        )
+        con.execute(
+            f"delete from {REJECTED_FILES} where source = ? and entity = ? and partition_date in {partitions}",
+            [spec.source, spec.entity],
         )
         con.execute("commit")
     except BaseException:
@@ -485,7 +614,7 @@ def _replace_partitions(
 
 
 def load_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, batch_id: str, *, force: bool = False) -> FileLoad:
-    """Load a single file; raise its `LandingFileError` if it cannot be read."""
+    """Load a single file; raise its `LandingFileError` if it is rejected whole."""
     result = load_files(con, [lf], batch_id, force=force)
     if result.errors:
         raise result.errors[0]

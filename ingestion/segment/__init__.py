@@ -1,6 +1,6 @@
 """Segment: product usage as track events (high volume: read by DuckDB's own JSON reader)."""
 
-from ingestion.entities import EntitySpec
+from ingestion.entities import EntitySpec, RowRule, is_timestamp
 
 ENTITIES = (
     EntitySpec(
@@ -8,6 +8,10 @@ ENTITIES = (
         entity="tracks",
         layout="segment_tracks",
         primary_key_fields=("messageId",),
+        rules=(
+            RowRule(bad_when="event is null", reason="'missing required field event'"),
+            is_timestamp("event_timestamp"),
+        ),
         description="Segment track calls (messageId, event, userId, timestamp, context.groupId = account id).",
     ),
 )

@@ -1,6 +1,6 @@
 """Typeform: survey responses as the Responses API returns them."""
 
-from ingestion.entities import EntitySpec
+from ingestion.entities import EntitySpec, required
 
 ENTITIES = (
     EntitySpec(
@@ -8,6 +8,7 @@ ENTITIES = (
         entity="responses",
         layout="json_object",
         primary_key_fields=("response_id", "token"),
+        rules=required("submitted_at"),
         description=(
             "Typeform Responses API items (answers[], hidden fields account_id, email, touchpoint, "
             "survey_kind), one per line, kept whole."

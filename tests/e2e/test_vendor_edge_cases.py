@@ -291,7 +291,6 @@ def test_every_response_is_kept_with_what_could_be_read(warehouse):
             "from marts.fct_survey_responses order by 1"
         ).fetchall()
     assert rows == [
-        ("q1", "nps", None, None, datetime(2026, 3, 3, 10, 0), None),
         ("q2", "ces", 5, None, datetime(2026, 3, 3, 4, 30), None),
         ("q3", "nps", 10, "acc_Y", datetime(2026, 3, 3, 10, 0), None),
         ("tf10", "nps", None, "acc_Y", datetime(2026, 3, 2, 10, 0), None),
@@ -304,7 +303,15 @@ def test_scored_responses_only_count_towards_nps(warehouse):
         summary = con.execute(
             "select responses, promoters, nps, unmatched_responses, ces_responses, ces_mean from marts.program_summary"
         ).fetchall()
-    assert summary == [(1, 1, 100.0, 3, 1, 5.0)]
+    assert summary == [(1, 1, 100.0, 2, 1, 5.0)]
+
+
+def test_a_survey_row_without_a_score_is_quarantined_not_lost(warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rejects = con.execute(
+            "select reason, _source_file, _line_number, raw_record ->> '$.response_id' from raw_surveys.responses_rejects"
+        ).fetchall()
+    assert rejects == [("score is missing", "surveys/responses/2026-03-03.csv", 2, "q1")]
 
 
 def test_mrr_skips_metered_and_one_time_prices(warehouse):

@@ -100,8 +100,14 @@ def test_reloading_a_partition_replaces_it_and_unchanged_files_are_skipped(con, 
 
 
 def test_other_partitions_are_untouched(con, landing):
-    write_lines(landing / "stripe/customers/2026-03-01.jsonl", [json.dumps({"id": "cus_A", "object": "customer"})])
-    write_lines(landing / "stripe/customers/2026-03-02.jsonl", [json.dumps({"id": "cus_A", "email": "new@a.com"})])
+    write_lines(
+        landing / "stripe/customers/2026-03-01.jsonl",
+        [json.dumps({"id": "cus_A", "object": "customer", "created": 1772323200})],
+    )
+    write_lines(
+        landing / "stripe/customers/2026-03-02.jsonl",
+        [json.dumps({"id": "cus_A", "email": "new@a.com", "created": 1772323200})],
+    )
     load(con, landing, "stripe", "customers", day=date(2026, 3, 1))
     load(con, landing, "stripe", "customers", day=date(2026, 3, 2))
     load(con, landing, "stripe", "customers", day=date(2026, 3, 1), force=True)
@@ -115,7 +121,10 @@ def test_other_partitions_are_untouched(con, landing):
 def test_typeform_key_falls_back_to_token(con, landing):
     write_lines(
         landing / "typeform/responses/2026-03-02.jsonl",
-        [json.dumps({"response_id": "r1", "token": "r1"}), json.dumps({"token": "t2", "answers": []})],
+        [
+            json.dumps({"response_id": "r1", "token": "r1", "submitted_at": "2026-03-02T10:00:00Z"}),
+            json.dumps({"token": "t2", "answers": [], "submitted_at": "2026-03-02T11:00:00Z"}),
+        ],
     )
     load(con, landing, "typeform", "responses")
     assert con.execute("select record_id from raw_typeform.responses order by 1").fetchall() == [("r1",), ("t2",)]
@@ -170,24 +179,12 @@ def test_segment_events_are_typed_and_unique_across_files(con, landing):
 @pytest.mark.parametrize(
     ("source", "entity", "content", "line", "words"),
     [
-        ("zendesk", "tickets", b'{"id": 1}\n{"id": 2, "status": \n', 2, "not valid JSON"),
-        ("zendesk", "tickets", b'{"id": 1}\n\n[1, 2]\n', 3, "not an object"),
-        ("zendesk", "tickets", b'{"id": 1}\n{"status": "open"}\n', 2, "no primary key"),
         ("zendesk", "users", b'{"id": 1, "name": "Ren\xe9"}\n', 1, "not valid UTF-8"),
-        ("segment", "tracks", b'{"messageId": "a"}\n{"messageId": "b", \n', 2, "not valid JSON"),
-        ("segment", "tracks", b'{"messageId": "a"}\n{"event": "x"}\n', 2, "no messageId"),
         ("surveys", "sends", b"send_id,survey_type\ns1,nps\n", 1, "missing required column(s): survey_kind"),
-        (
-            "surveys",
-            "sends",
-            b"send_id,survey_type,survey_kind,channel,touchpoint,account_id,email,sent_at\ns1,nps\n",
-            2,
-            "Expected Number of Columns: 8 Found: 2",
-        ),
         ("surveys", "sends", b"", 1, "empty file"),
     ],
 )
-def test_bad_files_are_named_with_file_and_line(con, landing, source, entity, content, line, words):
+def test_unreadable_files_are_rejected_whole_with_file_and_line(con, landing, source, entity, content, line, words):
     spec = get_entity(source, entity)
     path = landing / spec.landing_subdir / f"{DAY.isoformat()}.{spec.extension}"
     path.parent.mkdir(parents=True)
@@ -198,8 +195,136 @@ def test_bad_files_are_named_with_file_and_line(con, landing, source, entity, co
     assert raised.value.line == line
     assert str(raised.value).startswith(f"{path}, line {line}: ")
     assert words in str(raised.value)
-    # Nothing of the bad file reached the raw table.
+    # Nothing of the file reached the raw table; the file is listed for replay and stays where it is.
     assert con.execute(f"select count(*) from {spec.table}").fetchall() == [(0,)]
+    assert con.execute("select source_file, line_number from raw_meta.rejected_files").fetchall() == [
+        (f"{spec.landing_subdir}/{DAY.isoformat()}.{spec.extension}", line)
+    ]
+    assert path.exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "entity", "content", "rejected", "loaded"),
+    [
+        (
+            "zendesk",
+            "tickets",
+            b'{"id": 1, "created_at": "a", "updated_at": "b"}\n{"id": 2, "status": \n',
+            [(2, "not valid JSON")],
+            1,
+        ),
+        (
+            "zendesk",
+            "tickets",
+            b'{"id": 1, "created_at": "a", "updated_at": "b"}\n\n[1, 2]\n',
+            [(3, "line is JSON but not an object")],
+            1,
+        ),
+        (
+            "zendesk",
+            "tickets",
+            b'{"id": 1, "created_at": "a", "updated_at": "b"}\n{"status": "open"}\n',
+            [(2, "record has no primary key (field id)")],
+            1,
+        ),
+        ("zendesk", "tickets", b'{"id": 1, "created_at": "a"}\n', [(1, "missing required field updated_at")], 0),
+        (
+            "segment",
+            "tracks",
+            b'{"messageId": "a", "event": "x", "timestamp": "2026-03-02T10:00:00Z"}\n{"messageId": "b", \n',
+            [(2, "not valid JSON")],
+            1,
+        ),
+        (
+            "segment",
+            "tracks",
+            b'{"messageId": "a", "event": "x", "timestamp": "2026-03-02T10:00:00Z"}\n{"event": "x"}\n',
+            [(2, "event has no messageId")],
+            1,
+        ),
+        (
+            "segment",
+            "tracks",
+            b'{"messageId": "a", "event": "x", "timestamp": "yesterday"}\n',
+            [(1, 'event_timestamp "yesterday" is not an ISO-8601 timestamp')],
+            0,
+        ),
+        (
+            "surveys",
+            "sends",
+            b"send_id,survey_type,survey_kind,channel,touchpoint,account_id,email,sent_at\ns1,nps\ns2,nps,relational,email,relationship,acc_1,a@b.com,2026-03-02T10:00:00Z\n",
+            [(2, "malformed CSV record: Expected Number of Columns: 8 Found: 2")],
+            1,
+        ),
+        (
+            "stripe",
+            "charges",
+            b'{"id": "ch_1", "created": 1, "amount": -5, "currency": "usd"}\n',
+            [(1, "amount -5 is not a non-negative whole amount in minor units")],
+            0,
+        ),
+        (
+            "stripe",
+            "charges",
+            b'{"id": "ch_1", "created": 1, "amount": 5, "currency": "dollars"}\n',
+            [(1, 'currency "dollars" is not an ISO 4217 code')],
+            0,
+        ),
+    ],
+)
+def test_bad_records_are_quarantined_and_the_rest_of_the_file_loads(
+    con, landing, source, entity, content, rejected, loaded
+):
+    spec = get_entity(source, entity)
+    path = landing / spec.landing_subdir / f"{DAY.isoformat()}.{spec.extension}"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    result = load(con, landing, source, entity)
+    assert (result.records_loaded, result.records_rejected) == (loaded, len(rejected))
+    assert result.reconciles
+    rows = con.execute(
+        f"select _line_number, reason, _source_file, raw_record from {spec.rejects_table} order by 1"
+    ).fetchall()
+    # Each reason starts with the expected words (JSON errors add the parser's detail).
+    assert [
+        (line, reason[: len(text)]) for (line, reason, _, _), (_, text) in zip(rows, rejected, strict=True)
+    ] == rejected
+    assert all(
+        source_file == f"{spec.landing_subdir}/{DAY.isoformat()}.{spec.extension}" for _, _, source_file, _ in rows
+    )
+    assert all(raw for *_, raw in rows)
+    assert con.execute(f"select count(*) from {spec.table}").fetchall() == [(loaded,)]
+    # Loading the same partition again replaces the rejects too: nothing doubles.
+    load(con, landing, source, entity, force=True)
+    assert con.execute(f"select count(*) from {spec.rejects_table}").fetchall() == [(len(rejected),)]
+
+
+@pytest.mark.parametrize(
+    ("score", "survey_type", "reason"),
+    [
+        ("ten", "nps", 'score "ten" is not a whole number'),
+        ("11", "nps", "score 11 is outside 0-10 for nps"),
+        ("-1", "nps", "score -1 is outside 0-10 for nps"),
+        ("7.5", "nps", 'score "7.5" is not a whole number'),
+        ("", "nps", "score is missing"),
+        ("8", "ces", "score 8 is outside 1-7 for ces"),
+        ("0", "ces", "score 0 is outside 1-7 for ces"),
+        ("3", "pulse", 'survey_type "pulse" is not one of nps, ces, csat'),
+    ],
+)
+def test_survey_scores_outside_their_scale_are_rejected(con, landing, score, survey_type, reason):
+    write_lines(
+        landing / "surveys/responses/2026-03-02.csv",
+        [
+            SURVEY_HEADER,
+            f"r1,{survey_type},relational,{score},,a@acme.com,acc_1,,email,relationship,2026-03-02T10:00:00Z",
+            "r2,NPS,relational,10,,b@acme.com,acc_1,,email,relationship,2026-03-02T10:00:00Z",
+        ],
+    )
+    result = load(con, landing, "surveys", "responses")
+    assert (result.records_read, result.records_loaded, result.records_rejected) == (2, 1, 1)
+    assert con.execute("select reason, _line_number from raw_surveys.responses_rejects").fetchall() == [(reason, 2)]
+    assert con.execute("select response_id from raw_surveys.responses").fetchall() == [("r2",)]
 
 
 def test_dates_present_reads_file_names_per_entity(landing):
@@ -215,11 +340,14 @@ def test_a_bad_file_is_set_aside_and_the_other_days_still_load(con, landing):
 
     spec = get_entity("zendesk", "users")
     good_1 = write_lines(landing / "zendesk/users/2026-03-01.jsonl", [json.dumps({"id": 1, "email": "a@x.com"})])
-    bad = write_lines(landing / "zendesk/users/2026-03-02.jsonl", [json.dumps({"id": 2}), '{"id": 3, "email": '])
+    bad = landing / "zendesk/users/2026-03-02.jsonl"
+    bad.write_bytes(json.dumps({"id": 2}).encode() + b'\n{"id": 3, "email": "\xe9@x.com"}\n')
     write_lines(landing / "zendesk/users/2026-03-03.jsonl", [json.dumps({"id": 4}), json.dumps({"id": 5})])
     days = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
     result = load_files(con, [landing_file(landing, spec, day) for day in days], "b1")
-    assert [str(error) for error in result.errors] == [f"{bad}, line 2: not valid JSON (Expecting value at column 20)"]
+    assert [str(error) for error in result.errors] == [
+        f"{bad}, line 2: not valid UTF-8 (invalid continuation byte at byte 20 of the line)"
+    ]
     assert sorted((load.source_file, load.records_loaded) for load in result.loads) == [
         ("zendesk/users/2026-03-01.jsonl", 1),
         ("zendesk/users/2026-03-03.jsonl", 2),

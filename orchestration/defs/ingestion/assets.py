@@ -1,5 +1,6 @@
 """One daily-partitioned raw asset per source entity: landing files into `raw_<source>.<entity>` in DuckDB."""
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -20,13 +21,15 @@ def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
 
 
 def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
+    key = dg.AssetKey([spec.schema, spec.entity])
+
     @dg.asset(
-        key=[spec.schema, spec.entity],
-        name=None,
+        key=key,
         group_name="raw",
         description=(
             f"{spec.description} Loaded from `<landing>/{spec.landing_subdir}/<YYYY-MM-DD>.{spec.extension}` "
-            f"into `{spec.table}` (primary key: {spec.primary_key_description}); re-running a day replaces it."
+            f"into `{spec.table}` (primary key: {spec.primary_key_description}); re-running a day replaces it. "
+            f"Records that break a rule go to `{spec.rejects_table}`."
         ),
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -34,10 +37,23 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         owners=["team:data-platform"],
         tags={"layer": "raw", "source": spec.source},
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+        check_specs=[
+            dg.AssetCheckSpec(
+                "reconciliation",
+                asset=key,
+                blocking=True,
+                description="For every file: records read = loaded + rejected + superseded + already loaded.",
+            ),
+            dg.AssetCheckSpec(
+                "no_rejects",
+                asset=key,
+                description=f"No record went to {spec.rejects_table} and no file was rejected whole (a warning).",
+            ),
+        ],
     )
     def raw_entity(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         days = partition_dates(context)
         files = [lf for lf in (landing_file(landing.path, spec, day) for day in days) if lf.path.exists()]
         with warehouse.write_connection() as con:
@@ -45,6 +61,11 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             ensure_tables(con, spec)
             result = load_files(con, files, batch_id=f"{context.run.run_id}:{spec.source}/{spec.entity}")
             table_rows = con.execute(f"select count(*) from {spec.table}").fetchall()[0][0]
+            samples = con.execute(
+                f"select _source_file, _line_number, reason from {spec.rejects_table} "
+                f"where _batch_id like ? order by _partition_date, _line_number limit 5",
+                [f"{context.run.run_id}:%"],
+            ).fetchall()
         loaded = [load for load in result.loads if load.status == "loaded"]
         metadata = {
             "partition_days": len(days),
@@ -55,27 +76,41 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             "days_without_file": len(days) - len(files),
             "records_read": sum(load.records_read for load in loaded),
             "records_loaded": sum(load.records_loaded for load in loaded),
+            "records_rejected": sum(load.records_rejected for load in loaded),
             "duplicates_in_file": sum(load.duplicates_in_file for load in loaded),
             "duplicates_across_files": sum(load.duplicates_across_files for load in loaded),
             "table_rows": table_rows,
             "table": spec.table,
+            "rejects_table": spec.rejects_table,
             "seconds": result.seconds,
         }
-        if result.errors:
-            # The good days are loaded; the bad files keep their previous content and fail the step by name.
-            raise dg.Failure(
-                description=f"{len(result.errors)} landing file(s) of {spec.source}/{spec.entity} could not be "
-                "loaded:\n" + "\n".join(str(error) for error in result.errors),
-                metadata={**metadata, "rejected_files": dg.MetadataValue.json([str(e) for e in result.errors])},
-                allow_retries=False,
-            )
+        for error in result.errors:
+            context.log.error(f"rejected whole (kept in the landing folder for replay): {error}")
         context.log.info(
             f"{spec.table}: {metadata['files_loaded']} file(s) loaded, {metadata['files_unchanged']} unchanged, "
-            f"{metadata['records_loaded']} of {metadata['records_read']} records read kept "
-            f"({metadata['duplicates_in_file']} later versions in the same file, "
+            f"{metadata['files_rejected']} rejected whole; {metadata['records_loaded']} of "
+            f"{metadata['records_read']} records loaded, {metadata['records_rejected']} quarantined "
+            f"({metadata['duplicates_in_file']} superseded in the same file, "
             f"{metadata['duplicates_across_files']} events already loaded from another day)"
         )
-        return dg.MaterializeResult(metadata=metadata)
+        yield dg.MaterializeResult(metadata=metadata)
+        unbalanced = [load.source_file for load in loaded if not load.reconciles]
+        yield dg.AssetCheckResult(
+            check_name="reconciliation",
+            passed=not unbalanced,
+            metadata={"files_checked": len(loaded), "unbalanced_files": dg.MetadataValue.json(unbalanced)},
+        )
+        yield dg.AssetCheckResult(
+            check_name="no_rejects",
+            passed=not result.errors and not metadata["records_rejected"],
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "records_rejected": metadata["records_rejected"],
+                "rejects_table": spec.rejects_table,
+                "sample_rejects": dg.MetadataValue.json([list(map(str, row)) for row in samples]),
+                "files_rejected": dg.MetadataValue.json([str(error) for error in result.errors]),
+            },
+        )
 
     return raw_entity
 

@@ -1,0 +1,195 @@
+"""Freshness checks cover every raw table and the marts; a failed run alerts through Slack, or the log without it."""
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import dagster as dg
+import pytest
+
+from ingestion.registry import ENTITIES
+
+ERROR = "landing file stripe/customers/2026-03-04.jsonl line 3: not JSON"
+
+
+@dg.op
+def load_day() -> None:
+    raise ValueError(f"{ERROR}\nthe traceback follows")
+
+
+@dg.job
+def nightly_load() -> None:
+    load_day()
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+@pytest.fixture
+def failed_run(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    result = nightly_load.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    return result
+
+
+@pytest.fixture
+def slack_webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., list[dict]]]:
+    """Starts a local server that plays a Slack incoming webhook and points NPS_SLACK_WEBHOOK_URL at it."""
+    servers: list[HTTPServer] = []
+
+    def start(status: int = 200, answer: str = "ok") -> list[dict]:
+        received: list[dict] = []
+
+        class Webhook(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append({"path": self.path, "content_type": self.headers["Content-Type"], "body": body})
+                payload = answer.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:  # keep the test output to what the code logs
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Webhook)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        monkeypatch.setenv(
+            "NPS_SLACK_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/services/T0001/B0001/secret-token"
+        )
+        return received
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def alert_for(instance: dg.DagsterInstance, run: dg.DagsterRun, failure_event: dg.DagsterEvent) -> None:
+    from orchestration.defs.sensors.run_failure import run_failure_alert
+
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert", dagster_instance=instance, dagster_run=run, dagster_event=failure_event
+    )
+    assert run_failure_alert(context) is None
+
+
+def expected_text(run_id: str) -> str:
+    return (
+        f"Run failed: job nightly_load, run {run_id}, failed step(s): load_day. "
+        f"Error: ValueError: {ERROR} (/runs/{run_id})"
+    )
+
+
+def test_a_failed_run_is_posted_to_the_slack_webhook(instance, failed_run, slack_webhook, caplog):
+    received = slack_webhook()
+    with caplog.at_level(logging.DEBUG):
+        alert_for(instance, failed_run.dagster_run, failed_run.get_run_failure_event())
+
+    assert len(received) == 1
+    assert received[0]["path"] == "/services/T0001/B0001/secret-token"
+    assert received[0]["content_type"].startswith("application/json")
+    assert json.loads(received[0]["body"]) == {"text": expected_text(failed_run.run_id)}
+    assert [r for r in caplog.records if r.name.startswith("nps_platform.alerts")] == []
+    assert "secret-token" not in caplog.text  # the webhook URL is a secret, at any log level
+
+
+def test_without_a_webhook_the_alert_is_one_log_line(instance, failed_run, monkeypatch, caplog):
+    monkeypatch.delenv("NPS_SLACK_WEBHOOK_URL", raising=False)
+    with caplog.at_level(logging.INFO, logger="nps_platform.alerts"):
+        alert_for(instance, failed_run.dagster_run, failed_run.get_run_failure_event())
+
+    alerts = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.name == "nps_platform.alerts"]
+    assert alerts == [("nps_platform.alerts", "ERROR", expected_text(failed_run.run_id))]
+
+
+def test_a_slack_error_is_logged_with_the_alert_not_raised(instance, failed_run, slack_webhook, caplog):
+    received = slack_webhook(status=500, answer="internal_error")
+    with caplog.at_level(logging.DEBUG):
+        alert_for(instance, failed_run.dagster_run, failed_run.get_run_failure_event())
+
+    assert len(received) == 1
+    alerts = [r.getMessage() for r in caplog.records if r.name == "nps_platform.alerts"]
+    assert alerts == [f"Slack webhook answered 500 'internal_error'; alert: {expected_text(failed_run.run_id)}"]
+    assert "secret-token" not in caplog.text
+
+
+def test_an_unusable_webhook_url_is_logged_without_the_url(instance, failed_run, monkeypatch, caplog):
+    monkeypatch.setenv("NPS_SLACK_WEBHOOK_URL", "hooks.slack.example/services/secret-token")  # no scheme
+    with caplog.at_level(logging.DEBUG):
+        alert_for(instance, failed_run.dagster_run, failed_run.get_run_failure_event())
+
+    alerts = [r.getMessage() for r in caplog.records if r.name == "nps_platform.alerts"]
+    assert len(alerts) == 1
+    assert alerts[0].startswith("Slack webhook not reached (ValueError: unknown url type: '<webhook url>')")
+    assert "secret-token" not in caplog.text
+
+
+def test_a_run_that_will_be_retried_does_not_alert(instance, failed_run, slack_webhook):
+    received = slack_webhook()
+    instance.add_run_tags(failed_run.run_id, {"dagster/will_retry": "true"})
+    alert_for(instance, instance.get_run_by_id(failed_run.run_id), failed_run.get_run_failure_event())
+    assert received == []
+
+
+@pytest.fixture(scope="module")
+def definitions(dbt_manifest) -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs()
+
+
+def test_every_raw_table_and_mart_has_a_freshness_check(definitions):
+    asset_graph = definitions.resolve_asset_graph()
+    by_group = {
+        group: {node.key for node in asset_graph.asset_nodes if node.group_name == group} for group in ("raw", "marts")
+    }
+    assert by_group["raw"] == {dg.AssetKey([spec.schema, spec.entity]) for spec in ENTITIES}
+    assert dg.AssetKey(["marts", "nps_by_period"]) in by_group["marts"]
+    checked = {key.asset_key for key in asset_graph.asset_check_keys if key.name == "freshness_check"}
+    assert checked == by_group["raw"] | by_group["marts"]
+
+
+def test_the_freshness_sensor_asks_for_every_check_that_never_ran(definitions, instance):
+    sensor = definitions.resolve_sensor_def("freshness_checks_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    with dg.build_sensor_context(instance=instance, repository_def=definitions.get_repository_def()) as context:
+        request = sensor.evaluate_tick(context).run_requests[0]
+    expected = {key for key in definitions.resolve_asset_graph().asset_check_keys if key.name == "freshness_check"}
+    assert set(request.asset_check_keys) == expected
+
+
+def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monkeypatch, caplog):
+    from orchestration.defs.checks.freshness import marts_freshness_checks
+
+    # The real checks, in a job of their own, against an instance where no mart was ever materialized.
+    job = dg.define_asset_job("check_marts_freshness", selection=dg.AssetSelection.checks(*marts_freshness_checks))
+    checks_only = dg.Definitions(asset_checks=marts_freshness_checks, jobs=[job])
+    result = checks_only.resolve_job_def("check_marts_freshness").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    assert {e.asset_key.to_user_string() for e in result.get_asset_check_evaluations() if not e.passed} == {
+        "marts/ces_by_period",
+        "marts/fct_survey_responses",
+        "marts/nps_by_period",
+        "marts/program_summary",
+    }
+
+    monkeypatch.delenv("NPS_SLACK_WEBHOOK_URL", raising=False)
+    with caplog.at_level(logging.INFO, logger="nps_platform.alerts"):
+        alert_for(instance, result.dagster_run, result.get_run_failure_event())
+    alerts = [r.getMessage() for r in caplog.records if r.name == "nps_platform.alerts"]
+    assert len(alerts) == 1
+    assert f"job check_marts_freshness, run {result.run_id}, failed step(s): freshness_check_" in alerts[0]
+    assert (
+        "Error: DagsterAssetCheckFailedError: 4 blocking asset checks failed with ERROR severity: marts/" in alerts[0]
+    )
