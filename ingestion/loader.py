@@ -199,7 +199,8 @@ def _json_lines_sql(paths: Sequence[Path]) -> str:
         numbered as (
             select filename, unnest(lines) as line_text, generate_subscripts(lines, 1) as line_number from parts
         )
-        select filename, line_number, rtrim(line_text, chr(13)) as line_text
+        -- A byte-order mark (U+FEFF) some exporters put at the start of a file is not part of the record.
+        select filename, line_number, ltrim(rtrim(line_text, chr(13)), chr(65279)) as line_text
         from numbered
         where trim(line_text) <> ''
     """

@@ -363,3 +363,27 @@ def test_a_bad_file_is_set_aside_and_the_other_days_still_load(con, landing):
         ("zendesk/users/2026-03-03.jsonl", "unchanged"),
     ]
     assert con.execute("select count(*) from raw_zendesk.users").fetchall() == [(5,)]
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_not_part_of_the_record(con, landing):
+    path = landing / "zendesk/users/2026-03-02.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(
+        "\ufeff".encode() + b'{"id": 1, "name": "\xd8\xb3\xd8\xa7\xd8\xb1\xd8\xa9 \xf0\x9f\x98\x80"}\r\n{"id": 2}\r\n'
+    )
+    result = load(con, landing, "zendesk", "users")
+    assert (result.records_loaded, result.records_rejected) == (2, 0)
+    assert con.execute("select payload ->> 'name' from raw_zendesk.users where record_id = '1'").fetchall() == [
+        ("سارة 😀",)
+    ]
+
+
+def test_hostile_and_huge_comments_load_as_plain_text(con, landing):
+    comment = "'); drop table raw_surveys.responses; -- <script>alert(1)</script> " + "x" * 1_000_000
+    write_lines(
+        landing / "surveys/responses/2026-03-02.csv",
+        [SURVEY_HEADER, f'r1,nps,relational,9,"{comment}",a@acme.com,acc_1,,email,relationship,2026-03-02T10:00:00Z'],
+    )
+    result = load(con, landing, "surveys", "responses")
+    assert (result.records_loaded, result.records_rejected) == (1, 0)
+    assert con.execute("select comment from raw_surveys.responses").fetchall() == [(comment,)]
