@@ -25,13 +25,14 @@ INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project \( -path dbt_project/target -o -path dbt_project/logs \) -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: help setup run test ui lint format clean
+.PHONY: help setup run test ui lint format freshness clean
 
 help:
 	@echo "make run   - set up, generate demo data if the landing folder is empty, load every date, build the marts"
 	@echo "make test  - set up and run the whole test suite"
 	@echo "make ui    - Dagster UI (webserver + daemon) on http://127.0.0.1:3000 for the same warehouse"
 	@echo "make lint  - ruff and sqlfluff"
+	@echo "make freshness - dbt source freshness of every raw source (warn after 26 h, error after 50 h)"
 
 $(INSTALLED): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +58,9 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models
+
+freshness: setup
+	cd dbt_project && ../$(BIN)/dbt source freshness --profiles-dir . --target $(NPS_DBT_TARGET)
 
 format: setup
 	$(BIN)/ruff format .

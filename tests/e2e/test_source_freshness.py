@@ -1,0 +1,54 @@
+"""dbt source freshness on every raw source: fresh after a run, an error once loads are more than 50 hours old."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.registry import ENTITIES
+from orchestration.paths import DBT_PROJECT_DIR
+
+pytestmark = pytest.mark.e2e
+
+
+def source_freshness(warehouse: Path, target: Path) -> dict[str, str]:
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "source",
+            "freshness",
+            "--profiles-dir",
+            ".",
+            "--output",
+            str(target),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=dict(os.environ, NPS_DUCKDB_PATH=str(warehouse)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    results = json.loads(target.read_text())["results"]
+    return {result["unique_id"].split(".", 2)[2]: result["status"] for result in results}
+
+
+def test_every_source_is_fresh_after_a_run_and_errors_when_stale(full_run, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(full_run, warehouse)
+    expected = {f"{spec.source}.{spec.entity}" for spec in ENTITIES}
+    fresh = source_freshness(warehouse, tmp_path / "fresh.json")
+    assert set(fresh) == expected
+    assert set(fresh.values()) == {"pass"}
+
+    with duckdb.connect(str(warehouse)) as con:
+        for spec in ENTITIES:
+            con.execute(f"update {spec.table} set _loaded_at = _loaded_at - interval 3 days")
+    stale = source_freshness(warehouse, tmp_path / "stale.json")
+    assert set(stale.values()) == {"error"}
