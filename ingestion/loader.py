@@ -81,6 +81,8 @@ class EntityLoad:
 
     loads: list[FileLoad] = field(default_factory=list)
     errors: list[LandingFileError] = field(default_factory=list)
+    # CSV files with columns the contract does not name: file -> columns (kept in `_extra_columns`).
+    unknown_columns: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -128,6 +130,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
         """
     )
     con.execute(f"create table if not exists {spec.table} ({_payload_columns_ddl(spec)} {_LOAD_COLUMNS_DDL})")
+    if spec.layout == "csv":
+        # Schema drift: columns the contract does not name are kept here, as JSON, and reported.
+        con.execute(f"alter table {spec.table} add column if not exists _extra_columns json")
     con.execute(
         f"create table if not exists {spec.rejects_table} "
         f"(reason varchar not null, raw_record varchar, {_LOAD_COLUMNS_DDL})"
@@ -264,7 +269,8 @@ def _stage_json_objects(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files:
 def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_StagedFile]) -> None:
     columns = ", ".join(f'"{name}" varchar' for name in spec.csv_columns)
     con.execute(
-        f"create or replace temp table _incoming (file_index integer, line_number bigint, record_id varchar, {columns})"
+        f"create or replace temp table _incoming (file_index integer, line_number bigint, record_id varchar, "
+        f"{columns}, _extra_columns json)"
     )
     selected = ", ".join(f'"{name}"' for name in spec.csv_columns)
     for staged in files:
@@ -281,6 +287,13 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_St
         # No sniffing: the dialect is fixed (RFC 4180) and every column is text. Records DuckDB cannot parse (wrong
         # number of fields, unterminated quote) are captured by store_rejects with their line and raw text.
         typed = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header) + "}"
+        extra = [name for name in header if name not in spec.csv_columns]
+        staged.extra_columns = extra
+        extra_json = (
+            "to_json(struct_pack(" + ", ".join(f'"{name}" := "{name}"' for name in extra) + "))"
+            if extra
+            else "null::json"
+        )
         reader = (
             f"read_csv({sql_string(str(path))}, header = true, auto_detect = false, delim = ',', "
             f"quote = '\"', escape = '\"', columns = {typed}, strict_mode = true, "
@@ -291,7 +304,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_St
             con.execute(
                 f"""
                 insert into _incoming
-                select {staged.file_index}, row_number() over () + 1, "{spec.csv_columns[0]}", {selected}
+                select {staged.file_index}, row_number() over () + 1, "{spec.csv_columns[0]}", {selected},
+                       {extra_json}
                 from {reader}
                 """
             )
@@ -399,6 +413,7 @@ class _StagedFile:
     size: int
     mtime_ns: int
     error: LandingFileError | None = None
+    extra_columns: list[str] = field(default_factory=list)
 
     def fail(self, error: LandingFileError) -> None:
         if self.error is None:
@@ -476,6 +491,7 @@ def load_files(
             for table in ("_incoming", "_rejected"):
                 con.execute(f"delete from {table} where file_index in ({', '.join(map(str, failed))})")
         good = [f for f in staged if f.error is None]
+        result.unknown_columns = {f.lf.relative_path: f.extra_columns for f in good if f.extra_columns}
         result.errors = [f.error for f in staged if f.error is not None]
         _record_rejected_files(con, spec, [f for f in staged if f.error is not None], batch_id)
         if good:
@@ -525,7 +541,10 @@ def _replace_partitions(
         extra = f"and not exists (select 1 from {spec.table} as t where t.message_id = ranked.record_id)"
     else:
         # Objects: within a file, the later line is the later version.
-        select = "record_id, payload" if spec.layout == "json_object" else ", ".join(f'"{c}"' for c in spec.csv_columns)
+        if spec.layout == "json_object":
+            select = "record_id, payload"
+        else:
+            select = ", ".join(f'"{c}"' for c in spec.csv_columns) + ", _extra_columns"
         rank, extra = "partition by file_index, record_id order by line_number desc", ""
     counts = {
         row[0]: row[1:]
@@ -541,8 +560,9 @@ def _replace_partitions(
         con.execute(f"delete from {spec.rejects_table} where _partition_date in {partitions}")
         con.execute(
             f"""
-            insert into {spec.table}
-            select {select}, files.partition_date, files.relative_path, ranked.line_number, ?, ?::timestamp
+            insert into {spec.table} by name
+            select {select}, files.partition_date as _partition_date, files.relative_path as _source_file,
+                   ranked.line_number as _line_number, ?::varchar as _batch_id, ?::timestamp as _loaded_at
             from (select *, row_number() over ({rank}) as version_rank from _incoming) as ranked
             join _files as files using (file_index)
             where ranked.version_rank = 1 {extra}

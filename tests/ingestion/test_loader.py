@@ -387,3 +387,28 @@ def test_hostile_and_huge_comments_load_as_plain_text(con, landing):
     result = load(con, landing, "surveys", "responses")
     assert (result.records_loaded, result.records_rejected) == (1, 0)
     assert con.execute("select comment from raw_surveys.responses").fetchall() == [(comment,)]
+
+
+def test_an_unknown_csv_column_is_kept_and_reported_and_a_renamed_one_rejects_the_file(con, landing):
+    from ingestion.loader import load_files
+
+    spec = get_entity("surveys", "responses")
+    write_lines(
+        landing / "surveys/responses/2026-03-02.csv",
+        [
+            f"{SURVEY_HEADER},nps_driver",
+            "r1,nps,relational,9,,a@acme.com,acc_1,,email,relationship,2026-03-02T10:00:00Z,pricing",
+        ],
+    )
+    result = load_files(con, [landing_file(landing, spec, DAY)], "b1")
+    assert result.unknown_columns == {"surveys/responses/2026-03-02.csv": ["nps_driver"]}
+    assert con.execute("select response_id, _extra_columns ->> 'nps_driver' from raw_surveys.responses").fetchall() == [
+        ("r1", "pricing")
+    ]
+    renamed = SURVEY_HEADER.replace("responded_at", "submitted_at")
+    write_lines(
+        landing / "surveys/responses/2026-03-03.csv",
+        [renamed, "r2,nps,relational,9,,a@acme.com,acc_1,,email,relationship,2026-03-03T10:00:00Z"],
+    )
+    with pytest.raises(LandingFileError, match="header is missing required column\\(s\\): responded_at"):
+        load(con, landing, "surveys", "responses", day=date(2026, 3, 3))

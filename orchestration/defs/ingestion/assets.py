@@ -45,6 +45,12 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
                 description="For every file: records read = loaded + rejected + superseded + already loaded.",
             ),
             dg.AssetCheckSpec(
+                "no_schema_drift",
+                asset=key,
+                description="Every column of the landing files is one the contract names (a warning; unknown "
+                "CSV columns are kept in `_extra_columns`, unknown JSON fields in `payload`).",
+            ),
+            dg.AssetCheckSpec(
                 "no_rejects",
                 asset=key,
                 description=f"No record went to {spec.rejects_table} and no file was rejected whole (a warning).",
@@ -99,6 +105,12 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             check_name="reconciliation",
             passed=not unbalanced,
             metadata={"files_checked": len(loaded), "unbalanced_files": dg.MetadataValue.json(unbalanced)},
+        )
+        yield dg.AssetCheckResult(
+            check_name="no_schema_drift",
+            passed=not result.unknown_columns,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"unknown_columns": dg.MetadataValue.json(result.unknown_columns)},
         )
         yield dg.AssetCheckResult(
             check_name="no_rejects",
