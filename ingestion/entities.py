@@ -47,6 +47,15 @@ def is_timestamp(column: str) -> RowRule:
     )
 
 
+def not_in_future(value_sql: str, name: str) -> RowRule:
+    """A timestamp more than a day ahead of the load is a broken clock or a bad export, not a record."""
+    parsed = f"try_cast({value_sql} as timestamptz)"
+    return RowRule(
+        bad_when=f"{parsed} > now() + interval 1 day",
+        reason=f"'{name} ' || ({value_sql}) || ' is more than a day in the future'",
+    )
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     source: str

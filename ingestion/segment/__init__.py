@@ -1,6 +1,6 @@
 """Segment: product usage as track events (high volume: read by DuckDB's own JSON reader)."""
 
-from ingestion.entities import EntitySpec, RowRule, is_timestamp
+from ingestion.entities import EntitySpec, RowRule, is_timestamp, not_in_future
 
 ENTITIES = (
     EntitySpec(
@@ -11,6 +11,7 @@ ENTITIES = (
         rules=(
             RowRule(bad_when="event is null", reason="'missing required field event'"),
             is_timestamp("event_timestamp"),
+            not_in_future("event_timestamp", "timestamp"),
         ),
         description="Segment track calls (messageId, event, userId, timestamp, context.groupId = account id).",
     ),

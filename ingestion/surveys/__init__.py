@@ -1,6 +1,6 @@
 """Survey-tool exports (SimpleSAT / Delighted shape): responses and the sends behind response rates."""
 
-from ingestion.entities import EntitySpec, RowRule, is_timestamp
+from ingestion.entities import EntitySpec, RowRule, is_timestamp, not_in_future
 
 RESPONSE_COLUMNS = (
     "response_id",
@@ -38,6 +38,7 @@ RESPONSE_RULES = (
         ),
     ),
     is_timestamp("responded_at"),
+    not_in_future("responded_at", "responded_at"),
 )
 
 SEND_COLUMNS = (
@@ -65,7 +66,7 @@ ENTITIES = (
         entity="sends",
         layout="csv",
         csv_columns=SEND_COLUMNS,
-        rules=(KNOWN_TYPE, is_timestamp("sent_at")),
+        rules=(KNOWN_TYPE, is_timestamp("sent_at"), not_in_future("sent_at", "sent_at")),
         description="Survey sends (email, in-app, SMS): the denominator of response rates.",
     ),
 )

@@ -308,6 +308,7 @@ def test_bad_records_are_quarantined_and_the_rest_of_the_file_loads(
         ("7.5", "nps", 'score "7.5" is not a whole number'),
         ("", "nps", "score is missing"),
         ("8", "ces", "score 8 is outside 1-7 for ces"),
+        ("9", "nps", "responded_at 2999-01-01T00:00:00Z is more than a day in the future"),
         ("0", "ces", "score 0 is outside 1-7 for ces"),
         ("3", "pulse", 'survey_type "pulse" is not one of nps, ces, csat'),
     ],
@@ -317,7 +318,8 @@ def test_survey_scores_outside_their_scale_are_rejected(con, landing, score, sur
         landing / "surveys/responses/2026-03-02.csv",
         [
             SURVEY_HEADER,
-            f"r1,{survey_type},relational,{score},,a@acme.com,acc_1,,email,relationship,2026-03-02T10:00:00Z",
+            f"r1,{survey_type},relational,{score},,a@acme.com,acc_1,,email,relationship,"
+            + ("2999-01-01T00:00:00Z" if "future" in reason else "2026-03-02T10:00:00Z"),
             "r2,NPS,relational,10,,b@acme.com,acc_1,,email,relationship,2026-03-02T10:00:00Z",
         ],
     )
