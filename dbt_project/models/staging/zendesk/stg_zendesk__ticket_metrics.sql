@@ -8,25 +8,9 @@ source as (
 
 -- Zendesk keeps one metric set per ticket, so the latest version is picked per ticket_id
 -- (the key everything joins on) rather than per metric-set id.
-versions_ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by payload ->> '$.ticket_id'
-            order by
-                {{ to_utc_timestamp("payload ->> '$.updated_at'") }} desc nulls last,
-                _partition_date desc,
-                _line_number desc
-        ) as version_rank
-    from source
-
-),
-
 latest_versions as (
 
-    select * from versions_ranked
-    where version_rank = 1
+    {{ latest_versions('source', key="payload ->> '$.ticket_id'", updated_at="payload ->> '$.updated_at'") }}
 
 ),
 
