@@ -32,21 +32,9 @@ from ingestion.demo.texts import (
 )
 from ingestion.demo.timestamps import iso_z
 from ingestion.demo.writer import LandingWriter
+from ingestion.surveys import RESPONSE_COLUMNS, SEND_COLUMNS
 
-RESPONSE_COLUMNS = (
-    "response_id",
-    "survey_type",
-    "survey_kind",
-    "score",
-    "comment",
-    "email",
-    "account_id",
-    "ticket_id",
-    "channel",
-    "touchpoint",
-    "responded_at",
-)
-SEND_COLUMNS = ("send_id", "survey_type", "survey_kind", "channel", "touchpoint", "account_id", "email", "sent_at")
+# The CSV headers are the landing contract's, defined once in ingestion/surveys.
 TYPEFORM_FORM = "https://acme.typeform.com/to/Ab12Cd"
 NPS_FIELD = {"id": "Hk3sP0qWa", "ref": "nps_score", "type": "nps"}
 REASON_FIELD = {"id": "Qz8LmN2xR", "ref": "nps_reason", "type": "long_text"}
