@@ -278,6 +278,7 @@ def warehouse(pipeline, tmp_path_factory) -> Path:
         "q1,nps,relational,,no score,a@a.com,,,email,relationship,2026-03-03T10:00:00Z\n"
         "q2,ces,transactional,5,,z@z.com,,abc,email,support_ticket,2026-03-03T10:00:00+05:30\n"
         "q3,nps,,10,,,acc_Y,,,,2026-03-03 10:00:00\n"
+        "q4,csat,transactional,4,,t@typo.com,acc_typo,,email,support_ticket,2026-03-03T11:00:00Z\n"
     )
     warehouse = tmp_path_factory.mktemp("edge_cases_warehouse") / "warehouse.duckdb"
     pipeline.run(warehouse, landing, date(2026, 3, 1), date(2026, 3, 3))  # asserts the run succeeded
@@ -293,6 +294,7 @@ def test_every_response_is_kept_with_what_could_be_read(warehouse):
     assert rows == [
         ("q2", "ces", 5, None, datetime(2026, 3, 3, 4, 30), None),
         ("q3", "nps", 10, "acc_Y", datetime(2026, 3, 3, 10, 0), None),
+        ("q4", "csat", 4, "acc_typo", datetime(2026, 3, 3, 11, 0), None),
         ("tf10", "nps", None, "acc_Y", datetime(2026, 3, 2, 10, 0), None),
         ("tf9", "nps", None, None, datetime(2026, 3, 2, 10, 0), None),
     ]
@@ -329,3 +331,29 @@ def test_mrr_skips_metered_and_one_time_prices(warehouse):
     assert band == "100-499"
     assert plan == "Business"
     assert region == "unknown"
+
+
+def test_an_account_id_known_to_no_source_is_kept_and_warned_about(warehouse, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "test",
+            "--profiles-dir",
+            ".",
+            "--select",
+            "assert_survey_accounts_are_known",
+            "--target-path",
+            str(tmp_path / "target"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=dict(os.environ, NPS_DUCKDB_PATH=str(warehouse)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    [result] = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert (result["status"], result["failures"]) == ("warn", 1)
