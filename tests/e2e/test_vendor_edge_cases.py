@@ -16,16 +16,11 @@ import duckdb
 import pytest
 
 from orchestration.paths import DBT_PROJECT_DIR
+from tests.e2e.landing_files import write_jsonl
 
 pytestmark = pytest.mark.e2e
 
 MARCH_1_2100_UTC = 1772402400  # 2026-03-01T22:00:00Z
-
-
-def write_jsonl(landing: Path, source: str, entity: str, day: str, objects: list[dict]) -> None:
-    path = landing / source / entity / f"{day}.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(obj) + "\n" for obj in objects), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

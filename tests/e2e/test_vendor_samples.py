@@ -7,13 +7,13 @@ columns and upper-case values; emails in mixed case; a ticket whose refund tag a
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.e2e.landing_files import write_jsonl
 from tests.e2e.reference import nps_interval
 
 pytestmark = pytest.mark.e2e
@@ -43,12 +43,6 @@ def typeform(response_id: str | None, token: str, submitted_at: str, hidden: dic
     if hidden is not None:
         item["hidden"] = hidden
     return item
-
-
-def write_jsonl(landing: Path, source: str, entity: str, day: str, objects: list[dict]) -> None:
-    path = landing / source / entity / f"{day}.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(obj) + "\n" for obj in objects), encoding="utf-8")
 
 
 def write_csv(landing: Path, source: str, entity: str, day: str, lines: list[str]) -> None:
