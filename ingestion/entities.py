@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ingestion.expectations import EARLIEST_PLAUSIBLE, FUTURE_TOLERANCE_DAYS, QualitySuite
+
 # How a landing file is read:
 #   json_object: one vendor object per line, kept whole in `payload JSON` with `record_id` extracted;
 #   csv: header row, every named column kept as text;
@@ -26,6 +28,11 @@ class RowRule:
 
     bad_when: str
     reason: str
+
+
+def names(text: str) -> tuple[str, ...]:
+    """Field names written as whitespace-separated words (long vendor field lists stay readable)."""
+    return tuple(text.split())
 
 
 def required(*fields: str) -> tuple[RowRule, ...]:
@@ -47,12 +54,23 @@ def is_timestamp(column: str) -> RowRule:
     )
 
 
-def not_in_future(value_sql: str, name: str) -> RowRule:
-    """A timestamp more than a day ahead of the load is a broken clock or a bad export, not a record."""
-    parsed = f"try_cast({value_sql} as timestamptz)"
+def plausible_time(value_sql: str, name: str, *, epoch_seconds: bool = False) -> RowRule:
+    """A timestamp before 2000 (a zeroed or defaulted clock) or more than a day ahead of the load (a broken
+    clock or a bad export) is not a record. `value_sql` is ISO-8601 text, or Unix seconds with `epoch_seconds`."""
+    if epoch_seconds:
+        parsed = f"to_timestamp(try_cast({value_sql} as bigint))"
+    else:
+        parsed = f"try_cast({value_sql} as timestamptz)"
     return RowRule(
-        bad_when=f"{parsed} > now() + interval 1 day",
-        reason=f"'{name} ' || ({value_sql}) || ' is more than a day in the future'",
+        # An unreadable value is not this rule's business (`is_timestamp` rejects it where a time is required).
+        bad_when=(
+            f"coalesce({parsed} < timestamptz '{EARLIEST_PLAUSIBLE}' "
+            f"or {parsed} > now() + interval {FUTURE_TOLERANCE_DAYS} day, false)"
+        ),
+        reason=(
+            f"'{name} ' || ({value_sql}) || case when {parsed} < timestamptz '{EARLIEST_PLAUSIBLE}' "
+            f"then ' is before {EARLIEST_PLAUSIBLE}' else ' is more than a day in the future' end"
+        ),
     )
 
 
@@ -64,10 +82,15 @@ class EntitySpec:
     description: str
     # JSON layouts: the vendor fields that make the primary key, tried in order (first non-empty wins).
     primary_key_fields: tuple[str, ...] = ("id",)
+    # JSON layouts: the vendor's documented top-level fields. Any other field is kept (in `payload`) and
+    # reported as schema drift; empty means every field is expected.
+    known_fields: tuple[str, ...] = field(default_factory=tuple)
     # CSV layout: the exact header columns; the first one is the primary key.
     csv_columns: tuple[str, ...] = field(default_factory=tuple)
     # Record-level rules, applied in order (the first that matches names the reason).
     rules: tuple[RowRule, ...] = field(default_factory=tuple)
+    # The GX suite run over a partition once it is loaded (see ingestion/expectations.py).
+    quality: QualitySuite | None = None
 
     @property
     def extension(self) -> str:

@@ -46,6 +46,24 @@ _SEGMENT_COLUMNS = {
     "properties": "JSON",
     "context": "JSON",
 }
+# Every top-level field of Segment's track spec. Only the contract's columns above are kept; a field outside
+# this list is schema drift (reported, not kept: the fast reader projects the contract's columns).
+SEGMENT_SPEC_FIELDS = frozenset(
+    {
+        *_SEGMENT_COLUMNS,
+        "type",
+        "sentAt",
+        "receivedAt",
+        "originalTimestamp",
+        "integrations",
+        "version",
+        "channel",
+        "writeKey",
+        "projectId",
+        "groupId",
+        "_metadata",
+    }
+)
 _SEGMENT_SELECT = (
     "record_id as message_id, event, user_id, anonymous_id, account_id, event_timestamp, properties, context"
 )
@@ -264,6 +282,23 @@ def _stage_json_objects(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files:
         """
     )
     con.execute("drop table _lines")
+    if spec.known_fields:
+        drift = con.execute(
+            f"""
+            select file_index, list(distinct field order by field) from (
+                select file_index, unnest(json_keys(payload)) as field from _incoming
+                where json_type(payload) = 'OBJECT'
+            )
+            where field not in ({", ".join(sql_string(name) for name in spec.known_fields)})
+            group by 1
+            """
+        ).fetchall()
+        _note_drift(files, dict(drift))
+
+
+def _note_drift(files: list[_StagedFile], unknown: dict[int, list[str]]) -> None:
+    for staged in files:
+        staged.extra_columns = sorted(set(staged.extra_columns) | set(unknown.get(staged.file_index, [])))
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_StagedFile]) -> None:
@@ -357,6 +392,13 @@ def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list
             )
         except duckdb.Error:
             unreadable.append(staged)
+            continue
+        # Schema drift: fields outside Segment's track spec, from the reader's own sample of the file.
+        sampled = con.execute(
+            f"describe select * from read_json({sql_string(str(staged.lf.path))}, "
+            "format = 'newline_delimited', sample_size = 20480)"
+        ).fetchall()
+        _note_drift([staged], {staged.file_index: [row[0] for row in sampled if row[0] not in SEGMENT_SPEC_FIELDS]})
     if unreadable:
         # Error path: a file the fast reader rejects is read line by line in SQL, so its good events still load
         # and each bad line is quarantined with its number.

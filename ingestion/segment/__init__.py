@@ -1,6 +1,7 @@
 """Segment: product usage as track events (high volume: read by DuckDB's own JSON reader)."""
 
-from ingestion.entities import EntitySpec, RowRule, is_timestamp, not_in_future
+from ingestion.entities import EntitySpec, RowRule, is_timestamp, plausible_time
+from ingestion.expectations import AccountRef, iso_time, not_null, record_suite
 
 ENTITIES = (
     EntitySpec(
@@ -11,7 +12,16 @@ ENTITIES = (
         rules=(
             RowRule(bad_when="event is null", reason="'missing required field event'"),
             is_timestamp("event_timestamp"),
-            not_in_future("event_timestamp", "timestamp"),
+            plausible_time("event_timestamp", "timestamp"),
+        ),
+        quality=record_suite(
+            "message_id",
+            "event_timestamp",
+            iso_time("r.event_timestamp"),
+            key_sql="r.message_id",
+            columns={"event": "r.event"},
+            expectations=(not_null("event"),),
+            account=AccountRef("r.account_id"),
         ),
         description="Segment track calls (messageId, event, userId, timestamp, context.groupId = account id).",
     ),

@@ -1,6 +1,7 @@
 """Survey-tool exports (SimpleSAT / Delighted shape): responses and the sends behind response rates."""
 
-from ingestion.entities import EntitySpec, RowRule, is_timestamp, not_in_future
+from ingestion.entities import EntitySpec, RowRule, is_timestamp, plausible_time
+from ingestion.expectations import AccountRef, in_set, iso_time, record_suite, whole_number_between
 
 RESPONSE_COLUMNS = (
     "response_id",
@@ -38,7 +39,7 @@ RESPONSE_RULES = (
         ),
     ),
     is_timestamp("responded_at"),
-    not_in_future("responded_at", "responded_at"),
+    plausible_time("responded_at", "responded_at"),
 )
 
 SEND_COLUMNS = (
@@ -59,6 +60,25 @@ ENTITIES = (
         layout="csv",
         csv_columns=RESPONSE_COLUMNS,
         rules=RESPONSE_RULES,
+        quality=record_suite(
+            "response_id",
+            "responded_at",
+            iso_time("r.responded_at"),
+            key_sql="r.response_id",
+            columns={
+                "survey_type": "lower(trim(r.survey_type))",
+                **{
+                    f"{kind}_score": f"case when lower(trim(r.survey_type)) = '{kind}' "
+                    "then try_cast(trim(r.score) as double) end"
+                    for kind in SCORE_SCALES
+                },
+            },
+            expectations=(
+                in_set("survey_type", list(SCORE_SCALES)),
+                *(whole_number_between(f"{kind}_score", low, high) for kind, (low, high) in SCORE_SCALES.items()),
+            ),
+            account=AccountRef("nullif(trim(r.account_id), '')"),
+        ),
         description="Survey export rows (NPS, CES 1-7, CSAT) from SimpleSAT or Delighted, columns kept as text.",
     ),
     EntitySpec(
@@ -66,7 +86,16 @@ ENTITIES = (
         entity="sends",
         layout="csv",
         csv_columns=SEND_COLUMNS,
-        rules=(KNOWN_TYPE, is_timestamp("sent_at"), not_in_future("sent_at", "sent_at")),
+        rules=(KNOWN_TYPE, is_timestamp("sent_at"), plausible_time("sent_at", "sent_at")),
+        quality=record_suite(
+            "send_id",
+            "sent_at",
+            iso_time("r.sent_at"),
+            key_sql="r.send_id",
+            columns={"survey_type": "lower(trim(r.survey_type))"},
+            expectations=(in_set("survey_type", list(SCORE_SCALES)),),
+            account=AccountRef("nullif(trim(r.account_id), '')"),
+        ),
         description="Survey sends (email, in-app, SMS): the denominator of response rates.",
     ),
 )

@@ -8,6 +8,7 @@ import dagster as dg
 from ingestion.entities import EntitySpec
 from ingestion.landing import landing_file
 from ingestion.loader import ensure_tables, load_files
+from ingestion.quality import CheckOutcome, validate_partitions
 from ingestion.registry import ENTITIES
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import LandingZoneResource, WarehouseResource
@@ -18,6 +19,38 @@ def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
     window = context.partition_time_window
     first, end = window.start.date(), window.end.date()
     return [first + timedelta(days=offset) for offset in range((end - first).days)]
+
+
+def gx_check_specs(spec: EntitySpec, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """One asset check per expectation of the entity's GX suite; critical ones block the dbt models."""
+    if spec.quality is None:
+        return []
+    return [
+        dg.AssetCheckSpec(
+            expectation.check_name,
+            asset=key,
+            blocking=expectation.severity == "critical",
+            description=f"GX {expectation.gx_type} ({expectation.severity}): {expectation.description}",
+        )
+        for expectation in spec.quality.expectations
+    ]
+
+
+def gx_check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+    expectation = outcome.expectation
+    return dg.AssetCheckResult(
+        check_name=expectation.check_name,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR if outcome.blocking else dg.AssetCheckSeverity.WARN,
+        description=expectation.description,
+        metadata={
+            "expectation": dg.MetadataValue.json(outcome.gx_config),
+            "records_checked": outcome.element_count,
+            "unexpected_count": outcome.unexpected_count,
+            "sample_unexpected": dg.MetadataValue.json(outcome.samples),
+            **({"error": outcome.error} if outcome.error else {}),
+        },
+    )
 
 
 def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
@@ -55,6 +88,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
                 asset=key,
                 description=f"No record went to {spec.rejects_table} and no file was rejected whole (a warning).",
             ),
+            *gx_check_specs(spec, key),
         ],
     )
     def raw_entity(
@@ -67,6 +101,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             ensure_tables(con, spec)
             result = load_files(con, files, batch_id=f"{context.run.run_id}:{spec.source}/{spec.entity}")
             table_rows = con.execute(f"select count(*) from {spec.table}").fetchall()[0][0]
+            outcomes = validate_partitions(con, spec, days[0], days[-1])
             samples = con.execute(
                 f"select _source_file, _line_number, reason from {spec.rejects_table} "
                 f"where _batch_id like ? order by _partition_date, _line_number limit 5",
@@ -123,6 +158,8 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
                 "files_rejected": dg.MetadataValue.json([str(error) for error in result.errors]),
             },
         )
+        for outcome in outcomes:
+            yield gx_check_result(outcome)
 
     return raw_entity
 

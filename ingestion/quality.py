@@ -1,0 +1,193 @@
+"""Run an entity's GX Core suite (declared in `ingestion.expectations`) over the partitions just loaded.
+
+DuckDB computes the typed projection and the account lookup in SQL; GX validates the resulting frame and
+reports, per expectation, the unexpected count and where the first offending records are (file and line).
+GX is imported on first use: it takes seconds to import and Dagster code locations should load fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import duckdb
+
+from ingestion.entities import EntitySpec
+from ingestion.expectations import (
+    ACCOUNT_DOMAINS,
+    EARLIEST_PLAUSIBLE,
+    FUTURE_TOLERANCE_DAYS,
+    LATEST_PLAUSIBLE,
+    Expectation,
+    QualitySuite,
+)
+from ingestion.loader import ensure_tables
+from ingestion.registry import get_entity
+
+SAMPLE_SIZE = 5
+# Records validated per GX batch: bounds memory on long backfills of high-volume entities.
+CHUNK_ROWS = 500_000
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of one expectation over one partition window."""
+
+    expectation: Expectation
+    passed: bool
+    element_count: int
+    unexpected_count: int
+    samples: list[dict[str, str]] = field(default_factory=list)
+    # The expectation as GX ran it (type and arguments, large value sets shortened).
+    gx_config: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.expectation.severity == "critical"
+
+
+def projection_sql(spec: EntitySpec, suite: QualitySuite) -> str:
+    """The frame GX validates: the partition window's records, typed, with their account looked up."""
+    columns = [f"{sql} as {name}" for name, sql in suite.columns.items()]
+    join = ""
+    if suite.account is not None:
+        account_id = suite.account.id_sql
+        join = (
+            f"left join ({ACCOUNT_DOMAINS[suite.account.domain]}) as accounts on accounts.account_id = ({account_id})"
+        )
+        columns += [
+            f"case when ({account_id}) is not null and accounts.account_id is null then ({account_id}) end "
+            "as unknown_account_id",
+            "timezone('UTC', accounts.created_at) as account_created_at",
+        ]
+    return f"""select r._partition_date, r._source_file, r._line_number, {", ".join(columns)}
+        from {spec.table} as r {join}
+        where r._partition_date between $first and $last
+    """
+
+
+def _resolve(kwargs: dict[str, Any], now: datetime) -> dict[str, Any]:
+    bounds = {EARLIEST_PLAUSIBLE: datetime.fromisoformat(EARLIEST_PLAUSIBLE)}
+    bounds[LATEST_PLAUSIBLE] = now.astimezone(UTC).replace(tzinfo=None) + timedelta(days=FUTURE_TOLERANCE_DAYS)
+    return {
+        key: bounds[value] if key in ("min_value", "max_value") and value in bounds else value
+        for key, value in kwargs.items()
+    }
+
+
+@lru_cache(maxsize=1)
+def _gx_batch_definition():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("raw_layer").add_dataframe_asset("partition_window")
+    return gx, asset.add_batch_definition_whole_dataframe("loaded_records")
+
+
+def _shorten(config: dict[str, Any]) -> dict[str, Any]:
+    kwargs = {key: value for key, value in config.get("kwargs", {}).items() if key != "batch_id"}
+    if isinstance(kwargs.get("value_set"), list) and len(kwargs["value_set"]) > 12:
+        values = kwargs["value_set"]
+        kwargs["value_set"] = [*values[:10], f"... {len(values) - 10} more"]
+    return {"type": config.get("type"), "kwargs": kwargs, "severity": config.get("severity")}
+
+
+def _day_chunks(con: duckdb.DuckDBPyConnection, spec: EntitySpec, first: date, last: date) -> list[tuple[date, date]]:
+    """Consecutive runs of days holding at most CHUNK_ROWS records (a bigger single day is its own chunk)."""
+    counts = con.execute(
+        f"select _partition_date, count(*) from {spec.table} where _partition_date between ? and ? "
+        "group by 1 order by 1",
+        [first, last],
+    ).fetchall()
+    chunks: list[tuple[date, date]] = []
+    chunk_rows = 0
+    for day, rows in counts:
+        if chunks and chunk_rows + rows <= CHUNK_ROWS:
+            chunks[-1] = (chunks[-1][0], day)
+            chunk_rows += rows
+        else:
+            chunks.append((day, day))
+            chunk_rows = rows
+    return chunks or [(first, last)]
+
+
+def _validate_chunk(con, spec: EntitySpec, first: date, last: date, now: datetime) -> dict[str, CheckOutcome]:
+    suite = spec.quality
+    frame = con.execute(projection_sql(spec, suite), {"first": first, "last": last}).df()
+    gx, batch_definition = _gx_batch_definition()
+    expectations = {expectation.check_name: expectation for expectation in suite.expectations}
+    gx_suite = gx.ExpectationSuite(
+        name=spec.table,
+        expectations=[
+            getattr(gx.expectations, e.gx_type)(
+                **_resolve(dict(e.kwargs), now), severity=e.severity, meta={"check_name": e.check_name}
+            )
+            for e in suite.expectations
+        ],
+    )
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    validation = batch.validate(
+        gx_suite, result_format={"result_format": "SUMMARY", "unexpected_index_column_names": list(suite.locator)}
+    )
+    outcomes = {}
+    for result in validation.results:
+        config = result.expectation_config.to_json_dict()
+        expectation = expectations[config["meta"]["check_name"]]
+        details = result.result or {}
+        raised = result.exception_info.get("raised_exception") if result.exception_info else False
+        samples = [
+            {key: str(value) for key, value in row.items()}
+            for row in (details.get("partial_unexpected_index_list") or [])[:SAMPLE_SIZE]
+        ]
+        outcomes[expectation.check_name] = CheckOutcome(
+            expectation=expectation,
+            passed=bool(result.success),
+            element_count=int(details.get("element_count") or len(frame)),
+            unexpected_count=int(details.get("unexpected_count") or 0),
+            samples=samples,
+            gx_config=_shorten(config),
+            error=result.exception_info.get("exception_message") if raised else None,
+        )
+    return outcomes
+
+
+def _merge(a: CheckOutcome, b: CheckOutcome) -> CheckOutcome:
+    return CheckOutcome(
+        expectation=a.expectation,
+        passed=a.passed and b.passed,
+        element_count=a.element_count + b.element_count,
+        unexpected_count=a.unexpected_count + b.unexpected_count,
+        samples=(a.samples + b.samples)[:SAMPLE_SIZE],
+        gx_config=a.gx_config,
+        error=a.error or b.error,
+    )
+
+
+def validate_partitions(
+    con: duckdb.DuckDBPyConnection, spec: EntitySpec, first: date, last: date, *, now: datetime | None = None
+) -> list[CheckOutcome]:
+    """Validate every record of `spec` in partitions first..last (inclusive) against its suite.
+
+    The window is validated in chunks of whole days (at most CHUNK_ROWS records each, so a year of events
+    never has to fit in memory at once); counts add up and the first samples are kept.
+    """
+    suite = spec.quality
+    if suite is None:
+        return []
+    if suite.account is not None:
+        # The account lists read these tables; they exist (empty) even before their sources first load.
+        for source, entity in (("stripe", "customers"), ("zendesk", "organizations")):
+            ensure_tables(con, get_entity(source, entity))
+    now = now or datetime.now(UTC)
+    merged: dict[str, CheckOutcome] = {}
+    for chunk_first, chunk_last in _day_chunks(con, spec, first, last):
+        for name, outcome in _validate_chunk(con, spec, chunk_first, chunk_last, now).items():
+            merged[name] = _merge(merged[name], outcome) if name in merged else outcome
+    return [merged[expectation.check_name] for expectation in suite.expectations]
