@@ -186,6 +186,7 @@ def validate_partitions(
         for source, entity in (("stripe", "customers"), ("zendesk", "organizations")):
             ensure_tables(con, get_entity(source, entity))
     now = now or datetime.now(UTC)
+    con.execute("set enable_progress_bar = false")  # the frames are fetched in a worker, not a terminal
     merged: dict[str, CheckOutcome] = {}
     for chunk_first, chunk_last in _day_chunks(con, spec, first, last):
         for name, outcome in _validate_chunk(con, spec, chunk_first, chunk_last, now).items():

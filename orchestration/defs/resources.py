@@ -69,7 +69,7 @@ def resources() -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource(
                 database=dg.EnvVar("NPS_DUCKDB_PATH"),
-                connection_config={"threads": 2, "memory_limit": "4GB", "enable_progress_bar": False},
+                connection_config={"threads": 2, "memory_limit": "4GB"},
             ),
             "landing": LandingZoneResource(landing_dir=dg.EnvVar("NPS_LANDING_DIR")),
             # The dbt installed beside this Python (the venv), whether or not the venv is on PATH.
