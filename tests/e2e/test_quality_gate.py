@@ -37,9 +37,7 @@ def test_a_critical_gx_failure_blocks_the_dbt_models(pipeline, small_landing: Pa
 
     result = pipeline.run(warehouse, small_landing, last_day, last_day, expect_success=False)
 
-    evaluations = {
-        (e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()
-    }
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
     failed = evaluations[("raw_typeform/responses", "gx_nps_score_0_to_10")]
     assert not failed.passed and failed.severity.value == "ERROR"
     metadata = failed.metadata
