@@ -55,22 +55,51 @@ def is_timestamp(column: str) -> RowRule:
 
 
 def plausible_time(value_sql: str, name: str, *, epoch_seconds: bool = False) -> RowRule:
-    """A timestamp before 2000 (a zeroed or defaulted clock) or more than a day ahead of the load (a broken
-    clock or a bad export) is not a record. `value_sql` is ISO-8601 text, or Unix seconds with `epoch_seconds`."""
+    """A time that cannot be read, is before 2000 (a zeroed or defaulted clock) or is more than a day ahead of
+    the load (a broken clock or a bad export) is not a record. `value_sql` is ISO-8601 text (a missing zone
+    is read as UTC), or Unix seconds with `epoch_seconds`. An absent value is left to `required`."""
     if epoch_seconds:
-        parsed = f"to_timestamp(try_cast({value_sql} as bigint))"
+        parsed, kind = f"to_timestamp(try_cast({value_sql} as bigint))", "a Unix time in seconds"
     else:
-        parsed = f"try_cast({value_sql} as timestamptz)"
+        parsed, kind = f"try_cast({value_sql} as timestamptz)", "an ISO-8601 timestamp"
     return RowRule(
-        # An unreadable value is not this rule's business (`is_timestamp` rejects it where a time is required).
         bad_when=(
-            f"coalesce({parsed} < timestamptz '{EARLIEST_PLAUSIBLE}' "
-            f"or {parsed} > now() + interval {FUTURE_TOLERANCE_DAYS} day, false)"
+            f"({value_sql}) is not null and coalesce({parsed} < timestamptz '{EARLIEST_PLAUSIBLE}' "
+            f"or {parsed} > now() + interval {FUTURE_TOLERANCE_DAYS} day, true)"
         ),
         reason=(
-            f"'{name} ' || ({value_sql}) || case when {parsed} < timestamptz '{EARLIEST_PLAUSIBLE}' "
-            f"then ' is before {EARLIEST_PLAUSIBLE}' else ' is more than a day in the future' end"
+            f"'{name} ' || case when {parsed} is null then '\"' || ({value_sql}) || '\" is not {kind}' "
+            f"else ({value_sql}) || case when {parsed} < timestamptz '{EARLIEST_PLAUSIBLE}' "
+            f"then ' is before {EARLIEST_PLAUSIBLE}' else ' is more than a day in the future' end end"
         ),
+    )
+
+
+def whole_numbers(*fields: str) -> tuple[RowRule, ...]:
+    """JSON fields (dotted paths) that, when present, must be whole numbers (ids, counts, minutes)."""
+    return tuple(
+        RowRule(
+            bad_when=(
+                f"coalesce(json_type(json_extract(payload, '$.{name}')), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT') "
+                f"and not regexp_full_match(coalesce(payload ->> '$.{name}', ''), '-?[0-9]{{1,18}}')"
+            ),
+            reason=f"'{name} ' || json_extract(payload, '$.{name}')::varchar || ' is not a whole number'",
+        )
+        for name in fields
+    )
+
+
+def booleans(*fields: str) -> tuple[RowRule, ...]:
+    """JSON fields that, when present, must be true or false."""
+    return tuple(
+        RowRule(
+            bad_when=(
+                f"coalesce(json_type(json_extract(payload, '$.{name}')), 'NULL') not in ('NULL', 'BOOLEAN') "
+                f"and lower(payload ->> '$.{name}') not in ('true', 'false')"
+            ),
+            reason=f"'{name} ' || json_extract(payload, '$.{name}')::varchar || ' is not true or false'",
+        )
+        for name in fields
     )
 
 

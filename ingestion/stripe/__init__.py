@@ -1,6 +1,6 @@
 """Stripe: customers, subscriptions, invoices and charges as the list endpoints return them."""
 
-from ingestion.entities import EntitySpec, RowRule, names, plausible_time, required
+from ingestion.entities import EntitySpec, RowRule, booleans, names, plausible_time, required, whole_numbers
 from ingestion.expectations import (
     AccountRef,
     epoch_seconds,
@@ -21,6 +21,22 @@ ISO_CURRENCY = RowRule(
     ),
 )
 CREATED = plausible_time("payload ->> '$.created'", "created", epoch_seconds=True)
+# The subscription items' quantity and billing interval count must be whole numbers (staging casts them).
+ITEM_NUMBERS = RowRule(
+    bad_when=(
+        "coalesce(len(list_filter(json_extract(payload, '$.items.data[*]'), lambda item: "
+        "coalesce(json_type(item, '$.quantity'), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT') "
+        "or coalesce(json_type(item, '$.price.recurring.interval_count'), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT') "
+        "or (coalesce(item ->> '$.price.unit_amount_decimal', item ->> '$.price.unit_amount') is not null and "
+        "try_cast(coalesce(item ->> '$.price.unit_amount_decimal', item ->> '$.price.unit_amount') as decimal(18, 4)) "
+        "is null)"
+        ")), 0) > 0"
+    ),
+    reason=(
+        "'an item of items.data has a quantity, price.recurring.interval_count or price.unit_amount that is not "
+        "a number'"
+    ),
+)
 SUBSCRIPTION_STATUSES = [
     "incomplete",
     "incomplete_expired",
@@ -93,11 +109,18 @@ CHARGE_FIELDS = (
 )
 
 
+# Beyond this many minor units no real amount exists (and it would not fit the staging decimals).
+MAX_AMOUNT_MINOR_UNITS = 10**14
+
+
 def non_negative_amount(field: str) -> RowRule:
     value = f"payload ->> '$.{field}'"
     return RowRule(
-        bad_when=f"{value} is not null and coalesce(try_cast({value} as hugeint) < 0, true)",
-        reason=f"'{field} ' || ({value}) || ' is not a non-negative whole amount in minor units'",
+        bad_when=(
+            f"{value} is not null "
+            f"and coalesce(try_cast({value} as hugeint) not between 0 and {MAX_AMOUNT_MINOR_UNITS - 1}, true)"
+        ),
+        reason=f"'{field} ' || ({value}) || ' is not a non-negative whole amount in minor units (below 10^14)'",
     )
 
 
@@ -126,7 +149,7 @@ ENTITIES = (
         entity="customers",
         layout="json_object",
         known_fields=CUSTOMER_FIELDS,
-        rules=(*required("created"), CREATED),
+        rules=(*required("created"), CREATED, *booleans("deleted")),
         quality=record_suite("customer_id", "created", epoch_seconds("r.payload ->> '$.created'")),
         description="Stripe Customer objects; metadata.account_id is the account id.",
     ),
@@ -135,7 +158,12 @@ ENTITIES = (
         entity="subscriptions",
         layout="json_object",
         known_fields=SUBSCRIPTION_FIELDS,
-        rules=(*required("customer", "status", "created"), CREATED),
+        rules=(
+            *required("customer", "status", "created"),
+            CREATED,
+            ITEM_NUMBERS,
+            *whole_numbers("start_date", "trial_end", "canceled_at", "ended_at"),
+        ),
         quality=record_suite(
             "subscription_id",
             "created",
@@ -164,6 +192,7 @@ ENTITIES = (
             ISO_CURRENCY,
             non_negative_amount("amount_due"),
             non_negative_amount("amount_paid"),
+            *whole_numbers("total", "period_start", "period_end", "status_transitions.paid_at"),
         ),
         quality=money_suite("invoice_id", ("amount_due", "amount_paid")),
         description="Stripe Invoice objects (amounts in minor units, lines with prices and periods).",
@@ -179,6 +208,7 @@ ENTITIES = (
             ISO_CURRENCY,
             non_negative_amount("amount"),
             non_negative_amount("amount_refunded"),
+            *booleans("paid", "refunded"),
         ),
         quality=money_suite("charge_id", ("amount", "amount_refunded")),
         description="Stripe Charge objects (status, failure_code, amount_refunded).",

@@ -1,6 +1,6 @@
 """Zendesk: tickets from the incremental export, ticket metrics, users and organizations."""
 
-from ingestion.entities import EntitySpec, names, plausible_time, required
+from ingestion.entities import EntitySpec, names, plausible_time, required, whole_numbers
 from ingestion.expectations import AccountRef, in_set, iso_time, not_null, record_suite
 
 TICKET_STATUSES = ["new", "open", "pending", "hold", "solved", "closed"]
@@ -47,7 +47,12 @@ ENTITIES = (
         entity="tickets",
         layout="json_object",
         known_fields=TICKET_FIELDS,
-        rules=(*required("created_at", "updated_at"), plausible_time("payload ->> '$.created_at'", "created_at")),
+        rules=(
+            *required("created_at", "updated_at"),
+            plausible_time("payload ->> '$.created_at'", "created_at"),
+            plausible_time("payload ->> '$.updated_at'", "updated_at"),
+            *whole_numbers("id", "organization_id", "requester_id"),
+        ),
         quality=record_suite(
             "ticket_id",
             "created_at",
@@ -65,7 +70,20 @@ ENTITIES = (
         entity="ticket_metrics",
         layout="json_object",
         known_fields=TICKET_METRIC_FIELDS,
-        rules=(*required("ticket_id", "created_at"), plausible_time("payload ->> '$.created_at'", "created_at")),
+        rules=(
+            *required("ticket_id", "created_at"),
+            plausible_time("payload ->> '$.created_at'", "created_at"),
+            *whole_numbers(
+                "id",
+                "ticket_id",
+                "reopens",
+                "replies",
+                "reply_time_in_minutes.calendar",
+                "reply_time_in_minutes.business",
+                "full_resolution_time_in_minutes.calendar",
+                "full_resolution_time_in_minutes.business",
+            ),
+        ),
         quality=record_suite(
             "ticket_metric_id",
             "created_at",
@@ -80,7 +98,11 @@ ENTITIES = (
         entity="users",
         layout="json_object",
         known_fields=USER_FIELDS,
-        rules=(*required("created_at"), plausible_time("payload ->> '$.created_at'", "created_at")),
+        rules=(
+            *required("created_at"),
+            plausible_time("payload ->> '$.created_at'", "created_at"),
+            *whole_numbers("id", "organization_id"),
+        ),
         quality=record_suite("user_id", "created_at", iso_time("r.payload ->> '$.created_at'"), account=ORGANIZATION),
         description="Zendesk users (end users with email and organization_id).",
     ),
@@ -89,7 +111,11 @@ ENTITIES = (
         entity="organizations",
         layout="json_object",
         known_fields=ORGANIZATION_FIELDS,
-        rules=(*required("created_at"), plausible_time("payload ->> '$.created_at'", "created_at")),
+        rules=(
+            *required("created_at"),
+            plausible_time("payload ->> '$.created_at'", "created_at"),
+            *whole_numbers("id"),
+        ),
         quality=record_suite("organization_id", "created_at", iso_time("r.payload ->> '$.created_at'")),
         description="Zendesk organizations; external_id is the account id.",
     ),
