@@ -392,13 +392,7 @@ def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list
             )
         except duckdb.Error:
             unreadable.append(staged)
-            continue
-        # Schema drift: fields outside Segment's track spec, from the reader's own sample of the file.
-        sampled = con.execute(
-            f"describe select * from read_json({sql_string(str(staged.lf.path))}, "
-            "format = 'newline_delimited', sample_size = 20480)"
-        ).fetchall()
-        _note_drift([staged], {staged.file_index: [row[0] for row in sampled if row[0] not in SEGMENT_SPEC_FIELDS]})
+    _segment_drift(con, [staged for staged in files if staged not in unreadable])
     if unreadable:
         # Error path: a file the fast reader rejects is read line by line in SQL, so its good events still load
         # and each bad line is quarantined with its number.
@@ -408,6 +402,37 @@ def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list
             "from _lines"
         )
         con.execute("drop table _lines")
+
+
+# Drift sampling reads the first records of up to this many files per DESCRIBE.
+_DRIFT_SAMPLE_FILES = 32
+_DRIFT_SAMPLE_RECORDS = 2048
+
+
+def _sampled_fields(con: duckdb.DuckDBPyConnection, paths: list[str]) -> set[str]:
+    fields: set[str] = set()
+    for start in range(0, len(paths), _DRIFT_SAMPLE_FILES):
+        chunk = paths[start : start + _DRIFT_SAMPLE_FILES]
+        listed = "[" + ", ".join(sql_string(path) for path in chunk) + "]"
+        fields |= {
+            row[0]
+            for row in con.execute(
+                f"describe select * from read_json({listed}, format = 'newline_delimited', union_by_name = true, "
+                f"sample_size = {_DRIFT_SAMPLE_RECORDS}, maximum_sample_files = {len(chunk)})"
+            ).fetchall()
+        }
+    return fields
+
+
+def _segment_drift(con: duckdb.DuckDBPyConnection, files: list[_StagedFile]) -> None:
+    """Schema drift: fields outside Segment's track spec, from the reader's own sample (the first records) of
+    each file, a few dozen files per DESCRIBE; only when it finds something is each file sampled alone, to
+    name the files."""
+    if not files or not _sampled_fields(con, [str(staged.lf.path) for staged in files]) - SEGMENT_SPEC_FIELDS:
+        return
+    for staged in files:
+        unknown = _sampled_fields(con, [str(staged.lf.path)]) - SEGMENT_SPEC_FIELDS
+        _note_drift([staged], {staged.file_index: sorted(unknown)})
 
 
 def _json_error(path: Path, error: duckdb.Error) -> LandingFileError:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from ingestion.entities import EntitySpec
 from ingestion.expectations import (
@@ -133,19 +134,16 @@ def _validate_chunk(con, spec: EntitySpec, first: date, last: date, now: datetim
         ],
     )
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    validation = batch.validate(
-        gx_suite, result_format={"result_format": "SUMMARY", "unexpected_index_column_names": list(suite.locator)}
-    )
+    # BASIC: counts and a few unexpected values. (Asking GX for the index columns of every unexpected row
+    # costs seconds per 100,000 bad rows; the samples are located in the frame below instead.)
+    validation = batch.validate(gx_suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 5})
     outcomes = {}
     for result in validation.results:
         config = result.expectation_config.to_json_dict()
         expectation = expectations[config["meta"]["check_name"]]
         details = result.result or {}
         raised = result.exception_info.get("raised_exception") if result.exception_info else False
-        samples = [
-            {key: str(value) for key, value in row.items()}
-            for row in (details.get("partial_unexpected_index_list") or [])[:SAMPLE_SIZE]
-        ]
+        samples = _locate(frame, suite.locator, config["kwargs"], details.get("partial_unexpected_list") or [])
         outcomes[expectation.check_name] = CheckOutcome(
             expectation=expectation,
             passed=bool(result.success),
@@ -156,6 +154,26 @@ def _validate_chunk(con, spec: EntitySpec, first: date, last: date, now: datetim
             error=result.exception_info.get("exception_message") if raised else None,
         )
     return outcomes
+
+
+def _locate(frame, locator: tuple[str, ...], kwargs: dict, values: list) -> list[dict[str, str]]:
+    """Where the first unexpected values are: file, line and value(s) of up to SAMPLE_SIZE records."""
+    values = values[:SAMPLE_SIZE]
+    if not values:
+        return []
+    if "column" in kwargs:
+        columns = [kwargs["column"]]
+        mask = frame[columns[0]].isin(values)
+        rows = frame.loc[mask, [*locator, *columns]].head(SAMPLE_SIZE)
+    elif "column_A" in kwargs:
+        columns = [kwargs["column_A"], kwargs["column_B"]]
+        pairs = pd.DataFrame([tuple(value) for value in values], columns=columns).drop_duplicates()
+        for column in columns:
+            pairs[column] = pairs[column].astype(frame[column].dtype)
+        rows = frame[[*locator, *columns]].merge(pairs, on=columns).head(SAMPLE_SIZE)
+    else:
+        return [{"value": str(value)} for value in values]
+    return [{key: str(value) for key, value in row.items()} for row in rows.to_dict("records")]
 
 
 def _merge(a: CheckOutcome, b: CheckOutcome) -> CheckOutcome:

@@ -31,3 +31,20 @@
     {%- endif %}
     {%- endfor %}
 {%- endmacro %}
+
+{#- One row per start of `datepart` ('week' from Monday, 'month') from the period of start_date to the period
+    of end_date, as a query with one date column `period_start`. -#}
+{% macro period_starts(datepart, start_date, end_date) -%}
+    {{ return(adapter.dispatch('period_starts')(datepart, start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__period_starts(datepart, start_date, end_date) -%}
+    select cast(period_start as date) as period_start
+    from (
+        select unnest(generate_series(
+            cast({{ dbt.date_trunc(datepart, start_date) }} as date),
+            cast({{ dbt.date_trunc(datepart, end_date) }} as date),
+            interval 1 {{ datepart }}
+        )) as period_start
+    ) as series
+{%- endmacro %}

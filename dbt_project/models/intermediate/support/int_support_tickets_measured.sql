@@ -7,6 +7,12 @@ tickets as (
 
 ),
 
+organizations as (
+
+    select * from {{ ref('stg_zendesk__organizations') }}
+
+),
+
 ticket_metrics as (
 
     select * from {{ ref('stg_zendesk__ticket_metrics') }}
@@ -17,6 +23,8 @@ final as (
 
     select
         tickets.ticket_id,
+        tickets.organization_id,
+        organizations.account_id,
         tickets.status,
         tickets.channel,
         tickets.is_refund_related,
@@ -28,6 +36,8 @@ final as (
         tickets.created_at,
         ticket_metrics.solved_at
     from tickets
+    left join organizations
+        on tickets.organization_id = organizations.organization_id
     left join ticket_metrics
         on tickets.ticket_id = ticket_metrics.ticket_id
 

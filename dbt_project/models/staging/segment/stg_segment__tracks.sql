@@ -1,3 +1,7 @@
+-- Tagged `partitioned`: built with int_usage_daily, the incremental model that reads it, so that the
+-- orchestrator's partitioned dbt step never depends on the step that rebuilds the rest of the project.
+{{ config(tags=['partitioned']) }}
+
 -- A plain projection (no dedup window: message_id is unique in raw), so filters on
 -- activity_date push down through this view to the `_partition_date` scan of the raw table.
 with

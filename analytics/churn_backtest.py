@@ -1,0 +1,219 @@
+"""How well the churn-risk score predicted churn, and a logistic-regression challenger.
+
+For the first day of every month whose next 90 days are fully observed, each paying account in
+marts.account_health is scored with what was known that day and labelled churned when its MRR went to 0
+within the next 90 days. The rules (risk_score) are evaluated on every such month; the challenger, a
+scikit-learn logistic regression on the same day's features, is trained on the earlier months and both are
+compared on the later ones (a time-based split, never a random one). The rules stay the default unless the
+challenger beats them on the later months by MIN_AUC_GAIN.
+
+The result is one long table (one metric per row) so that BI tools can filter it: see docs/marts.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+HORIZON_DAYS = 90
+TRAIN_SHARE = 0.6  # the earliest 60% of scoring months train the challenger
+MIN_AUC_GAIN = 0.02
+TOP_SHARE = 0.10  # the top decile by score
+TABLE = "marts.churn_risk_backtest"
+
+FLAGS = [
+    "is_detractor_driver",
+    "is_nps_drop_driver",
+    "is_usage_decline_driver",
+    "is_rising_tickets_driver",
+    "is_slow_first_reply_driver",
+    "is_refund_tickets_driver",
+    "is_failed_payments_driver",
+    "is_no_recent_nps_driver",
+    "is_low_activation_driver",
+]
+NUMERIC = [
+    "latest_nps_score",
+    "usage_change_30d",
+    "events_last_30d",
+    "tickets_last_30d",
+    "refund_tickets_last_90d",
+    "failed_charges_last_30d",
+    "mrr_usd",
+]
+
+SCORING_SQL = f"""
+with
+
+scoring_days as (
+    select * from marts.account_health
+    where
+        extract(day from as_of_date) = 1
+        and as_of_date + interval {HORIZON_DAYS} day <= (select max(as_of_date) from marts.account_health)
+),
+
+churn_dates as (
+    select account_id, valid_from_date as churned_on
+    from intermediate.int_account_billing_historized
+    where mrr_usd = 0
+)
+
+select
+    scoring_days.*,
+    exists (
+        select 1 from churn_dates
+        where
+            churn_dates.account_id = scoring_days.account_id
+            and churn_dates.churned_on > scoring_days.as_of_date
+            and churn_dates.churned_on <= scoring_days.as_of_date + interval {HORIZON_DAYS} day
+    ) as churned_within_90d
+from scoring_days
+order by as_of_date, account_id
+"""
+
+
+def scoring_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every (first-of-month, paying account) with its score, features and 90-day churn label."""
+    return con.execute(SCORING_SQL).df()
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    """Area under the ROC curve (ties count half); None when only one class is present."""
+    from sklearn.metrics import roc_auc_score
+
+    if len(set(labels.tolist())) < 2:
+        return None
+    return float(roc_auc_score(labels, scores))
+
+
+def top_share_precision_recall(labels: np.ndarray, scores: np.ndarray, share: float = TOP_SHARE) -> tuple[float, float]:
+    """Precision and recall among the top `share` of accounts by score (ties at the cut broken by position,
+    which is account order: deterministic)."""
+    count = max(1, round(len(scores) * share))
+    order = np.argsort(-scores, kind="stable")[:count]
+    hits = labels[order].sum()
+    return float(hits / count), float(hits / labels.sum()) if labels.sum() else 0.0
+
+
+def features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The challenger's inputs: driver flags, numeric features (missing -> 0 plus a missing flag), logs."""
+    x = frame[FLAGS].astype(float)
+    for column in NUMERIC:
+        values = frame[column].astype(float)
+        x[f"{column}_missing"] = values.isna().astype(float)
+        filled = values.fillna(0.0)
+        if column in ("events_last_30d", "mrr_usd"):
+            filled = np.log1p(filled.clip(lower=0))
+        x[column] = filled
+    return x
+
+
+@dataclass
+class Backtest:
+    rows: list[dict]
+    rules_test_auc: float | None
+    challenger_test_auc: float | None
+    default_model: str
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["model", "evaluation", "scoring_month", "risk_tier", "metric", "value"])
+
+
+def run(frame: pd.DataFrame) -> Backtest:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rows: list[dict] = []
+
+    def add(model, evaluation, metric, value, month=None, tier=None):
+        if value is not None:
+            rows.append(
+                {
+                    "model": model,
+                    "evaluation": evaluation,
+                    "scoring_month": month,
+                    "risk_tier": tier,
+                    "metric": metric,
+                    "value": float(value),
+                }
+            )
+
+    def evaluate(model: str, evaluation: str, labels: np.ndarray, scores: np.ndarray, month=None) -> float | None:
+        area = auc(labels, scores)
+        precision, recall = top_share_precision_recall(labels, scores)
+        add(model, evaluation, "accounts", len(labels), month)
+        add(model, evaluation, "churned", labels.sum(), month)
+        add(model, evaluation, "auc", area, month)
+        add(model, evaluation, "precision_top_decile", precision, month)
+        add(model, evaluation, "recall_top_decile", recall, month)
+        return area
+
+    if frame.empty:
+        return Backtest(rows, None, None, "rules")
+    labels = frame["churned_within_90d"].to_numpy(dtype=int)
+    rules = frame["risk_score"].to_numpy(dtype=float)
+    evaluate("rules", "all_months", labels, rules)
+    for month, group in frame.groupby("as_of_date"):
+        evaluate(
+            "rules",
+            "month",
+            group["churned_within_90d"].to_numpy(dtype=int),
+            group["risk_score"].to_numpy(float),
+            month,
+        )
+    # Calibration: the observed churn of each tier (all months).
+    for tier, group in frame.groupby("risk_tier"):
+        add("rules", "calibration", "accounts", len(group), tier=tier)
+        add("rules", "calibration", "churned", group["churned_within_90d"].sum(), tier=tier)
+        add("rules", "calibration", "churn_rate", group["churned_within_90d"].mean(), tier=tier)
+        add("rules", "calibration", "avg_risk_score", group["risk_score"].mean(), tier=tier)
+
+    months = sorted(frame["as_of_date"].unique())
+    split = months[max(1, int(len(months) * TRAIN_SHARE))] if len(months) > 1 else None
+    rules_test_auc = challenger_test_auc = None
+    if split is not None:
+        train, test = frame[frame["as_of_date"] < split], frame[frame["as_of_date"] >= split]
+        test_labels = test["churned_within_90d"].to_numpy(dtype=int)
+        # Test-month rows carry the first test month in scoring_month.
+        rules_test_auc = evaluate("rules", "test_months", test_labels, test["risk_score"].to_numpy(float), split)
+        if train["churned_within_90d"].nunique() == 2 and not test.empty:
+            model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, class_weight="balanced"))
+            model.fit(features(train), train["churned_within_90d"].astype(int))
+            probabilities = model.predict_proba(features(test))[:, 1]
+            challenger_test_auc = evaluate("logistic_regression", "test_months", test_labels, probabilities, split)
+            add("logistic_regression", "train_months", "accounts", len(train), split)
+    challenger_wins = (
+        rules_test_auc is not None
+        and challenger_test_auc is not None
+        and challenger_test_auc >= rules_test_auc + MIN_AUC_GAIN
+    )
+    default_model = "logistic_regression" if challenger_wins else "rules"
+    add(default_model, "decision", "is_default", 1)
+    return Backtest(rows, rules_test_auc, challenger_test_auc, default_model)
+
+
+def write(con: duckdb.DuckDBPyConnection, backtest: Backtest) -> int:
+    """Replace the backtest table in one statement (readers never see a half-written table)."""
+    result = backtest.frame()
+    con.register("_backtest_rows", result)
+    try:
+        con.execute(
+            f"""
+            create or replace table {TABLE} as
+            select
+                cast(model as varchar) as model,
+                cast(evaluation as varchar) as evaluation,
+                cast(scoring_month as date) as scoring_month,
+                cast(risk_tier as varchar) as risk_tier,
+                cast(metric as varchar) as metric,
+                cast(value as double) as value
+            from _backtest_rows
+            """
+        )
+    finally:
+        con.unregister("_backtest_rows")
+    return len(result)

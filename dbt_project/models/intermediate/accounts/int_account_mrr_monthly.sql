@@ -1,0 +1,148 @@
+-- MRR of each account at the end of each month, its movement from the month before, and refunds.
+--   mrr_usd: the account's MRR in effect on the month's last day (or on the as-of date for the current month),
+--            from int_account_billing_historized; 0 when nothing is paying.
+--   movement (ChartMogul definitions), comparing with the previous month's mrr_usd:
+--     new           0 -> positive, and the account never paid before;
+--     reactivation  0 -> positive, and the account paid in an earlier month;
+--     expansion     positive -> higher;   contraction  positive -> lower but positive;
+--     churn         positive -> 0;        none         unchanged.
+--   movement_usd: mrr_usd - previous_mrr_usd.
+--   refunds_usd: amount refunded on the account's charges created that month, in USD.
+-- Months run from the account's first billing change to the month of the as-of date, the latest date any
+-- billing record was seen; results do not depend on the day the model is built.
+with
+
+billing_history as (
+
+    select * from {{ ref('int_account_billing_historized') }}
+
+),
+
+charges as (
+
+    select * from {{ ref('stg_stripe__charges') }}
+
+),
+
+stripe_customers as (
+
+    select * from {{ ref('stg_stripe__customers') }}
+
+),
+
+fx_rates as (
+
+    select * from {{ ref('fx_rates') }}
+
+),
+
+as_of as (
+
+    select max(valid_from_date) as as_of_date
+    from billing_history
+
+),
+
+account_first_months as (
+
+    select
+        account_id,
+        cast({{ dbt.date_trunc('month', 'min(valid_from_date)') }} as date) as first_month
+    from billing_history
+    group by account_id
+
+),
+
+months as (
+
+    {{ period_starts('month', '(select min(first_month) from account_first_months)', '(select as_of_date from as_of)') }}
+
+),
+
+account_months as (
+
+    select
+        account_first_months.account_id,
+        months.period_start as month_start,
+        least(cast({{ dbt.last_day('months.period_start', 'month') }} as date), as_of.as_of_date) as measured_on
+    from account_first_months
+    cross join as_of
+    inner join months
+        on account_first_months.first_month <= months.period_start
+
+),
+
+month_end_mrr as (
+
+    select
+        account_months.account_id,
+        account_months.month_start,
+        coalesce(billing_history.mrr_usd, 0) as mrr_usd
+    from account_months
+    left join billing_history
+        on
+            account_months.account_id = billing_history.account_id
+            and billing_history.valid_from_date <= account_months.measured_on
+            and (billing_history.valid_to_date is null or account_months.measured_on < billing_history.valid_to_date)
+
+),
+
+refunds as (
+
+    select
+        stripe_customers.account_id,
+        cast({{ dbt.date_trunc('month', 'charges.created_at') }} as date) as month_start,
+        sum(charges.amount_refunded * fx_rates.usd_per_unit) as refunds_usd,
+        count(case when charges.amount_refunded > 0 then 1 end) as refunded_charges
+    from charges
+    inner join stripe_customers
+        on charges.customer_id = stripe_customers.customer_id
+    left join fx_rates
+        on charges.currency = fx_rates.currency
+    where stripe_customers.account_id is not null
+    group by 1, 2
+
+),
+
+with_previous as (
+
+    select
+        *,
+        coalesce(lag(mrr_usd) over (partition by account_id order by month_start), 0) as previous_mrr_usd,
+        coalesce(
+            max(mrr_usd) over (
+                partition by account_id order by month_start rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) as highest_earlier_mrr_usd
+    from month_end_mrr
+
+),
+
+final as (
+
+    select
+        with_previous.account_id,
+        with_previous.month_start,
+        with_previous.mrr_usd,
+        with_previous.previous_mrr_usd,
+        with_previous.mrr_usd - with_previous.previous_mrr_usd as movement_usd,
+        case
+            when with_previous.previous_mrr_usd = 0 and with_previous.mrr_usd > 0
+                then case when with_previous.highest_earlier_mrr_usd > 0 then 'reactivation' else 'new' end
+            when with_previous.previous_mrr_usd > 0 and with_previous.mrr_usd = 0 then 'churn'
+            when with_previous.mrr_usd > with_previous.previous_mrr_usd then 'expansion'
+            when with_previous.mrr_usd < with_previous.previous_mrr_usd then 'contraction'
+            else 'none'
+        end as movement,
+        coalesce(refunds.refunds_usd, 0) as refunds_usd,
+        coalesce(refunds.refunded_charges, 0) as refunded_charges
+    from with_previous
+    left join refunds
+        on
+            with_previous.account_id = refunds.account_id
+            and with_previous.month_start = refunds.month_start
+
+)
+
+select * from final

@@ -1,0 +1,145 @@
+-- Product usage per account and week (weeks start on Monday), and its 30-day trend at the week's end.
+--   events, core_events, active_users: from the week's Segment events (active users are distinct over the
+--   whole week, so they are counted from the events, not summed from days);
+--   events_last_30d / events_prior_30d: events in the 30 days ending on the week's last day (or on the as-of
+--   date, the latest activity date, for the current week) and in the 30 days before those;
+--   usage_change_30d: events_last_30d / events_prior_30d - 1, rounded to 4 decimals (null without prior events);
+--   is_usage_declining: usage_change_30d at or below -var('usage_decline_threshold').
+with
+
+tracks as (
+
+    select * from {{ ref('stg_segment__tracks') }}
+
+),
+
+usage_daily as (
+
+    select * from {{ ref('int_usage_daily') }}
+
+),
+
+as_of as (
+
+    select max(activity_date) as as_of_date
+    from usage_daily
+
+),
+
+weekly as (
+
+    select
+        account_id,
+        cast({{ dbt.date_trunc('week', 'activity_date') }} as date) as week_start,
+        count(*) as events,
+        count(case when event_name in ({{ sql_string_list(var('core_events')) }}) then 1 end) as core_events,
+        count(distinct user_id) as active_users
+    from tracks
+    where account_id is not null
+    group by 1, 2
+
+),
+
+account_first_weeks as (
+
+    select
+        account_id,
+        min(week_start) as first_week
+    from weekly
+    group by account_id
+
+),
+
+weeks as (
+
+    {{ period_starts('week', '(select min(first_week) from account_first_weeks)', '(select as_of_date from as_of)') }}
+
+),
+
+-- Every week from the account's first activity to the as-of date, with or without events.
+weeks_measured as (
+
+    select
+        account_first_weeks.account_id,
+        weeks.period_start as week_start,
+        least(cast({{ dbt.dateadd('day', 6, 'weeks.period_start') }} as date), as_of.as_of_date) as measured_on,
+        coalesce(weekly.events, 0) as events,
+        coalesce(weekly.core_events, 0) as core_events,
+        coalesce(weekly.active_users, 0) as active_users
+    from account_first_weeks
+    cross join as_of
+    inner join weeks
+        on account_first_weeks.first_week <= weeks.period_start
+    left join weekly
+        on
+            account_first_weeks.account_id = weekly.account_id
+            and weeks.period_start = weekly.week_start
+
+),
+
+trend as (
+
+    select
+        weeks_measured.account_id,
+        weeks_measured.week_start,
+        sum(
+            case
+                when usage_daily.activity_date > cast({{ dbt.dateadd('day', -30, 'weeks_measured.measured_on') }} as date)
+                    then usage_daily.events
+                else 0
+            end
+        ) as events_last_30d,
+        sum(
+            case
+                when usage_daily.activity_date <= cast({{ dbt.dateadd('day', -30, 'weeks_measured.measured_on') }} as date)
+                    then usage_daily.events
+                else 0
+            end
+        ) as events_prior_30d
+    from weeks_measured
+    inner join usage_daily
+        on
+            weeks_measured.account_id = usage_daily.account_id
+            and usage_daily.activity_date <= weeks_measured.measured_on
+            and usage_daily.activity_date > cast({{ dbt.dateadd('day', -60, 'weeks_measured.measured_on') }} as date)
+    group by 1, 2
+
+),
+
+-- Rounded to 4 decimals so that a fall of exactly 20% compares as exactly -0.2.
+trend_ratio as (
+
+    select
+        account_id,
+        week_start,
+        round(cast(events_last_30d as double) / nullif(events_prior_30d, 0) - 1, 4) as usage_change_30d
+    from trend
+
+),
+
+final as (
+
+    select
+        weeks_measured.account_id,
+        weeks_measured.week_start,
+        weeks_measured.measured_on,
+        weeks_measured.events,
+        weeks_measured.core_events,
+        weeks_measured.active_users,
+        coalesce(trend.events_last_30d, 0) as events_last_30d,
+        coalesce(trend.events_prior_30d, 0) as events_prior_30d,
+        trend_ratio.usage_change_30d,
+        coalesce(trend_ratio.usage_change_30d <= -{{ var('usage_decline_threshold') }}, false) as is_usage_declining
+    from weeks_measured
+    left join trend
+        on
+            weeks_measured.account_id = trend.account_id
+            and weeks_measured.week_start = trend.week_start
+    left join trend_ratio
+        on
+            weeks_measured.account_id = trend_ratio.account_id
+            and weeks_measured.week_start = trend_ratio.week_start
+
+)
+
+select * from final

@@ -1,0 +1,427 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['as_of_date', 'account_id'],
+        on_schema_change='append_new_columns',
+        tags=['partitioned_mart'],
+        pre_hook="{{ delete_from_date(this, 'as_of_date') }}",
+    )
+}}
+
+-- Churn risk of every paying account on every day, from what was known on that day only.
+-- The drivers, their thresholds and weights, and the tier boundaries come from the churn_risk_rules seed;
+-- risk_score = min(100, sum of the weights of the drivers that apply). Incremental: a run for the partition
+-- window starting at min_date rebuilds every day from min_date to the last day of data (later days read
+-- earlier ones), so a daily run rebuilds one day and a backfill of an old range refreshes what follows it.
+-- The 30- to 90-day trailing windows read the days before min_date.
+with
+
+billing_history as (
+
+    select * from {{ ref('int_account_billing_historized') }}
+
+),
+
+billing_accounts as (
+
+    select * from {{ ref('int_billing_accounts_aggregated') }}
+
+),
+
+nps_history as (
+
+    select * from {{ ref('int_account_nps_history') }}
+
+),
+
+usage_daily as (
+
+    select * from {{ ref('int_usage_daily') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('int_support_tickets_measured') }}
+
+),
+
+charges as (
+
+    select * from {{ ref('stg_stripe__charges') }}
+
+),
+
+stripe_customers as (
+
+    select * from {{ ref('stg_stripe__customers') }}
+
+),
+
+rules as (
+
+    select * from {{ ref('churn_risk_rules') }}
+
+),
+
+-- The configuration as one row.
+config as (
+
+    select
+        {%- for rule in ['detractor', 'nps_drop', 'usage_decline', 'rising_tickets', 'slow_first_reply',
+                         'refund_tickets', 'failed_payments', 'no_recent_nps', 'low_activation', 'medium', 'high'] %}
+        max(case when rule = '{{ rule }}' then threshold end) as {{ rule }}_threshold,
+        coalesce(max(case when rule = '{{ rule }}' then weight end), 0) as {{ rule }}_weight
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    from rules
+
+),
+
+-- The last day of data: the latest billing change or product activity.
+as_of as (
+
+    select greatest(
+        (select max(valid_from_date) from billing_history),
+        coalesce((select max(activity_date) from usage_daily), (select max(valid_from_date) from billing_history))
+    ) as as_of_date
+
+),
+
+window_bounds as (
+
+    select
+        {%- if var('min_date') %}
+        cast('{{ var("min_date") }}' as date) as first_day,
+        {%- else %}
+        (select min(valid_from_date) from billing_history) as first_day,
+        {%- endif %}
+        (select as_of_date from as_of) as last_day
+
+),
+
+days as (
+
+    {{ period_starts('day',
+        "(select " ~ dbt.dateadd('day', -90, 'first_day') ~ " from window_bounds)",
+        "(select last_day from window_bounds)") }}
+
+),
+
+-- Every day each account was paying, from 90 days before the window (for the trailing windows) to its end.
+paying_days as (
+
+    select
+        billing_history.account_id,
+        days.period_start as as_of_date,
+        billing_history.mrr_usd,
+        billing_history.plan
+    from billing_history
+    inner join days
+        on
+            billing_history.valid_from_date <= days.period_start
+            and (billing_history.valid_to_date is null or days.period_start < billing_history.valid_to_date)
+    where billing_history.mrr_usd > 0
+
+),
+
+ticket_days as (
+
+    select
+        account_id,
+        cast(created_at as date) as activity_date,
+        count(*) as tickets,
+        count(case when is_refund_related then 1 end) as refund_tickets,
+        sum(first_reply_minutes) as first_reply_minutes,
+        count(first_reply_minutes) as replied_tickets
+    from tickets
+    where account_id is not null
+    group by 1, 2
+
+),
+
+failed_charge_days as (
+
+    select
+        stripe_customers.account_id,
+        cast(charges.created_at as date) as activity_date,
+        count(*) as failed_charges
+    from charges
+    inner join stripe_customers
+        on charges.customer_id = stripe_customers.customer_id
+    where charges.status = 'failed' and stripe_customers.account_id is not null
+    group by 1, 2
+
+),
+
+daily_signals as (
+
+    select
+        paying_days.*,
+        coalesce(usage_daily.events, 0) as events,
+        coalesce(ticket_days.tickets, 0) as tickets,
+        coalesce(ticket_days.refund_tickets, 0) as refund_tickets,
+        coalesce(ticket_days.first_reply_minutes, 0) as first_reply_minutes,
+        coalesce(ticket_days.replied_tickets, 0) as replied_tickets,
+        coalesce(failed_charge_days.failed_charges, 0) as failed_charges
+    from paying_days
+    left join usage_daily
+        on paying_days.account_id = usage_daily.account_id and paying_days.as_of_date = usage_daily.activity_date
+    left join ticket_days
+        on paying_days.account_id = ticket_days.account_id and paying_days.as_of_date = ticket_days.activity_date
+    left join failed_charge_days
+        on
+            paying_days.account_id = failed_charge_days.account_id
+            and paying_days.as_of_date = failed_charge_days.activity_date
+
+),
+
+-- Trailing sums over calendar days (a range frame on the day number: days that were not paying add nothing).
+trailing_sums as (
+
+    select
+        *,
+        sum(events) over last_30 as events_last_30d,
+        sum(events) over prior_30 as events_prior_30d,
+        sum(tickets) over last_30 as tickets_last_30d,
+        sum(tickets) over prior_30 as tickets_prior_30d,
+        sum(refund_tickets) over (by_day range between 89 preceding and current row) as refund_tickets_last_90d,
+        sum(first_reply_minutes) over last_30 as first_reply_minutes_last_30d,
+        sum(replied_tickets) over last_30 as replied_tickets_last_30d,
+        sum(failed_charges) over last_30 as failed_charges_last_30d,
+        count(*) over (by_day range between 59 preceding and current row) as paying_days_observed
+    from (
+        select
+            *,
+            {{ dbt.datediff("cast('2000-01-01' as date)", 'as_of_date', 'day') }} as day_number
+        from daily_signals
+    ) as numbered
+    window
+        by_day as (partition by account_id order by day_number),
+        last_30 as (by_day range between 29 preceding and current row),
+        prior_30 as (by_day range between 59 preceding and 30 preceding)
+
+),
+
+-- Each NPS answer is the account's latest from its day until the next answer's day.
+nps_latest_per_day as (
+
+    select
+        account_id,
+        response_date,
+        score,
+        nps_category,
+        previous_score,
+        previous_nps_category,
+        score_change,
+        lead(response_date) over (partition by account_id order by response_date) as next_response_date
+    from (
+        select
+            *,
+            row_number() over (partition by account_id, response_date order by responded_at desc, response_id desc)
+                as day_rank
+        from nps_history
+    ) as ranked
+    where day_rank = 1
+
+),
+
+-- Activation is judged only for accounts that signed up after usage data begins (otherwise unknown).
+activation as (
+
+    select
+        billing_accounts.account_id,
+        cast(billing_accounts.first_customer_created_at as date) as signup_date,
+        coalesce(sum(usage_daily.core_events), 0) as core_events_first_30d
+    from billing_accounts
+    left join usage_daily
+        on
+            billing_accounts.account_id = usage_daily.account_id
+            and usage_daily.activity_date >= cast(billing_accounts.first_customer_created_at as date)
+            and usage_daily.activity_date
+            < cast({{ dbt.dateadd('day', 30, 'cast(billing_accounts.first_customer_created_at as date)') }} as date)
+    where cast(billing_accounts.first_customer_created_at as date) >= (select min(activity_date) from usage_daily)
+    group by 1, 2
+
+),
+
+features as (
+
+    select
+        trailing_sums.account_id,
+        trailing_sums.as_of_date,
+        trailing_sums.plan,
+        trailing_sums.mrr_usd,
+        nps_latest_per_day.score as latest_nps_score,
+        nps_latest_per_day.nps_category as latest_nps_category,
+        nps_latest_per_day.response_date as latest_nps_date,
+        nps_latest_per_day.previous_score as previous_nps_score,
+        nps_latest_per_day.previous_nps_category,
+        nps_latest_per_day.score_change as nps_score_change,
+        trailing_sums.events_last_30d,
+        case when trailing_sums.paying_days_observed = 60 then trailing_sums.events_prior_30d end as events_prior_30d,
+        case
+            when trailing_sums.paying_days_observed = 60 and trailing_sums.events_prior_30d > 0
+                then round(cast(trailing_sums.events_last_30d as double) / trailing_sums.events_prior_30d - 1, 4)
+        end as usage_change_30d,
+        trailing_sums.tickets_last_30d,
+        coalesce(trailing_sums.tickets_prior_30d, 0) as tickets_prior_30d,
+        trailing_sums.refund_tickets_last_90d,
+        case
+            when trailing_sums.replied_tickets_last_30d > 0
+                then cast(trailing_sums.first_reply_minutes_last_30d as double) / trailing_sums.replied_tickets_last_30d
+        end as avg_first_reply_minutes_30d,
+        trailing_sums.failed_charges_last_30d,
+        activation.signup_date,
+        -- Shown once the first 30 days are over, so that the value never changes as days are added.
+        case
+            when trailing_sums.as_of_date >= cast({{ dbt.dateadd('day', 30, 'activation.signup_date') }} as date)
+                then activation.core_events_first_30d
+        end as core_events_first_30d
+    from trailing_sums
+    inner join window_bounds
+        on trailing_sums.as_of_date between window_bounds.first_day and window_bounds.last_day
+    left join nps_latest_per_day
+        on
+            trailing_sums.account_id = nps_latest_per_day.account_id
+            and nps_latest_per_day.response_date <= trailing_sums.as_of_date
+            and (
+                nps_latest_per_day.next_response_date is null
+                or trailing_sums.as_of_date < nps_latest_per_day.next_response_date
+            )
+    left join activation
+        on trailing_sums.account_id = activation.account_id
+
+),
+
+drivers as (
+
+    select
+        features.*,
+        coalesce(
+            features.latest_nps_score <= config.detractor_threshold
+            and features.latest_nps_date > cast({{ dbt.dateadd('day', -365, 'features.as_of_date') }} as date),
+            false
+        ) as is_detractor_driver,
+        coalesce(features.nps_score_change <= -config.nps_drop_threshold, false) as is_nps_drop_driver,
+        coalesce(features.usage_change_30d <= -config.usage_decline_threshold, false) as is_usage_decline_driver,
+        features.tickets_last_30d >= config.rising_tickets_threshold
+        and features.tickets_last_30d > features.tickets_prior_30d as is_rising_tickets_driver,
+        coalesce(features.avg_first_reply_minutes_30d > config.slow_first_reply_threshold, false)
+            as is_slow_first_reply_driver,
+        features.refund_tickets_last_90d >= config.refund_tickets_threshold as is_refund_tickets_driver,
+        features.failed_charges_last_30d >= config.failed_payments_threshold as is_failed_payments_driver,
+        coalesce(
+            features.latest_nps_date
+            > cast({{ dbt.dateadd('day', '-cast(config.no_recent_nps_threshold as integer)', 'features.as_of_date') }} as date),
+            false
+        ) = false as is_no_recent_nps_driver,
+        coalesce(features.core_events_first_30d < config.low_activation_threshold, false) as is_low_activation_driver
+    from features
+    cross join config
+
+),
+
+scored as (
+
+    select
+        drivers.*,
+        least(
+            100,
+            case when is_detractor_driver then config.detractor_weight else 0 end
+            + case when is_nps_drop_driver then config.nps_drop_weight else 0 end
+            + case when is_usage_decline_driver then config.usage_decline_weight else 0 end
+            + case when is_rising_tickets_driver then config.rising_tickets_weight else 0 end
+            + case when is_slow_first_reply_driver then config.slow_first_reply_weight else 0 end
+            + case when is_refund_tickets_driver then config.refund_tickets_weight else 0 end
+            + case when is_failed_payments_driver then config.failed_payments_weight else 0 end
+            + case when is_no_recent_nps_driver then config.no_recent_nps_weight else 0 end
+            + case when is_low_activation_driver then config.low_activation_weight else 0 end
+        ) as risk_score,
+        config.medium_threshold,
+        config.high_threshold
+    from drivers
+    cross join config
+
+),
+
+final as (
+
+    select
+        as_of_date,
+        account_id,
+        plan,
+        cast(mrr_usd as double) as mrr_usd,
+        cast(risk_score as integer) as risk_score,
+        case
+            when risk_score >= high_threshold then 'high'
+            when risk_score >= medium_threshold then 'medium'
+            else 'low'
+        end as risk_tier,
+        cast(mrr_usd * risk_score / 100.0 as double) as revenue_at_risk_usd,
+        is_detractor_driver,
+        is_nps_drop_driver,
+        is_usage_decline_driver,
+        is_rising_tickets_driver,
+        is_slow_first_reply_driver,
+        is_refund_tickets_driver,
+        is_failed_payments_driver,
+        is_no_recent_nps_driver,
+        is_low_activation_driver,
+        concat_ws(
+            '; ',
+            case
+                when is_detractor_driver
+                    then 'detractor (' || cast(latest_nps_score as varchar) || ')'
+                    || case when previous_nps_category = 'promoter' then ' after promoter' else '' end
+            end,
+            case
+                when is_nps_drop_driver
+                    then 'NPS ' || cast(previous_nps_score as varchar) || ' -> ' || cast(latest_nps_score as varchar)
+            end,
+            case
+                when is_usage_decline_driver
+                    then 'usage ' || cast(cast(round(usage_change_30d * 100) as integer) as varchar) || '% in 30 days'
+            end,
+            case
+                when is_rising_tickets_driver
+                    then cast(tickets_last_30d as varchar) || ' tickets in 30 days (was '
+                    || cast(tickets_prior_30d as varchar) || ')'
+            end,
+            case
+                when is_slow_first_reply_driver
+                    then 'first reply ' || cast(cast(round(avg_first_reply_minutes_30d / 60) as integer) as varchar)
+                    || 'h on average'
+            end,
+            case
+                when is_refund_tickets_driver
+                    then cast(refund_tickets_last_90d as varchar) || ' refund ticket'
+                    || case when refund_tickets_last_90d > 1 then 's' else '' end
+            end,
+            case
+                when is_failed_payments_driver
+                    then cast(failed_charges_last_30d as varchar) || ' failed payment'
+                    || case when failed_charges_last_30d > 1 then 's' else '' end
+            end,
+            case when is_no_recent_nps_driver then 'no NPS answer in a year' end,
+            case
+                when is_low_activation_driver
+                    then 'low activation (' || cast(core_events_first_30d as varchar) || ' core events in 30 days)'
+            end
+        ) as risk_drivers,
+        cast(latest_nps_score as integer) as latest_nps_score,
+        latest_nps_category,
+        cast(previous_nps_score as integer) as previous_nps_score,
+        cast(usage_change_30d as double) as usage_change_30d,
+        cast(events_last_30d as bigint) as events_last_30d,
+        cast(tickets_last_30d as bigint) as tickets_last_30d,
+        cast(refund_tickets_last_90d as bigint) as refund_tickets_last_90d,
+        cast(avg_first_reply_minutes_30d as double) as avg_first_reply_minutes_30d,
+        cast(failed_charges_last_30d as bigint) as failed_charges_last_30d,
+        cast(core_events_first_30d as bigint) as core_events_first_30d
+    from scored
+
+)
+
+select * from final
