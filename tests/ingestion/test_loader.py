@@ -83,12 +83,17 @@ def test_json_partition_load_keeps_vendor_object_and_latest_line(con, landing):
 
 
 def test_reloading_a_partition_replaces_it_and_unchanged_files_are_skipped(con, landing):
-    path = write_lines(landing / "zendesk/tickets/2026-03-02.jsonl", [json.dumps(ticket(1, "open", "2026-03-02T08:00:00Z"))])
+    path = write_lines(
+        landing / "zendesk/tickets/2026-03-02.jsonl", [json.dumps(ticket(1, "open", "2026-03-02T08:00:00Z"))]
+    )
     assert load(con, landing, "zendesk", "tickets").status == "loaded"
     assert load(con, landing, "zendesk", "tickets", batch="b2").status == "unchanged"
     assert con.execute("select count(*), min(_batch_id) from raw_zendesk.tickets").fetchall() == [(1, "b1")]
 
-    write_lines(path, [json.dumps(ticket(1, "solved", "2026-03-02T09:00:00Z")), json.dumps(ticket(2, "new", "2026-03-02T09:00:00Z"))])
+    write_lines(
+        path,
+        [json.dumps(ticket(1, "solved", "2026-03-02T09:00:00Z")), json.dumps(ticket(2, "new", "2026-03-02T09:00:00Z"))],
+    )
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert load(con, landing, "zendesk", "tickets", batch="b3").status == "loaded"

@@ -69,35 +69,65 @@ rules as (
 config as (
 
     select
-        {%- for rule in ['detractor', 'nps_drop', 'usage_decline', 'rising_tickets', 'slow_first_reply',
-                         'refund_tickets', 'failed_payments', 'no_recent_nps', 'low_activation', 'medium', 'high'] %}
-        max(case when rule = '{{ rule }}' then threshold end) as {{ rule }}_threshold,
-        coalesce(max(case when rule = '{{ rule }}' then weight end), 0) as {{ rule }}_weight
-        {{- "," if not loop.last }}
-        {%- endfor %}
+        max(case when rule = 'detractor' then threshold end) as detractor_threshold,
+        coalesce(max(case when rule = 'detractor' then weight end), 0) as detractor_weight,
+        max(case when rule = 'passive' then threshold end) as passive_threshold,
+        coalesce(max(case when rule = 'passive' then weight end), 0) as passive_weight,
+        max(case when rule = 'nps_drop' then threshold end) as nps_drop_threshold,
+        coalesce(max(case when rule = 'nps_drop' then weight end), 0) as nps_drop_weight,
+        max(case when rule = 'usage_decline' then threshold end) as usage_decline_threshold,
+        coalesce(max(case when rule = 'usage_decline' then weight end), 0) as usage_decline_weight,
+        max(case when rule = 'rising_tickets' then threshold end) as rising_tickets_threshold,
+        coalesce(max(case when rule = 'rising_tickets' then weight end), 0) as rising_tickets_weight,
+        max(case when rule = 'slow_first_reply' then threshold end) as slow_first_reply_threshold,
+        coalesce(max(case when rule = 'slow_first_reply' then weight end), 0) as slow_first_reply_weight,
+        max(case when rule = 'refund_tickets' then threshold end) as refund_tickets_threshold,
+        coalesce(max(case when rule = 'refund_tickets' then weight end), 0) as refund_tickets_weight,
+        max(case when rule = 'failed_payments' then threshold end) as failed_payments_threshold,
+        coalesce(max(case when rule = 'failed_payments' then weight end), 0) as failed_payments_weight,
+        max(case when rule = 'no_recent_nps' then threshold end) as no_recent_nps_threshold,
+        coalesce(max(case when rule = 'no_recent_nps' then weight end), 0) as no_recent_nps_weight,
+        max(case when rule = 'low_activation' then threshold end) as low_activation_threshold,
+        coalesce(max(case when rule = 'low_activation' then weight end), 0) as low_activation_weight,
+        max(case when rule = 'medium' then threshold end) as medium_threshold,
+        coalesce(max(case when rule = 'medium' then weight end), 0) as medium_weight,
+        max(case when rule = 'high' then threshold end) as high_threshold,
+        coalesce(max(case when rule = 'high' then weight end), 0) as high_weight
     from rules
 
 ),
 
--- The last day of data: the latest billing change or product activity.
-as_of as (
+billing_span as (
 
-    select greatest(
-        (select max(valid_from_date) from billing_history),
-        coalesce((select max(activity_date) from usage_daily), (select max(valid_from_date) from billing_history))
-    ) as as_of_date
+    select
+        min(valid_from_date) as first_date,
+        max(valid_from_date) as last_date
+    from billing_history
 
 ),
 
+usage_span as (
+
+    select
+        min(activity_date) as first_date,
+        max(activity_date) as last_date
+    from usage_daily
+
+),
+
+-- The days to build: from the window's first day (else the first billing change) to the last day of data,
+-- the latest billing change or product activity.
 window_bounds as (
 
     select
-        {%- if var('min_date') %}
-        cast('{{ var("min_date") }}' as date) as first_day,
-        {%- else %}
-        (select min(valid_from_date) from billing_history) as first_day,
+        {% if var('min_date') -%}
+            cast('{{ var("min_date") }}' as date) as first_day,
+        {%- else -%}
+            billing_span.first_date as first_day,
         {%- endif %}
-        (select as_of_date from as_of) as last_day
+        greatest(billing_span.last_date, coalesce(usage_span.last_date, billing_span.last_date)) as last_day
+    from billing_span
+    cross join usage_span
 
 ),
 
@@ -121,7 +151,7 @@ paying_days as (
     inner join days
         on
             billing_history.valid_from_date <= days.period_start
-            and (billing_history.valid_to_date is null or days.period_start < billing_history.valid_to_date)
+            and (billing_history.valid_to_date is null or billing_history.valid_to_date > days.period_start)
     where billing_history.mrr_usd > 0
 
 ),
@@ -194,7 +224,8 @@ trailing_sums as (
     from (
         select
             *,
-            {{ dbt.datediff("cast('2000-01-01' as date)", 'as_of_date', 'day') }} as day_number
+            {% set day_number = dbt.datediff("cast('2000-01-01' as date)", 'as_of_date', 'day') -%}
+            {{ day_number }} as day_number
         from daily_signals
     ) as numbered
     window
@@ -241,7 +272,9 @@ activation as (
             and usage_daily.activity_date >= cast(billing_accounts.first_customer_created_at as date)
             and usage_daily.activity_date
             < cast({{ dbt.dateadd('day', 30, 'cast(billing_accounts.first_customer_created_at as date)') }} as date)
-    where cast(billing_accounts.first_customer_created_at as date) >= (select min(activity_date) from usage_daily)
+    where
+        cast(billing_accounts.first_customer_created_at as date)
+        >= (select usage_span.first_date from usage_span)
     group by 1, 2
 
 ),
@@ -285,7 +318,7 @@ features as (
     left join nps_latest_per_day
         on
             trailing_sums.account_id = nps_latest_per_day.account_id
-            and nps_latest_per_day.response_date <= trailing_sums.as_of_date
+            and trailing_sums.as_of_date >= nps_latest_per_day.response_date
             and (
                 nps_latest_per_day.next_response_date is null
                 or trailing_sums.as_of_date < nps_latest_per_day.next_response_date
@@ -304,19 +337,25 @@ drivers as (
             and features.latest_nps_date > cast({{ dbt.dateadd('day', -365, 'features.as_of_date') }} as date),
             false
         ) as is_detractor_driver,
+        coalesce(
+            features.latest_nps_score > config.detractor_threshold
+            and features.latest_nps_score <= config.passive_threshold
+            and features.latest_nps_date > cast({{ dbt.dateadd('day', -365, 'features.as_of_date') }} as date),
+            false
+        ) as is_passive_driver,
         coalesce(features.nps_score_change <= -config.nps_drop_threshold, false) as is_nps_drop_driver,
         coalesce(features.usage_change_30d <= -config.usage_decline_threshold, false) as is_usage_decline_driver,
         features.tickets_last_30d >= config.rising_tickets_threshold
-        and features.tickets_last_30d > features.tickets_prior_30d as is_rising_tickets_driver,
+        and features.tickets_last_30d >= features.tickets_prior_30d as is_rising_tickets_driver,
         coalesce(features.avg_first_reply_minutes_30d > config.slow_first_reply_threshold, false)
             as is_slow_first_reply_driver,
         features.refund_tickets_last_90d >= config.refund_tickets_threshold as is_refund_tickets_driver,
         features.failed_charges_last_30d >= config.failed_payments_threshold as is_failed_payments_driver,
-        coalesce(
-            features.latest_nps_date
-            > cast({{ dbt.dateadd('day', '-cast(config.no_recent_nps_threshold as integer)', 'features.as_of_date') }} as date),
-            false
-        ) = false as is_no_recent_nps_driver,
+        {%- set recency_start = dbt.dateadd(
+            'day', '-cast(config.no_recent_nps_threshold as integer)', 'features.as_of_date'
+        ) %}
+        coalesce(features.latest_nps_date > cast({{ recency_start }} as date), false) = false
+            as is_no_recent_nps_driver,
         coalesce(features.core_events_first_30d < config.low_activation_threshold, false) as is_low_activation_driver
     from features
     cross join config
@@ -329,20 +368,74 @@ scored as (
         drivers.*,
         least(
             100,
-            case when is_detractor_driver then config.detractor_weight else 0 end
-            + case when is_nps_drop_driver then config.nps_drop_weight else 0 end
-            + case when is_usage_decline_driver then config.usage_decline_weight else 0 end
-            + case when is_rising_tickets_driver then config.rising_tickets_weight else 0 end
-            + case when is_slow_first_reply_driver then config.slow_first_reply_weight else 0 end
-            + case when is_refund_tickets_driver then config.refund_tickets_weight else 0 end
-            + case when is_failed_payments_driver then config.failed_payments_weight else 0 end
-            + case when is_no_recent_nps_driver then config.no_recent_nps_weight else 0 end
-            + case when is_low_activation_driver then config.low_activation_weight else 0 end
+            case when drivers.is_detractor_driver then config.detractor_weight else 0 end
+            + case when drivers.is_passive_driver then config.passive_weight else 0 end
+            + case when drivers.is_nps_drop_driver then config.nps_drop_weight else 0 end
+            + case when drivers.is_usage_decline_driver then config.usage_decline_weight else 0 end
+            + case when drivers.is_rising_tickets_driver then config.rising_tickets_weight else 0 end
+            + case when drivers.is_slow_first_reply_driver then config.slow_first_reply_weight else 0 end
+            + case when drivers.is_refund_tickets_driver then config.refund_tickets_weight else 0 end
+            + case when drivers.is_failed_payments_driver then config.failed_payments_weight else 0 end
+            + case when drivers.is_no_recent_nps_driver then config.no_recent_nps_weight else 0 end
+            + case when drivers.is_low_activation_driver then config.low_activation_weight else 0 end
         ) as risk_score,
         config.medium_threshold,
         config.high_threshold
     from drivers
     cross join config
+
+),
+
+-- Each driver that applies, in words.
+driver_texts as (
+
+    select
+        *,
+        case
+            when is_detractor_driver
+                then
+                    'detractor (' || cast(latest_nps_score as varchar) || ')'
+                    || case when previous_nps_category = 'promoter' then ' after promoter' else '' end
+        end as detractor_text,
+        case when is_passive_driver then 'passive (' || cast(latest_nps_score as varchar) || ')' end as passive_text,
+        case
+            when is_nps_drop_driver
+                then 'NPS ' || cast(previous_nps_score as varchar) || ' -> ' || cast(latest_nps_score as varchar)
+        end as nps_drop_text,
+        case
+            when is_usage_decline_driver
+                then 'usage ' || cast(cast(round(usage_change_30d * 100) as integer) as varchar) || '% in 30 days'
+        end as usage_decline_text,
+        case
+            when is_rising_tickets_driver
+                then
+                    cast(tickets_last_30d as varchar) || ' tickets in 30 days (before: '
+                    || cast(tickets_prior_30d as varchar) || ')'
+        end as rising_tickets_text,
+        case
+            when is_slow_first_reply_driver
+                then
+                    'first reply ' || cast(cast(round(avg_first_reply_minutes_30d / 60) as integer) as varchar)
+                    || 'h on average'
+        end as slow_first_reply_text,
+        case
+            when is_refund_tickets_driver
+                then
+                    cast(refund_tickets_last_90d as varchar) || ' refund ticket'
+                    || case when refund_tickets_last_90d > 1 then 's' else '' end
+        end as refund_tickets_text,
+        case
+            when is_failed_payments_driver
+                then
+                    cast(failed_charges_last_30d as varchar) || ' failed payment'
+                    || case when failed_charges_last_30d > 1 then 's' else '' end
+        end as failed_payments_text,
+        case when is_no_recent_nps_driver then 'no NPS answer in a year' end as no_recent_nps_text,
+        case
+            when is_low_activation_driver
+                then 'low activation (' || cast(core_events_first_30d as varchar) || ' core events in 30 days)'
+        end as low_activation_text
+    from scored
 
 ),
 
@@ -361,6 +454,7 @@ final as (
         end as risk_tier,
         cast(mrr_usd * risk_score / 100.0 as double) as revenue_at_risk_usd,
         is_detractor_driver,
+        is_passive_driver,
         is_nps_drop_driver,
         is_usage_decline_driver,
         is_rising_tickets_driver,
@@ -371,44 +465,16 @@ final as (
         is_low_activation_driver,
         concat_ws(
             '; ',
-            case
-                when is_detractor_driver
-                    then 'detractor (' || cast(latest_nps_score as varchar) || ')'
-                    || case when previous_nps_category = 'promoter' then ' after promoter' else '' end
-            end,
-            case
-                when is_nps_drop_driver
-                    then 'NPS ' || cast(previous_nps_score as varchar) || ' -> ' || cast(latest_nps_score as varchar)
-            end,
-            case
-                when is_usage_decline_driver
-                    then 'usage ' || cast(cast(round(usage_change_30d * 100) as integer) as varchar) || '% in 30 days'
-            end,
-            case
-                when is_rising_tickets_driver
-                    then cast(tickets_last_30d as varchar) || ' tickets in 30 days (was '
-                    || cast(tickets_prior_30d as varchar) || ')'
-            end,
-            case
-                when is_slow_first_reply_driver
-                    then 'first reply ' || cast(cast(round(avg_first_reply_minutes_30d / 60) as integer) as varchar)
-                    || 'h on average'
-            end,
-            case
-                when is_refund_tickets_driver
-                    then cast(refund_tickets_last_90d as varchar) || ' refund ticket'
-                    || case when refund_tickets_last_90d > 1 then 's' else '' end
-            end,
-            case
-                when is_failed_payments_driver
-                    then cast(failed_charges_last_30d as varchar) || ' failed payment'
-                    || case when failed_charges_last_30d > 1 then 's' else '' end
-            end,
-            case when is_no_recent_nps_driver then 'no NPS answer in a year' end,
-            case
-                when is_low_activation_driver
-                    then 'low activation (' || cast(core_events_first_30d as varchar) || ' core events in 30 days)'
-            end
+            detractor_text,
+            passive_text,
+            nps_drop_text,
+            usage_decline_text,
+            rising_tickets_text,
+            slow_first_reply_text,
+            refund_tickets_text,
+            failed_payments_text,
+            no_recent_nps_text,
+            low_activation_text
         ) as risk_drivers,
         cast(latest_nps_score as integer) as latest_nps_score,
         latest_nps_category,
@@ -420,7 +486,7 @@ final as (
         cast(avg_first_reply_minutes_30d as double) as avg_first_reply_minutes_30d,
         cast(failed_charges_last_30d as bigint) as failed_charges_last_30d,
         cast(core_events_first_30d as bigint) as core_events_first_30d
-    from scored
+    from driver_texts
 
 )
 

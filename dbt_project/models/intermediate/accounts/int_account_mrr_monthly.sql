@@ -55,7 +55,9 @@ account_first_months as (
 
 months as (
 
-    {{ period_starts('month', '(select min(first_month) from account_first_months)', '(select as_of_date from as_of)') }}
+    {{ period_starts(
+        'month', '(select min(first_month) from account_first_months)', '(select as_of_date from as_of)'
+    ) }}
 
 ),
 
@@ -82,7 +84,7 @@ month_end_mrr as (
     left join billing_history
         on
             account_months.account_id = billing_history.account_id
-            and billing_history.valid_from_date <= account_months.measured_on
+            and account_months.measured_on >= billing_history.valid_from_date
             and (billing_history.valid_to_date is null or account_months.measured_on < billing_history.valid_to_date)
 
 ),
@@ -100,7 +102,7 @@ refunds as (
     left join fx_rates
         on charges.currency = fx_rates.currency
     where stripe_customers.account_id is not null
-    group by 1, 2
+    group by stripe_customers.account_id, cast({{ dbt.date_trunc('month', 'charges.created_at') }} as date)
 
 ),
 

@@ -36,7 +36,7 @@ weekly as (
         count(distinct user_id) as active_users
     from tracks
     where account_id is not null
-    group by 1, 2
+    group by account_id, cast({{ dbt.date_trunc('week', 'activity_date') }} as date)
 
 ),
 
@@ -84,14 +84,18 @@ trend as (
         weeks_measured.week_start,
         sum(
             case
-                when usage_daily.activity_date > cast({{ dbt.dateadd('day', -30, 'weeks_measured.measured_on') }} as date)
+                when
+                    usage_daily.activity_date
+                    > cast({{ dbt.dateadd('day', -30, 'weeks_measured.measured_on') }} as date)
                     then usage_daily.events
                 else 0
             end
         ) as events_last_30d,
         sum(
             case
-                when usage_daily.activity_date <= cast({{ dbt.dateadd('day', -30, 'weeks_measured.measured_on') }} as date)
+                when
+                    usage_daily.activity_date
+                    <= cast({{ dbt.dateadd('day', -30, 'weeks_measured.measured_on') }} as date)
                     then usage_daily.events
                 else 0
             end
@@ -100,9 +104,9 @@ trend as (
     inner join usage_daily
         on
             weeks_measured.account_id = usage_daily.account_id
-            and usage_daily.activity_date <= weeks_measured.measured_on
+            and weeks_measured.measured_on >= usage_daily.activity_date
             and usage_daily.activity_date > cast({{ dbt.dateadd('day', -60, 'weeks_measured.measured_on') }} as date)
-    group by 1, 2
+    group by weeks_measured.account_id, weeks_measured.week_start
 
 ),
 
