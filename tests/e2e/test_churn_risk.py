@@ -122,6 +122,39 @@ def test_usage_over_30_days_matches_the_raw_events(full_run: Path):
         assert row["events_last_30d"] == sum(per_day.get((row["account_id"], day), 0) for day in days), row
 
 
+def test_dim_accounts_profiles_every_stripe_account(small_landing: Path, full_run: Path):
+    customers = reference.latest(small_landing, "stripe", "customers")
+    accounts = {
+        c["metadata"]["account_id"]
+        for c in customers.values()
+        if (c.get("metadata") or {}).get("account_id") and not c.get("deleted")
+    }
+    profile = {row["account_id"]: row for row in fetch(full_run, "select * from marts.dim_accounts")}
+    assert set(profile) == accounts
+    # Open tickets from the latest version of each ticket, tied to accounts through the organizations.
+    organizations = reference.latest(small_landing, "zendesk", "organizations")
+    account_of_org = {org_id: org.get("external_id") for org_id, org in organizations.items()}
+    open_counts: dict[str, int] = defaultdict(int)
+    for ticket in reference.latest(small_landing, "zendesk", "tickets").values():
+        account = account_of_org.get(str(ticket.get("organization_id")))
+        if account and ticket.get("status") in ("new", "open", "pending", "hold"):
+            open_counts[account] += 1
+    assert {a: r["open_tickets"] for a, r in profile.items() if r["open_tickets"]} == {
+        a: n for a, n in open_counts.items() if a in profile
+    }
+    # The risk columns are those of the latest day of account_health; accounts not paying then have none.
+    latest_day = fetch(
+        full_run,
+        "select * from marts.account_health where as_of_date = (select max(as_of_date) from marts.account_health)",
+    )
+    health = {row["account_id"]: row for row in latest_day}
+    for account, row in profile.items():
+        scored = health.get(account)
+        assert row["risk_score"] == (scored["risk_score"] if scored else None)
+        assert row["risk_tier"] == (scored["risk_tier"] if scored else None)
+        assert row["is_paying"] == (row["mrr_usd"] > 0)
+
+
 @pytest.fixture(scope="module")
 def churn_run(pipeline, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from ingestion.demo import DemoConfig, generate
