@@ -178,7 +178,10 @@ def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monk
     )
     assert not result.success
     assert {e.asset_key.to_user_string() for e in result.get_asset_check_evaluations() if not e.passed} == {
+        "marts/account_health",
         "marts/ces_by_period",
+        "marts/churn_risk_backtest",
+        "marts/dim_accounts",
         "marts/fct_survey_responses",
         "marts/nps_by_period",
         "marts/program_summary",
@@ -191,5 +194,5 @@ def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monk
     assert len(alerts) == 1
     assert f"job check_marts_freshness, run {result.run_id}, failed step(s): freshness_check_" in alerts[0]
     assert (
-        "Error: DagsterAssetCheckFailedError: 4 blocking asset checks failed with ERROR severity: marts/" in alerts[0]
+        "Error: DagsterAssetCheckFailedError: 7 blocking asset checks failed with ERROR severity: marts/" in alerts[0]
     )

@@ -6,6 +6,7 @@ from datetime import timedelta
 import dagster as dg
 
 from ingestion.registry import ENTITIES
+from orchestration.defs.analytics.assets import churn_risk_backtest
 from orchestration.defs.dbt import assets as dbt_assets
 
 # The one knob. The daily schedule loads yesterday's partition at 02:00 UTC and rebuilds the marts in the same
@@ -14,7 +15,15 @@ FRESHNESS_TOLERANCE = timedelta(hours=26)
 
 # Keys as orchestration/defs/ingestion/assets.py builds them (a test checks that every raw asset is covered).
 RAW_ASSET_KEYS = [dg.AssetKey([spec.schema, spec.entity]) for spec in ENTITIES]
-MARTS_ASSET_KEYS = [spec.key for spec in dbt_assets.dbt_models.specs if spec.group_name == "marts"]
+MARTS_ASSET_KEYS = [
+    *(
+        spec.key
+        for multi_asset in (dbt_assets.dbt_models, dbt_assets.dbt_partitioned_marts)
+        for spec in multi_asset.specs
+        if spec.group_name == "marts"
+    ),
+    churn_risk_backtest.key,
+]
 
 
 def last_update_checks(keys: list[dg.AssetKey]) -> list[dg.AssetChecksDefinition]:
