@@ -193,6 +193,6 @@ def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monk
     alerts = [r.getMessage() for r in caplog.records if r.name == "nps_platform.alerts"]
     assert len(alerts) == 1
     assert f"job check_marts_freshness, run {result.run_id}, failed step(s): freshness_check_" in alerts[0]
-    assert (
-        "Error: DagsterAssetCheckFailedError: 7 blocking asset checks failed with ERROR severity: marts/" in alerts[0]
-    )
+    # One check step per dbt step (see freshness.py); the alert quotes the first failed step's error.
+    assert "Error: DagsterAssetCheckFailedError: " in alerts[0]
+    assert "failed with ERROR severity: marts/" in alerts[0]
