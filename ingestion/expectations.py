@@ -13,7 +13,7 @@ timestamp are resolved when the suite runs (`EARLIEST_PLAUSIBLE`, now + 1 day).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Severity = Literal["critical", "warning"]
@@ -84,7 +84,6 @@ class QualitySuite:
     account: AccountRef | None = None
     # The columns that identify a record in the samples shown with a failed check.
     locator: tuple[str, ...] = ("_source_file", "_line_number")
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 # --- the building blocks every suite uses ----------------------------------------------------------------------
