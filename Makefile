@@ -25,12 +25,13 @@ INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project \( -path dbt_project/target -o -path dbt_project/logs \) -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: help setup run test ui lint format freshness clean
+.PHONY: help setup run test ui lint format freshness clean webhooks
 
 help:
 	@echo "make run   - set up, generate demo data if the landing folder is empty, load every date, build the marts"
 	@echo "make test  - set up and run the whole test suite"
 	@echo "make ui    - Dagster UI (webserver + daemon) on http://127.0.0.1:3000 for the same warehouse"
+	@echo "make webhooks - Typeform webhook receiver on http://127.0.0.1:8787 (needs NPS_TYPEFORM_WEBHOOK_SECRET)"
 	@echo "make lint  - ruff and sqlfluff"
 	@echo "make freshness - dbt source freshness of every raw source (warn after 26 h, error after 50 h)"
 
@@ -53,6 +54,9 @@ test: setup
 
 ui: setup
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -m orchestration.definitions
+
+webhooks: $(INSTALLED)
+	$(BIN)/python -m ingestion.webhooks
 
 lint: setup
 	$(BIN)/ruff check .

@@ -22,6 +22,11 @@
     )
 {%- endmacro %}
 
+{#- Months since January 2000 of a date: an integer that range windows can order by ("11 preceding"). -#}
+{% macro month_number(date_expression) -%}
+    {{ dbt.datediff("cast('2000-01-01' as date)", date_expression, 'month') }}
+{%- endmacro %}
+
 {#- One row per grain of var('period_grains'), as a CTE body. -#}
 {% macro period_grains_rows() -%}
     {%- for grain in var('period_grains') %}

@@ -210,3 +210,68 @@ def test_the_planted_churn_effects_are_recovered(churn_run: Path):
     assert set(test_auc) == {"rules", "logistic_regression"}
     challenger_won = test_auc["logistic_regression"] >= test_auc["rules"] + churn_backtest.MIN_AUC_GAIN
     assert default == [("logistic_regression" if challenger_won else "rules",)]
+
+
+def test_high_value_passives_and_detractors_are_listed(full_run: Path):
+    profile = fetch(full_run, "select * from marts.dim_accounts")
+    answers = fetch(full_run, "select response_id, comment from marts.fct_survey_responses")
+    comments = {row["response_id"]: row["comment"] for row in answers}
+    latest = {
+        row["account_id"]: row["response_id"]
+        for row in fetch(full_run, "select * from intermediate.int_account_nps_history where response_rank = 1")
+    }
+    last_day = fetch(full_run, "select max(valid_from_date) as d from intermediate.int_account_billing_historized")
+    cutoff = last_day[0]["d"] - timedelta(days=365)
+    paying = sorted(row["mrr_usd"] for row in profile if row["is_paying"])
+    # percent rank = (number of smaller MRRs) / (paying accounts - 1)
+    expected = {
+        row["account_id"]
+        for row in profile
+        if row["is_paying"]
+        and sum(mrr < row["mrr_usd"] for mrr in paying) / (len(paying) - 1) >= 0.9
+        and row["latest_nps_category"] in ("passive", "detractor")
+        and row["latest_nps_date"] >= cutoff
+    }
+    listed = fetch(full_run, "select * from marts.nps_revenue_high_value_accounts")
+    assert expected and {row["account_id"] for row in listed} == expected
+    for row in listed:
+        assert row["latest_nps_comment"] == comments[latest[row["account_id"]]]
+        assert row["arr_usd"] == pytest.approx(12 * row["mrr_usd"])
+
+
+def test_revenue_follows_sentiment(churn_run: Path):
+    """The demo plants it: healthy accounts expand and score high. Retention and the regression must show it."""
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    with duckdb.connect(str(churn_run), read_only=True) as con:
+        cohorts = con.execute("select * from intermediate.int_account_revenue_cohorts").df()
+        revenue = con.execute("select * from marts.nps_revenue where segment_type = 'overall'").df()
+        per_point = con.execute("select * from marts.nps_revenue_per_point").df()
+
+    # NRR over 6 months, pooled over every observed cohort month, from the panel: promoters keep and grow
+    # more revenue than detractors; the mart's per-month figures are the same sums.
+    observed = cohorts[cohorts.mrr_after_6m_usd.notna()]
+    pooled = observed.groupby("nps_category").apply(
+        lambda group: group.mrr_after_6m_usd.sum() / group.starting_mrr_usd.sum(), include_groups=False
+    )
+    assert pooled["promoter"] > pooled["passive"] > pooled["detractor"]
+    month = observed.month_start.min()
+    for category, group in observed[observed.month_start == month].groupby("nps_category"):
+        row = revenue[(revenue.month_start == month) & (revenue.nps_category == category)].iloc[0]
+        assert row.accounts == len(group)
+        assert row.nrr_6m == pytest.approx(group.mrr_after_6m_usd.sum() / group.starting_mrr_usd.sum())
+        assert row.churn_rate_6m == pytest.approx((group.mrr_after_6m_usd == 0).mean())
+
+    # Revenue per NPS point: positive, its 95% interval excludes zero, at every horizon the demo can estimate.
+    estimated = per_point[(per_point.outcome == "mrr_change_usd") & per_point.estimate.notna()]
+    assert set(estimated.horizon_months) >= {3, 6}
+    assert (estimated.estimate > 0).all() and (estimated.ci_low > 0).all()
+    # The stored slope is the OLS slope of an independent fit with the same controls.
+    answered = observed[observed.nps_score.notna()]
+    controls = pd.get_dummies(answered[["plan"]].assign(month=answered.month_start.astype(str)), drop_first=True)
+    x = pd.concat([answered[["nps_score", "tenure_months"]], controls], axis=1).astype(float)
+    fit = LinearRegression().fit(x, answered.mrr_after_6m_usd - answered.starting_mrr_usd)
+    six = estimated[estimated.horizon_months == 6].iloc[0]
+    assert six.estimate == pytest.approx(fit.coef_[0], rel=1e-6)
+    assert six.observations == len(answered)

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from analytics import churn_backtest
+from analytics import churn_backtest, nps_revenue
 from orchestration.defs.resources import WarehouseResource
 
 
@@ -57,4 +57,59 @@ def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseR
         metadata={
             "rules_auc": rules_auc if rules_auc is not None else "not enough history (90 days after a month start)"
         },
+    )
+
+
+@dg.asset(
+    key=dg.AssetKey(["marts", "nps_revenue_per_point"]),
+    deps=[dg.AssetKey(["intermediate", "int_account_revenue_cohorts"])],
+    group_name="marts",
+    kinds={"python", "duckdb"},
+    owners=["team:data-platform"],
+    tags={"layer": "marts"},
+    description=(
+        "The revenue change associated with one NPS point: for 3, 6 and 12 months after each cohort month, an "
+        "OLS regression of account revenue growth (MRR change in USD, and in percent) on the account's latest "
+        "NPS score, controlling for plan, tenure and cohort month, with 95% intervals from standard errors "
+        "clustered by account. An association, not a causal effect. One row per horizon and outcome; a horizon "
+        "without enough observed history has no estimate and says why in `note`."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "revenue_follows_nps",
+            asset=dg.AssetKey(["marts", "nps_revenue_per_point"]),
+            description=(
+                "Warns when the longest estimated horizon's MRR change per NPS point is not significantly positive "
+                "(its 95% interval includes or lies below zero): sentiment is not tied to revenue in this data."
+            ),
+        )
+    ],
+)
+def nps_revenue_per_point(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        estimates = nps_revenue.estimate_all(nps_revenue.panel(con))
+        rows = nps_revenue.write(con, estimates)
+    estimated = [e for e in estimates if e.outcome == "mrr_change_usd" and e.estimate is not None]
+    headline = max(estimated, key=lambda e: e.horizon_months) if estimated else None
+    if headline:
+        context.log.info(
+            f"MRR change per NPS point over {headline.horizon_months} months: {headline.estimate:.2f} USD "
+            f"(95% CI {headline.ci_low:.2f} to {headline.ci_high:.2f}; {headline.observations} observations)"
+        )
+    metadata: dict = {"rows": rows}
+    if headline:
+        metadata |= {
+            "horizon_months": headline.horizon_months,
+            "mrr_change_usd_per_point": headline.estimate,
+            "ci_low": headline.ci_low,
+            "ci_high": headline.ci_high,
+        }
+    yield dg.MaterializeResult(metadata=metadata)
+    yield dg.AssetCheckResult(
+        check_name="revenue_follows_nps",
+        passed=headline is None or headline.ci_low > 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"estimate": headline.estimate, "ci_low": headline.ci_low, "ci_high": headline.ci_high}
+        if headline
+        else {"note": "no horizon has enough observed history"},
     )

@@ -1,0 +1,187 @@
+"""The revenue change associated with one NPS point, with its confidence interval.
+
+For every horizon h (3, 6 and 12 months) and every account paying at the start of a cohort month whose latest
+NPS answer in the 365 days before is known (intermediate.int_account_revenue_cohorts), an ordinary least squares
+regression of the account's revenue growth over the next h months on its NPS score (0-10), controlling for:
+
+- plan at the start of the month (one indicator per plan, the most common is the reference),
+- tenure in full months at the start of the month,
+- the cohort month (one indicator per month), so that seasonality and the company's overall growth are not
+  credited to sentiment.
+
+Two outcomes: `mrr_change_usd` (MRR after h months - starting MRR, USD) and `mrr_growth_pct`
+(100 x (MRR after h months / starting MRR - 1)). The coefficient of the score is the revenue change associated
+with one more point of NPS score, the other controls held equal. An account appears in several cohort months,
+so its observations are not independent: standard errors are cluster-robust by account (the CR1 sandwich with
+the usual small-sample factor), and the 95% interval uses Student's t with (accounts - 1) degrees of freedom.
+
+This is an association measured on observational data, not a causal effect: sentiment and revenue growth share
+causes (a healthy account both expands and scores high). docs/metrics in docs/marts.md say so too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+HORIZONS = (3, 6, 12)
+OUTCOMES = ("mrr_change_usd", "mrr_growth_pct")
+CONFIDENCE = 0.95
+MIN_OBSERVATIONS = 30  # fewer answered cohort rows than this: no estimate (the row says why)
+MIN_ACCOUNTS = 10
+TABLE = "marts.nps_revenue_per_point"
+SOURCE = "intermediate.int_account_revenue_cohorts"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    horizon_months: int
+    outcome: str
+    estimate: float | None
+    std_error: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    observations: int
+    accounts: int
+    cohort_months: int
+    r_squared: float | None
+    mean_outcome: float | None
+    note: str
+
+
+def panel(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Cohort rows with an NPS score, with every horizon's MRR (null until observed)."""
+    return con.execute(
+        f"""
+        select
+            account_id, month_start, starting_mrr_usd, plan, tenure_months, nps_score,
+            {", ".join(f"mrr_after_{h}m_usd" for h in HORIZONS)}
+        from {SOURCE}
+        where nps_score is not null
+        order by month_start, account_id
+        """
+    ).df()
+
+
+def estimate_all(frame: pd.DataFrame) -> list[Estimate]:
+    return [_estimate(frame, horizon, outcome) for horizon in HORIZONS for outcome in OUTCOMES]
+
+
+def _estimate(frame: pd.DataFrame, horizon: int, outcome: str) -> Estimate:
+    later = frame[f"mrr_after_{horizon}m_usd"]
+    data = frame[later.notna()].copy()
+    data["y"] = (
+        later[later.notna()] - data.starting_mrr_usd
+        if outcome == "mrr_change_usd"
+        else 100.0 * (later[later.notna()] / data.starting_mrr_usd - 1.0)
+    )
+    observations, accounts, months = len(data), data.account_id.nunique(), data.month_start.nunique()
+    empty = Estimate(horizon, outcome, None, None, None, None, None, observations, accounts, months, None, None, "")
+    if observations < MIN_OBSERVATIONS or accounts < MIN_ACCOUNTS:
+        return _replace(
+            empty,
+            note=f"not estimated: {observations} observations of {accounts} accounts with {horizon} months observed "
+            f"(needs {MIN_OBSERVATIONS} and {MIN_ACCOUNTS})",
+        )
+    design = _design(data)
+    y = data.y.to_numpy(dtype=float)
+    coefficients, residuals = _ols(design.to_numpy(dtype=float), y)
+    std_error = float(_cluster_robust_se(design.to_numpy(dtype=float), residuals, data.account_id.to_numpy())[1])
+    slope = float(coefficients[1])
+    degrees = accounts - 1
+    margin = float(stats.t.ppf(0.5 + CONFIDENCE / 2, degrees)) * std_error
+    p_value = float(2 * stats.t.sf(abs(slope / std_error), degrees)) if std_error > 0 else None
+    total = float(((y - y.mean()) ** 2).sum())
+    return Estimate(
+        horizon_months=horizon,
+        outcome=outcome,
+        estimate=slope,
+        std_error=std_error,
+        ci_low=slope - margin,
+        ci_high=slope + margin,
+        p_value=p_value,
+        observations=observations,
+        accounts=accounts,
+        cohort_months=months,
+        r_squared=1.0 - float((residuals**2).sum()) / total if total > 0 else None,
+        mean_outcome=float(y.mean()),
+        note="controls: plan, tenure_months, cohort month; standard errors clustered by account",
+    )
+
+
+def _design(data: pd.DataFrame) -> pd.DataFrame:
+    """Intercept, the NPS score (column 1), tenure, and indicators for plan and cohort month (first dropped)."""
+    columns = {"intercept": np.ones(len(data)), "nps_score": data.nps_score.astype(float).to_numpy()}
+    columns["tenure_months"] = data.tenure_months.astype(float).fillna(0).to_numpy()
+    design = pd.DataFrame(columns, index=data.index)
+    for name in ("plan", "month_start"):
+        values = data[name].astype(str)
+        reference = values.value_counts().index[0]
+        for level in sorted(set(values) - {reference}):
+            design[f"{name}={level}"] = (values == level).astype(float).to_numpy()
+    # A control that does not vary (one plan, or the same tenure for everyone) would make the design singular.
+    varying = [column for column in design.columns[2:] if design[column].std() > 0]
+    return design[["intercept", "nps_score", *varying]]
+
+
+def _ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    coefficients, *_ = np.linalg.lstsq(x, y, rcond=None)
+    return coefficients, y - x @ coefficients
+
+
+def _cluster_robust_se(x: np.ndarray, residuals: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """CR1: (X'X)^-1 (sum over clusters of X_g' e_g e_g' X_g) (X'X)^-1 x G/(G-1) x (N-1)/(N-K)."""
+    n, k = x.shape
+    bread = np.linalg.pinv(x.T @ x)
+    codes, _ = pd.factorize(clusters)
+    scores = np.zeros((codes.max() + 1, k))
+    np.add.at(scores, codes, x * residuals[:, None])
+    groups = scores.shape[0]
+    meat = scores.T @ scores
+    factor = groups / (groups - 1) * (n - 1) / (n - k)
+    return np.sqrt(np.clip(np.diag(bread @ meat @ bread) * factor, 0, None))
+
+
+def _replace(estimate: Estimate, **changes) -> Estimate:
+    return Estimate(**{**asdict(estimate), **changes})
+
+
+def frame_of(estimates: list[Estimate]) -> pd.DataFrame:
+    return pd.DataFrame([asdict(estimate) for estimate in estimates])
+
+
+def write(con: duckdb.DuckDBPyConnection, estimates: list[Estimate]) -> int:
+    """Replace the mart in one statement; re-running on the same data writes the same rows."""
+    result = frame_of(estimates)
+    con.execute("create schema if not exists marts")
+    con.register("nps_revenue_per_point_frame", result)
+    try:
+        con.execute(
+            f"""
+            create or replace table {TABLE} as
+            select
+                cast(horizon_months as integer) as horizon_months,
+                cast(outcome as varchar) as outcome,
+                cast(estimate as double) as estimate,
+                cast(std_error as double) as std_error,
+                cast(ci_low as double) as ci_low,
+                cast(ci_high as double) as ci_high,
+                cast(p_value as double) as p_value,
+                cast(observations as bigint) as observations,
+                cast(accounts as bigint) as accounts,
+                cast(cohort_months as integer) as cohort_months,
+                cast(r_squared as double) as r_squared,
+                cast(mean_outcome as double) as mean_outcome,
+                cast(note as varchar) as note
+            from nps_revenue_per_point_frame
+            order by horizon_months, outcome
+            """
+        )
+    finally:
+        con.unregister("nps_revenue_per_point_frame")
+    return len(result)

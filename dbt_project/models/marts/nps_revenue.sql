@@ -1,0 +1,166 @@
+-- Revenue and retention by what accounts said about us: one row per month, segment and NPS category.
+-- The cohort of a month is every account paying at its start (int_account_revenue_cohorts), in the NPS
+-- category of its latest answer in the 365 days before (no_response without one); nps_category 'all' is the
+-- whole cohort of the segment. Every metric is defined in _marts__models.yml.
+{%- set horizons = [3, 6, 12] %}
+with
+
+cohorts as (
+
+    select * from {{ ref('int_account_revenue_cohorts') }}
+
+),
+
+with_all_category as (
+
+    select
+        account_id,
+        month_start,
+        starting_mrr_usd,
+        plan,
+        mrr_band,
+        region,
+        tenure_months,
+        tenure_band,
+        nps_score,
+        nps_category,
+        nps_response_date,
+        mrr_after_1m_usd,
+        mrr_after_3m_usd,
+        mrr_after_6m_usd,
+        mrr_after_12m_usd,
+        nps_category as answer_category
+    from cohorts
+    union all
+    select
+        account_id,
+        month_start,
+        starting_mrr_usd,
+        plan,
+        mrr_band,
+        region,
+        tenure_months,
+        tenure_band,
+        nps_score,
+        'all' as nps_category,
+        nps_response_date,
+        mrr_after_1m_usd,
+        mrr_after_3m_usd,
+        mrr_after_6m_usd,
+        mrr_after_12m_usd,
+        nps_category as answer_category
+    from cohorts
+
+),
+
+segmented as (
+
+    {{- unpivot_segments('with_all_category', var('revenue_segment_types')) }}
+
+),
+
+aggregated as (
+
+    select
+        month_start,
+        segment_type,
+        segment_value,
+        nps_category,
+        count(*) as accounts,
+        sum(starting_mrr_usd) as starting_mrr_usd,
+        avg(starting_mrr_usd) as avg_mrr_usd,
+        count(mrr_after_1m_usd) as accounts_observed_1m,
+        sum(case when mrr_after_1m_usd = 0 then 1 else 0 end) as churned_1m,
+        {%- for h in horizons %}
+            sum(mrr_after_{{ h }}m_usd)
+            / nullif(sum(case when mrr_after_{{ h }}m_usd is not null then starting_mrr_usd end), 0)
+                as nrr_{{ h }}m,
+            sum(least(mrr_after_{{ h }}m_usd, starting_mrr_usd))
+            / nullif(sum(case when mrr_after_{{ h }}m_usd is not null then starting_mrr_usd end), 0) as grr_{{ h }}m,
+            avg(
+                case
+                    when
+                        mrr_after_{{ h }}m_usd is not null
+                        then cast(mrr_after_{{ h }}m_usd > starting_mrr_usd as integer)
+                end
+            )
+                as expansion_rate_{{ h }}m,
+            avg(case when mrr_after_{{ h }}m_usd is not null then cast(mrr_after_{{ h }}m_usd = 0 as integer) end)
+                as churn_rate_{{ h }}m,
+        {%- endfor %}
+        sum(case when answer_category = 'promoter' then starting_mrr_usd else 0 end) as promoter_mrr_usd,
+        sum(case when answer_category = 'detractor' then starting_mrr_usd else 0 end) as detractor_mrr_usd,
+        sum(case when answer_category in ('promoter', 'passive', 'detractor') then starting_mrr_usd else 0 end)
+            as responding_mrr_usd,
+        sum(case when answer_category = 'promoter' then 1 else 0 end) as promoter_accounts,
+        sum(case when answer_category = 'detractor' then 1 else 0 end) as detractor_accounts,
+        sum(case when answer_category in ('promoter', 'passive', 'detractor') then 1 else 0 end) as responding_accounts
+    from segmented
+    group by month_start, segment_type, segment_value, nps_category
+
+),
+
+trailing_churn as (
+
+    select
+        *,
+        sum(churned_1m) over trailing_12_months
+        / nullif(sum(accounts_observed_1m) over trailing_12_months, 0) as monthly_churn_rate_trailing_12m
+    from aggregated
+    window trailing_12_months as (
+        partition by segment_type, segment_value, nps_category
+        order by {{ month_number('month_start') }}
+        range between 11 preceding and current row
+    )
+
+),
+
+segment_totals as (
+
+    select
+        month_start,
+        segment_type,
+        segment_value,
+        responding_accounts,
+        100.0 * (promoter_accounts - detractor_accounts) / nullif(responding_accounts, 0) as account_nps,
+        100.0 * (promoter_mrr_usd - detractor_mrr_usd) / nullif(responding_mrr_usd, 0) as revenue_weighted_nps
+    from aggregated
+    where nps_category = 'all'
+
+),
+
+final as (
+
+    select
+        trailing_churn.month_start,
+        trailing_churn.segment_type,
+        trailing_churn.segment_value,
+        trailing_churn.nps_category,
+        cast(trailing_churn.accounts as bigint) as accounts,
+        cast(trailing_churn.starting_mrr_usd as double) as mrr_usd,
+        cast(trailing_churn.avg_mrr_usd as double) as avg_mrr_usd,
+        {%- for h in horizons %}
+            cast(trailing_churn.nrr_{{ h }}m as double) as nrr_{{ h }}m,
+            cast(trailing_churn.grr_{{ h }}m as double) as grr_{{ h }}m,
+            cast(trailing_churn.expansion_rate_{{ h }}m as double) as expansion_rate_{{ h }}m,
+            cast(trailing_churn.churn_rate_{{ h }}m as double) as churn_rate_{{ h }}m,
+        {%- endfor %}
+        cast(trailing_churn.monthly_churn_rate_trailing_12m as double) as monthly_churn_rate_trailing_12m,
+        cast(
+            trailing_churn.avg_mrr_usd * least(
+                1.0 / nullif(trailing_churn.monthly_churn_rate_trailing_12m, 0), {{ var('ltv_max_lifetime_months') }}
+            ) as double
+        ) as avg_ltv_usd,
+        cast(segment_totals.responding_accounts as bigint) as segment_responding_accounts,
+        cast(segment_totals.account_nps as double) as segment_account_nps,
+        cast(segment_totals.revenue_weighted_nps as double) as segment_revenue_weighted_nps
+    from trailing_churn
+    inner join segment_totals
+        on
+            trailing_churn.month_start = segment_totals.month_start
+            and trailing_churn.segment_type = segment_totals.segment_type
+            and trailing_churn.segment_value = segment_totals.segment_value
+
+)
+
+select * from final
