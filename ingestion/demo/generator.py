@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingestion.demo.accounts import build_accounts
+from ingestion.demo.accounts import Account, Person, build_accounts
 from ingestion.demo.billing import write_stripe
 from ingestion.demo.config import DemoConfig, Window
-from ingestion.demo.lifecycle import simulate_lifecycle
-from ingestion.demo.support import simulate_support, write_zendesk
-from ingestion.demo.surveys import plan_surveys, write_surveys
+from ingestion.demo.lifecycle import AccountLifecycle, simulate_lifecycle
+from ingestion.demo.support import follow_up_tickets, number_tickets, simulate_support, write_zendesk
+from ingestion.demo.surveys import SurveyPlan, plan_surveys, write_surveys
 from ingestion.demo.usage import write_usage
 from ingestion.demo.writer import LandingWriter
 
@@ -25,6 +25,7 @@ def generate(landing_dir: Path, config: DemoConfig) -> dict[str, int]:
     lives = [simulate_lifecycle(account, window, config.seed) for account in accounts]
     tickets = simulate_support(lives, window, config.seed)
     surveys = plan_surveys(lives, tickets, window, config.seed)
+    tickets = number_tickets(tickets + follow_up_tickets(nps_answers(lives, surveys), window, config.seed))
 
     writer = LandingWriter(landing_dir, window)
     write_stripe(writer, lives)
@@ -33,3 +34,18 @@ def generate(landing_dir: Path, config: DemoConfig) -> dict[str, int]:
     counts = writer.flush()
     counts["segment/tracks"] = write_usage(landing_dir, lives, window, config, surveys.core_events)
     return dict(sorted(counts.items()))
+
+
+def nps_answers(lives: list[AccountLifecycle], surveys: SurveyPlan) -> list[tuple[Account, Person, str, int, int]]:
+    """NPS answers of the accounts' people: (account, person, response id, responded at, score), in time order."""
+    people = {
+        (life.account.account_id, person.email): (life.account, person)
+        for life in lives
+        for person in life.account.people
+    }
+    answers = []
+    for send in surveys.sends:
+        found = people.get((send.account_id, send.email))
+        if send.survey_type == "nps" and send.response is not None and found:
+            answers.append((*found, send.response.response_id, send.response.responded_at, send.response.score))
+    return sorted(answers, key=lambda answer: (answer[3], answer[2]))

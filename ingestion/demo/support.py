@@ -3,6 +3,10 @@
 Unhealthy and at-risk accounts file more tickets. About one ticket in eight is refund-related
 (tag `refund`): those take longer, bounce between more replies and get reopened more often, which is
 why their effort scores come out low. Granted refunds are applied to the account's latest Stripe charge.
+
+Closing the loop: a Zendesk trigger opens a ticket (tag `nps_followup`, the response id in a custom field)
+for most detractor answers and for some promoters; the customer-success agent's first reply is the outreach.
+Most detractors hear back within a day, under half within 4 hours, and some never do.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ SUBDOMAIN_URL = "https://acme-support.zendesk.com/api/v2"
 SUPPORT_ADDRESS = "support@acme.com"
 BRAND_ID = 360_000_031_337
 CONTACT_REASON_FIELD = 360_001_234_567
+NPS_RESPONSE_FIELD = 360_001_234_568  # dbt var zendesk_nps_response_field_id
 FIRST_TICKET_ID = 20_001
+# Zendesk creates a user on the fly when a follow-up ticket goes to someone it does not know yet.
+FOLLOW_UP_REQUESTER_BASE = 362_000_000_000
 AGENT_USER_BASE = 361_000_000_000
 GROUPS = {"billing": 360_000_201_001, "technical": 360_000_201_002, "success": 360_000_201_003}
 _AGENT_GROUPS = ("billing",) * 3 + ("technical",) * 5 + ("success",) * 4
@@ -37,6 +44,7 @@ _CATEGORY_GROUP = {
     "how_to": "success",
     "feature_request": "success",
     "account_access": "success",
+    "nps_followup": "success",
 }
 _ORGANIC_CATEGORIES = (
     ("how_to", 0.26),
@@ -56,6 +64,7 @@ _TAGS = {
     "performance": ("performance",),
     "feature_request": ("feature_request",),
     "integration": ("integrations",),
+    "nps_followup": ("nps_followup",),
 }
 _TYPES = {
     "refund_request": (("question", 0.6), ("task", 0.4)),
@@ -118,6 +127,7 @@ class Ticket:
     assignee_stations: int
     id: int = 0
     events: list[tuple[int, str]] = field(default_factory=list)
+    nps_response_id: str | None = None
 
     @property
     def refund(self) -> bool:
@@ -266,10 +276,77 @@ class _SupportSimulation:
 
 def simulate_support(lives: list[AccountLifecycle], window: Window, seed: int) -> list[Ticket]:
     """All tickets, numbered like Zendesk does: one sequence, in creation order."""
-    tickets = [t for life in lives for t in _SupportSimulation(life, window, seed).run()]
-    tickets.sort(key=lambda t: (t.created, t.account.index, t.requester.email))
+    return number_tickets([t for life in lives for t in _SupportSimulation(life, window, seed).run()])
+
+
+def number_tickets(tickets: list[Ticket]) -> list[Ticket]:
+    """Sort by creation and number from FIRST_TICKET_ID (again after follow-ups join the list)."""
+    tickets.sort(key=lambda t: (t.created, t.account.index, t.requester.email, t.category))
     for number, ticket in enumerate(tickets):
         ticket.id = FIRST_TICKET_ID + number
+    return tickets
+
+
+FOLLOW_UP_SHARE = {"detractor": 0.85, "promoter": 0.35}
+FOLLOW_UP_MEDIAN_HOURS = {"detractor": 4.5, "promoter": 20.0}
+_FOLLOW_UP_TEXTS = {
+    "detractor": ("Following up on your feedback", "Thank you for your honest score. Could we talk about it?"),
+    "promoter": ("Thank you for your feedback!", "Thanks for recommending us. Anything we could do even better?"),
+}
+
+
+def follow_up_tickets(answers: list[tuple[Account, Person, str, int, int]], window: Window, seed: int) -> list[Ticket]:
+    """Follow-up tickets for NPS answers given as (account, person, response id, responded at, score).
+
+    A respondent Zendesk does not know yet (a product user who never filed a ticket) becomes a Zendesk user when
+    the ticket is created: `person.zendesk_user_id` is set then, and `new_requesters` lists them for writing.
+    """
+    tickets = []
+    for account, person, response_id, responded, score in answers:
+        kind = "detractor" if score <= 6 else "promoter" if score >= 9 else None
+        if kind is None:
+            continue
+        rng = py_rng(seed, "follow_up", response_id)
+        if rng.random() >= FOLLOW_UP_SHARE[kind]:
+            continue
+        created = responded + rng.randrange(30, 300)  # the trigger fires when the answer arrives
+        first_reply = responded + int(FOLLOW_UP_MEDIAN_HOURS[kind] * 3600 * math.exp(rng.gauss(0, 1.0)))
+        first_reply = max(created + 120, first_reply)
+        solved = first_reply + int((20 if kind == "detractor" else 2) * 3600 * math.exp(rng.gauss(0, 0.8)))
+        if created >= window.end_ts:
+            continue
+        if person.zendesk_user_id is None:
+            person.zendesk_user_id = FOLLOW_UP_REQUESTER_BASE + account.index * 1000 + account.people.index(person)
+        agents = [i for i, g in enumerate(_AGENT_GROUPS) if g == "success"]
+        subject, description = _FOLLOW_UP_TEXTS[kind]
+        replies = 1 + (_poisson(rng, 1.5) if kind == "detractor" else 0)
+        ticket = Ticket(
+            account=account,
+            requester=person,
+            created=created,
+            category="nps_followup",
+            channel="api",
+            type="task",
+            priority="high" if kind == "detractor" else "low",
+            subject=subject,
+            description=description,
+            tags=["nps_followup", kind, f"score_{score}"],
+            group="success",
+            assignee=agent_id(rng.choice(agents)),
+            assigned_at=created + 60,
+            first_reply=first_reply,
+            solves=[solved],
+            reopened_at=None,
+            closed_at=solved + 4 * DAY,
+            replies=replies,
+            pending_until=solved,
+            on_hold_minutes=0,
+            group_stations=1,
+            assignee_stations=1,
+            nps_response_id=response_id,
+        )
+        ticket.events = [(created, "new"), (first_reply, "pending"), (solved, "solved"), (ticket.closed_at, "closed")]
+        tickets.append(ticket)
     return tickets
 
 
@@ -326,7 +403,10 @@ def render_ticket(ticket: Ticket, ts: int) -> dict:
         "is_public": True,
         "due_at": None,
         "tags": sorted(ticket.tags),
-        "custom_fields": [{"id": CONTACT_REASON_FIELD, "value": ticket.category}],
+        "custom_fields": [
+            {"id": CONTACT_REASON_FIELD, "value": ticket.category},
+            {"id": NPS_RESPONSE_FIELD, "value": ticket.nps_response_id},
+        ],
         "satisfaction_rating": None,
         "sharing_agreement_ids": [],
         "brand_id": BRAND_ID,
@@ -425,6 +505,16 @@ def _user(
     }
 
 
+def new_requesters(tickets: list[Ticket]) -> list[tuple[Ticket, Person]]:
+    """The first ticket of each requester Zendesk created on the fly (not one of the account's contacts)."""
+    first: dict[int, tuple[Ticket, Person]] = {}
+    for ticket in sorted(tickets, key=lambda t: t.created):
+        person = ticket.requester
+        if person.zendesk_user_id is not None and person.zendesk_user_id >= FOLLOW_UP_REQUESTER_BASE:
+            first.setdefault(person.zendesk_user_id, (ticket, person))
+    return list(first.values())
+
+
 def write_zendesk(writer: LandingWriter, lives: list[AccountLifecycle], tickets: list[Ticket], window: Window) -> None:
     agents_created = window.start_ts - 900 * DAY
     for index, name in enumerate(AGENT_NAMES):
@@ -466,6 +556,12 @@ def write_zendesk(writer: LandingWriter, lives: list[AccountLifecycle], tickets:
                     account.zendesk_org_id,
                     render_organization(account, plan, subscribed, when + 300),
                 )
+    for ticket, person in new_requesters(tickets):
+        account = ticket.account
+        user_id = person.zendesk_user_id
+        assert user_id is not None
+        record = _user(user_id, person.name, person.email, ticket.created, account.zendesk_org_id, "end-user", account)
+        writer.put_json("zendesk", "users", ticket.created, user_id, record)
     for ticket in tickets:
         versions: dict[int, int] = {}
         for when, _ in ticket.events:

@@ -473,3 +473,37 @@ def test_cli_writes_and_prints_counts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "segment/tracks" in out and "total" in out
     assert any((landing / "segment" / "tracks").glob("2026-10-*.jsonl"))
+
+
+def test_detractors_hear_back_through_follow_up_tickets(effects: Landing):
+    """Follow-up tickets (tag nps_followup, the response id in a custom field) answer a detractor or promoter
+    response of their requester, are opened after it, and reach most detractors within a day."""
+    answers = {}
+    for _, item in json_versions(effects.path, "typeform", "responses"):
+        answers[item["response_id"]] = (
+            item["hidden"]["email"],
+            parse_time(item["submitted_at"]),
+            item["answers"][0]["number"],
+        )
+    for _, row in csv_rows(effects.path, "responses"):
+        if row["survey_type"] == "nps":
+            answers[row["response_id"]] = (row["email"], parse_time(row["responded_at"]), int(row["score"]))
+    users = latest(effects.path, "zendesk", "users")
+    metrics = {m["ticket_id"]: m for _, m in json_versions(effects.path, "zendesk", "ticket_metrics")}
+    reached: dict[str, float] = {}
+    for ticket in effects.tickets.values():
+        if "nps_followup" not in ticket["tags"]:
+            continue
+        response_id = {f["id"]: f["value"] for f in ticket["custom_fields"]}[360_001_234_568]
+        email, answered, score = answers[response_id]
+        assert score <= 6 or score >= 9
+        assert users[ticket["requester_id"]]["email"] == email
+        assert parse_time(ticket["created_at"]) >= answered
+        if score <= 6 and ticket["id"] in metrics:
+            minutes = metrics[ticket["id"]]["reply_time_in_minutes"]["calendar"]
+            reached[response_id] = (parse_time(ticket["created_at"]) + 60 * minutes - answered) / 3600
+    detractors = [r for r, (_, _, score) in answers.items() if score <= 6]
+    assert 0.6 < len(reached) / len(detractors) < 0.95  # most, not all
+    within_day = sum(hours <= 24 for hours in reached.values()) / len(reached)
+    within_4h = sum(hours <= 4 for hours in reached.values()) / len(reached)
+    assert within_day > 0.8 and 0.2 < within_4h < 0.7

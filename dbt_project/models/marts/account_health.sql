@@ -166,7 +166,7 @@ ticket_days as (
         sum(first_reply_minutes) as first_reply_minutes,
         count(first_reply_minutes) as replied_tickets
     from tickets
-    where account_id is not null
+    where account_id is not null and not is_nps_followup
     group by 1, 2
 
 ),

@@ -85,7 +85,7 @@ open_tickets as (
         account_id,
         count(*) as open_tickets
     from tickets
-    where account_id is not null and status in ('new', 'open', 'pending', 'hold')
+    where account_id is not null and not is_nps_followup and status in ('new', 'open', 'pending', 'hold')
     group by account_id
 
 ),

@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from analytics import churn_backtest, nps_revenue
+from analytics import churn_backtest, nps_revenue, themes
+from analytics.themes import marts as theme_marts
 from orchestration.defs.resources import WarehouseResource
 
 
@@ -113,3 +114,72 @@ def nps_revenue_per_point(context: dg.AssetExecutionContext, warehouse: Warehous
         if headline
         else {"note": "no horizon has enough observed history"},
     )
+
+
+THEME_MARTS = {
+    "comment_classifications": (
+        "One row per survey response with a comment: its theme (taxonomy in analytics/themes/taxonomy.yml), "
+        "the classifier's confidence, a sentiment score in [-1, 1] and the method that classified it."
+    ),
+    "comment_theme_evaluation": (
+        "Macro-F1 and per-theme precision, recall and F1 of the keyword baseline and the scikit-learn classifier on "
+        "a held-out 25% of the labelled sample (analytics/themes/labelled_comments.csv); `chosen` marks the method "
+        "used for comment_classifications (the model only if it beats the baseline)."
+    ),
+    "comment_themes": (
+        "NPS comments per month, NPS category (and 'all') and theme: counts, share of the category's comments, "
+        "average sentiment, accounts and their MRR."
+    ),
+    "theme_escalations": (
+        "A theme mentioned by at least NPS_THEME_ESCALATION_MIN_DETRACTORS (default 10) detractors in a month, "
+        "with sample comments, the accounts and their MRR."
+    ),
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=dg.AssetKey(["marts", name]),
+            deps=[dg.AssetKey(["marts", "fct_survey_responses"])],
+            group_name="marts",
+            kinds={"python", "scikit-learn", "duckdb"},
+            owners=["team:data-platform"],
+            tags={"layer": "marts"},
+            description=description,
+        )
+        for name, description in THEME_MARTS.items()
+    ],
+    name="comment_themes",
+)
+def comment_themes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    classifier = themes.default_classifier()
+    with warehouse.write_connection() as con:
+        classified = themes.classify_table(
+            con,
+            "select response_id, comment from marts.fct_survey_responses",
+            "response_id",
+            "comment",
+            "marts.comment_classifications",
+            classifier,
+        )
+        evaluated = themes.write_evaluation(con, classifier.evaluation, "marts.comment_theme_evaluation")
+        built = theme_marts.build(con)
+    scores = {row.method: row.value for row in _macro_f1(classifier.evaluation)}
+    context.log.info(f"comment themes: {classified} comments by {classifier.method}; held-out macro-F1 {scores}")
+    counts = {
+        "comment_classifications": classified,
+        "comment_theme_evaluation": evaluated,
+        "comment_themes": built[theme_marts.COMMENT_THEMES],
+        "theme_escalations": built[theme_marts.THEME_ESCALATIONS],
+    }
+    for name, rows in counts.items():
+        metadata: dict = {"rows": rows}
+        if name == "comment_theme_evaluation":
+            metadata |= {"chosen_method": classifier.method} | {f"macro_f1_{m}": v for m, v in scores.items()}
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(["marts", name]), metadata=metadata)
+
+
+def _macro_f1(evaluation: themes.Evaluation):
+    frame = evaluation.frame()
+    return frame[(frame.metric == "macro_f1")].itertuples()

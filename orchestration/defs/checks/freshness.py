@@ -6,7 +6,7 @@ from datetime import timedelta
 import dagster as dg
 
 from ingestion.registry import ENTITIES
-from orchestration.defs.analytics.assets import churn_risk_backtest, nps_revenue_per_point
+from orchestration.defs.analytics.assets import churn_risk_backtest, comment_themes, nps_revenue_per_point
 from orchestration.defs.dbt import assets as dbt_assets
 
 # The one knob. The daily schedule loads yesterday's partition at 02:00 UTC and rebuilds the marts in the same
@@ -20,7 +20,7 @@ RAW_ASSET_KEYS = [dg.AssetKey([spec.schema, spec.entity]) for spec in ENTITIES]
 MARTS_ASSET_KEYS_BY_STEP = [
     [spec.key for spec in dbt_assets.dbt_models.specs if spec.group_name == "marts"],
     [spec.key for spec in dbt_assets.dbt_partitioned_marts.specs if spec.group_name == "marts"],
-    [churn_risk_backtest.key, nps_revenue_per_point.key],
+    [churn_risk_backtest.key, nps_revenue_per_point.key, *sorted(comment_themes.keys)],
 ]
 MARTS_ASSET_KEYS = [key for keys in MARTS_ASSET_KEYS_BY_STEP for key in keys]
 

@@ -22,6 +22,13 @@ renamed as (
         payload ->> '$.subject' as subject,
         cast(payload ->> '$.organization_id' as bigint) as organization_id,
         cast(payload ->> '$.requester_id' as bigint) as requester_id,
+        cast(payload ->> '$.group_id' as bigint) as group_id,
+        cast(payload ->> '$.assignee_id' as bigint) as assignee_id,
+        -- The survey response a follow-up ticket answers: the value of custom field var zendesk_nps_response_field_id.
+        list_filter(
+            json_extract(payload, '$.custom_fields[*]'),
+            lambda custom_field: custom_field ->> '$.id' = '{{ var("zendesk_nps_response_field_id") }}'
+        )[1] ->> '$.value' as nps_response_id,
         {{ clean_enum("payload ->> '$.via.channel'") }} as channel,
         -- Zendesk stores tags lower-cased; a missing or null array becomes an empty list.
         json_extract_string(payload, '$.tags[*]') as tags,
@@ -44,6 +51,13 @@ final as (
         channel,
         tags,
         list_has_any(tags, [{{ sql_string_list(var('refund_tags')) }}]) as is_refund_related,
+        group_id,
+        assignee_id,
+        nullif(trim(nps_response_id), '') as nps_response_id,
+        (
+            list_has_any(tags, [{{ sql_string_list(var('nps_followup_tags')) }}])
+            or nullif(trim(nps_response_id), '') is not null
+        ) as is_nps_followup,
         created_at,
         updated_at
     from renamed

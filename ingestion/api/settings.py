@@ -1,0 +1,191 @@
+"""Connector settings: per source, file or API mode, the vendor's base URL, credentials and limits.
+
+Everything is read when a fetch runs, never at import, from a `getenv` the caller passes (the Dagster resource
+passes `dg.EnvVar(name).get_value`). Credentials are wrapped in `Secret`, whose text is never part of a repr, a
+log line or an error message. The variables are documented in docs/api_sources.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+GetEnv = Callable[[str], str | None]
+
+# The sources that have an API connector; every other source is always read from landing files.
+API_SOURCES = ("typeform", "zendesk", "stripe")
+MODES = ("file", "api")
+
+DEFAULT_URLS = {
+    "typeform": "https://api.typeform.com",
+    "stripe": "https://api.stripe.com",
+}
+# Requests per minute the client spaces its requests to, a little under each vendor's limit so network jitter does
+# not push two requests into one window: Typeform's Responses API allows 2 a second, Zendesk's incremental exports
+# 10 a minute, Stripe 25 a second in test mode (100 live).
+DEFAULT_REQUESTS_PER_MINUTE = {"typeform": 100.0, "zendesk": 9.0, "stripe": 1200.0}
+DEFAULT_PAGE_SIZE = {"typeform": 1000, "zendesk": 1000, "stripe": 100}
+MAX_PAGE_SIZE = DEFAULT_PAGE_SIZE
+
+
+class ConfigurationError(ValueError):
+    """A missing or invalid setting; the message names the environment variable, never a secret's value."""
+
+
+class Secret:
+    """A credential: `reveal()` gives the value; repr and str never do."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        # Never pickled with its value (dlt traces and Dagster events pickle what they hold).
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_attempts: int = 5
+    backoff_seconds: float = 1.0
+    max_delay_seconds: float = 300.0
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class VendorSettings:
+    source: str
+    base_url: str
+    credentials: tuple[Secret, ...]
+    requests_per_minute: float
+    page_size: int
+    retry: RetrySettings
+    state_dir: Path
+    # Typeform: the forms whose responses are pulled.
+    form_ids: tuple[str, ...] = ()
+    # Zendesk: the agent email the API token belongs to.
+    email: str = ""
+    # Where the first run starts (an ISO-8601 time); later runs start from the cursor.
+    start: datetime | None = None
+    # Stripe: also read the Events API for changes to objects created before the cursor.
+    stripe_events: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def secret_values(self) -> list[str]:
+        return [secret.reveal() for secret in self.credentials if secret.reveal()]
+
+
+def source_mode(source: str, getenv: GetEnv = os.environ.get) -> str:
+    """`NPS_SOURCE_MODE_<SOURCE>` (`file` or `api`), else `NPS_SOURCE_MODE`, else `file`."""
+    name = f"NPS_SOURCE_MODE_{source.upper()}"
+    value = (getenv(name) or getenv("NPS_SOURCE_MODE") or "file").strip().lower()
+    if value not in MODES:
+        raise ConfigurationError(f"{name} must be 'file' or 'api', not {value!r}")
+    if value == "api" and source not in API_SOURCES:
+        raise ConfigurationError(f"{name}=api: {source} has no API connector (only {', '.join(API_SOURCES)})")
+    return value
+
+
+def api_sources(getenv: GetEnv = os.environ.get) -> list[str]:
+    """The sources configured for API mode."""
+    return [source for source in API_SOURCES if source_mode(source, getenv) == "api"]
+
+
+def state_dir(landing_dir: Path, getenv: GetEnv = os.environ.get) -> Path:
+    """`NPS_API_STATE_DIR`, else `<landing>/_api` (the loader only reads `<source>/<entity>/` folders)."""
+    value = (getenv("NPS_API_STATE_DIR") or "").strip()
+    return Path(value).expanduser().resolve() if value else landing_dir / "_api"
+
+
+def _required(getenv: GetEnv, name: str, what: str) -> str:
+    value = (getenv(name) or "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} is not set: {what}")
+    return value
+
+
+def _number(getenv: GetEnv, name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = (getenv(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def _start(getenv: GetEnv, name: str) -> datetime | None:
+    raw = (getenv(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an ISO-8601 date or time, not {raw!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _retry(getenv: GetEnv) -> RetrySettings:
+    return RetrySettings(
+        max_attempts=int(_number(getenv, "NPS_API_MAX_ATTEMPTS", 5, minimum=1)),
+        backoff_seconds=_number(getenv, "NPS_API_BACKOFF_SECONDS", 1.0),
+        max_delay_seconds=_number(getenv, "NPS_API_MAX_RETRY_DELAY_SECONDS", 300.0),
+        timeout_seconds=_number(getenv, "NPS_API_TIMEOUT_SECONDS", 60.0, minimum=0.1),
+    )
+
+
+def vendor_settings(source: str, landing_dir: Path, getenv: GetEnv = os.environ.get) -> VendorSettings:
+    """The settings of one API source; raises `ConfigurationError` naming the variable that is missing."""
+    upper = source.upper()
+    rate = _number(getenv, f"NPS_{upper}_REQUESTS_PER_MINUTE", DEFAULT_REQUESTS_PER_MINUTE[source])
+    page_size = int(_number(getenv, f"NPS_{upper}_PAGE_SIZE", DEFAULT_PAGE_SIZE[source], minimum=1))
+    if page_size > MAX_PAGE_SIZE[source]:
+        raise ConfigurationError(f"NPS_{upper}_PAGE_SIZE must be at most {MAX_PAGE_SIZE[source]}")
+    common = {
+        "source": source,
+        "requests_per_minute": rate,
+        "page_size": page_size,
+        "retry": _retry(getenv),
+        "state_dir": state_dir(landing_dir, getenv),
+        "start": _start(getenv, f"NPS_{upper}_START"),
+    }
+    if source == "typeform":
+        token = _required(getenv, "NPS_TYPEFORM_TOKEN", "a Typeform personal access token with responses:read")
+        forms = _required(getenv, "NPS_TYPEFORM_FORM_IDS", "the ids of the forms to pull, comma-separated")
+        form_ids = tuple(form.strip() for form in forms.split(",") if form.strip())
+        for form_id in form_ids:
+            if not form_id.isalnum():
+                raise ConfigurationError(f"NPS_TYPEFORM_FORM_IDS: {form_id!r} is not a Typeform form id")
+        base = (getenv("NPS_TYPEFORM_API_URL") or DEFAULT_URLS["typeform"]).strip()
+        return VendorSettings(base_url=base.rstrip("/"), credentials=(Secret(token),), form_ids=form_ids, **common)
+    if source == "zendesk":
+        email = _required(getenv, "NPS_ZENDESK_EMAIL", "the email of the agent who owns the API token")
+        token = _required(getenv, "NPS_ZENDESK_API_TOKEN", "a Zendesk API token (Admin Center > Apps and integrations)")
+        base = (getenv("NPS_ZENDESK_API_URL") or "").strip()
+        if not base:
+            subdomain = _required(
+                getenv, "NPS_ZENDESK_SUBDOMAIN", "the account's subdomain (acme for acme.zendesk.com), or NPS_ZENDESK_API_URL"
+            )
+            base = f"https://{subdomain}.zendesk.com"
+        return VendorSettings(base_url=base.rstrip("/"), credentials=(Secret(token),), email=email, **common)
+    if source == "stripe":
+        key = _required(getenv, "NPS_STRIPE_API_KEY", "a Stripe secret or restricted key with read access")
+        base = (getenv("NPS_STRIPE_API_URL") or DEFAULT_URLS["stripe"]).strip()
+        events = (getenv("NPS_STRIPE_EVENTS") or "true").strip().lower() not in ("0", "false", "no", "off")
+        return VendorSettings(base_url=base.rstrip("/"), credentials=(Secret(key),), stripe_events=events, **common)
+    raise ConfigurationError(f"{source} has no API connector (only {', '.join(API_SOURCES)})")

@@ -1,0 +1,129 @@
+"""Stripe list endpoints (customers, subscriptions, invoices, charges) and, for changes, the Events API.
+
+`GET /v1/<objects>?limit=100&created[gte]=<cursor>`, newest first, next page `starting_after=<last id>` while
+`has_more`; subscriptions with `status=all` (the default leaves out canceled ones). A list only finds objects
+*created* since the cursor, so changes to older objects (a cancellation, a paid invoice, a refund) come from
+`GET /v1/events?created[gte]=<cursor>&types[]=...`: each event holds the object as it was after the change, and it
+lands on the event's day. List objects have no update time: they land on their `created` day, as of the fetch.
+Auth: `Authorization: Bearer <secret or restricted key>`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from requests import Session
+
+from dlt.sources import DltSource
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.rest_api import rest_api_source
+from ingestion.api.mirror import MIRROR_HINTS, mapper, mirror_row, parse_time
+from ingestion.api.paginators import StripeListPaginator
+from ingestion.api.settings import VendorSettings
+from ingestion.registry import get_entity
+
+LISTS = {
+    "customers": {"path": "v1/customers", "params": {}},
+    "subscriptions": {"path": "v1/subscriptions", "params": {"status": "all"}},
+    "invoices": {"path": "v1/invoices", "params": {}},
+    "charges": {"path": "v1/charges", "params": {}},
+}
+# Event types that carry a changed customer, subscription, invoice or charge (creations come from the lists).
+EVENT_TYPES = [
+    "customer.updated",
+    "customer.deleted",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "invoice.updated",
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "invoice.payment_succeeded",
+    "invoice.marked_uncollectible",
+    "invoice.voided",
+    "charge.updated",
+    "charge.captured",
+    "charge.refunded",
+    "charge.failed",
+    "charge.succeeded",
+]
+# The `object` field of an event's data.object -> the entity it lands in.
+OBJECT_ENTITIES = {"customer": "customers", "subscription": "subscriptions", "invoice": "invoices", "charge": "charges"}
+
+
+def endpoints(settings: VendorSettings) -> list[str]:
+    paths = [f"/{spec['path']}" for spec in LISTS.values()]
+    return [*paths, "/v1/events"] if settings.stripe_events else paths
+
+
+def _event_row(fetched_at: datetime):
+    specs = {kind: get_entity("stripe", entity) for kind, entity in OBJECT_ENTITIES.items()}
+
+    def to_row(event: dict) -> dict | None:
+        obj = (event.get("data") or {}).get("object") if isinstance(event, dict) else None
+        spec = specs.get(obj.get("object")) if isinstance(obj, dict) else None
+        if spec is None:
+            return None
+        row = mirror_row(spec, obj, changed_at=parse_time(event.get("created")), fetched_at=fetched_at)
+        # The events' cursor is the event's time, kept as the rows' `created` (dlt declares the cursor column).
+        row["created"] = event.get("created")
+        return row
+
+    return to_row
+
+
+def stripe_source(settings: VendorSettings, session: Session, fetched_at: datetime) -> DltSource:
+    start = None if settings.start is None else int(settings.start.timestamp())
+    incremental = {
+        "start_param": "created[gte]",
+        "cursor_path": "created",
+        "initial_value": start,
+        "primary_key": [],
+        "on_cursor_value_missing": "include",
+    }
+    resources: list[dict] = [
+        {
+            "name": entity,
+            "endpoint": {
+                "path": spec["path"],
+                "params": {"limit": settings.page_size, **spec["params"]},
+                "data_selector": "data",
+                "paginator": StripeListPaginator(),
+                "incremental": incremental,
+            },
+            "processing_steps": [
+                {"map": mapper("stripe", entity, "created", fetched_at, version_is_fetch=True)}
+            ],
+        }
+        for entity, spec in LISTS.items()
+    ]
+    if settings.stripe_events:
+        resources.append(
+            {
+                "name": "events",
+                "endpoint": {
+                    "path": "v1/events",
+                    "params": {"limit": settings.page_size, "types[]": EVENT_TYPES},
+                    "data_selector": "data",
+                    "paginator": StripeListPaginator(),
+                    # Stripe keeps events for 30 days: the first run reads what is there (later history than
+                    # the lists' created days), the next ones what came since.
+                    "incremental": {**incremental, "initial_value": start},
+                },
+                "processing_steps": [{"map": _event_row(fetched_at)}, {"filter": lambda row: row is not None}],
+            }
+        )
+    return rest_api_source(
+        {
+            "client": {
+                "base_url": settings.base_url + "/",
+                "auth": BearerTokenAuth(token=settings.credentials[0].reveal()),
+                "session": session,
+            },
+            "resource_defaults": MIRROR_HINTS,
+            "resources": resources,
+        },
+        name="stripe",
+    )

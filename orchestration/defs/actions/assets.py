@@ -1,0 +1,87 @@
+"""Actions that reach people: a Slack alert per new detractor, the weekly digest, and Jira issues for theme
+escalations. Each message is delivered at most once (ledger `ops.outbound_messages`, see docs/alerts.md); without
+a Slack URL or Jira settings the messages go to the alerts log or are recorded as a dry run."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+import outbound
+from orchestration.defs.resources import WarehouseResource
+from outbound import from_marts
+from outbound.slack import ALERTS_LOG_VARIABLE
+
+
+def alerts_log(warehouse: WarehouseResource) -> Path:
+    """`NPS_ALERTS_LOG`, else alerts.log next to the warehouse (each warehouse keeps its own ledger and log)."""
+    configured = os.environ.get(ALERTS_LOG_VARIABLE, "").strip()
+    return Path(configured) if configured else warehouse.path.with_name("alerts.log")
+
+
+def _result(summary: outbound.DeliverySummary, **extra) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={**summary.as_metadata(), **extra})
+
+
+@dg.asset(
+    key=dg.AssetKey(["actions", "detractor_alerts"]),
+    deps=[dg.AssetKey(["marts", "fct_survey_responses"])],
+    group_name="actions",
+    kinds={"slack"},
+    owners=["team:customer-success"],
+    description=(
+        "A Slack message (NPS_SLACK_WEBHOOK_URL) for each detractor of the last 2 days of responses: score, "
+        "comment, account, plan and MRR. Sent once per response; without a URL, written to the alerts log."
+    ),
+)
+def detractor_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        alerts = from_marts.detractor_alerts(con)
+        summary = outbound.send_detractor_alerts(con, alerts, log_path=alerts_log(warehouse))
+    context.log.info(f"detractor alerts: {len(alerts)} recent detractors; {summary.as_metadata()}")
+    return _result(summary, recent_detractors=len(alerts))
+
+
+@dg.asset(
+    key=dg.AssetKey(["actions", "weekly_digest"]),
+    deps=[
+        dg.AssetKey(["marts", "nps_by_period"]),
+        dg.AssetKey(["marts", "comment_classifications"]),
+        dg.AssetKey(["marts", "closed_loop_sla_weekly"]),
+    ],
+    group_name="actions",
+    kinds={"slack"},
+    owners=["team:customer-success"],
+    description=(
+        "The weekly digest of the last complete week (Monday to Sunday): NPS and its 95% interval, the change, "
+        "the segments that moved most, the top detractor themes and follow-up attainment. Sent once per week."
+    ),
+)
+def weekly_digest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        digest = from_marts.weekly_digest(con)
+        if digest is None:
+            context.log.info("weekly digest: no responses yet")
+            return dg.MaterializeResult(metadata={"week_start": "none"})
+        summary = outbound.send_weekly_digest(con, digest, log_path=alerts_log(warehouse))
+    return _result(summary, week_start=digest.week_start.isoformat())
+
+
+@dg.asset(
+    key=dg.AssetKey(["actions", "theme_escalation_issues"]),
+    deps=[dg.AssetKey(["marts", "theme_escalations"])],
+    group_name="actions",
+    kinds={"jira"},
+    owners=["team:product"],
+    description=(
+        "One Jira issue per theme escalation (NPS_JIRA_URL, NPS_JIRA_EMAIL, NPS_JIRA_API_TOKEN, "
+        "NPS_JIRA_PROJECT_KEY), created once; without those settings the issue it would create is recorded as a "
+        "dry run in ops.outbound_messages."
+    ),
+)
+def theme_escalation_issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        escalations = from_marts.theme_escalations(con)
+        summary = outbound.create_escalation_issues(con, escalations)
+    context.log.info(f"theme escalations: {len(escalations)}; {summary.as_metadata()}")
+    return _result(summary, escalations=len(escalations))

@@ -1,0 +1,157 @@
+"""Stripe connector against the fake Stripe: pages, 429/500/reset retries, refused key, incremental runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ingestion.api.connector import ApiFetchError, fetch
+from tests.api.conftest import FAST, assert_complete, files_containing, load_source
+from tests.api.fake_vendors import FakeVendorServer, Stripe
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+ENTITIES = ("customers", "subscriptions", "invoices", "charges")
+
+
+def populate(stripe: Stripe, accounts: int, first_day_ago: int = 12) -> None:
+    for i in range(accounts):
+        at = NOW - timedelta(days=first_day_ago - i % first_day_ago, hours=5, minutes=i)
+        customer = stripe.add_customer(at, f"acc_{i:05d}")
+        sub = stripe.add_subscription(at + timedelta(minutes=1), customer["id"])
+        invoice = stripe.add_invoice(at + timedelta(minutes=2), customer["id"], sub["id"])
+        stripe.add_charge(at + timedelta(minutes=3), customer["id"], invoice["id"])
+
+
+def expected(stripe: Stripe) -> dict[str, dict[str, dict]]:
+    return {kind: dict(stripe.objects[kind]) for kind in ENTITIES}
+
+
+@pytest.fixture
+def stripe() -> Stripe:
+    vendor = Stripe()
+    populate(vendor, 11)
+    return vendor
+
+
+@pytest.fixture
+def server(stripe: Stripe):
+    with FakeVendorServer(stripe) as running:
+        yield running
+
+
+def settings_env(server: FakeVendorServer, key: str, **extra: str):
+    env = {**FAST, "NPS_STRIPE_API_URL": server.url, "NPS_STRIPE_API_KEY": key, "NPS_STRIPE_PAGE_SIZE": "4", **extra}
+    return env.get
+
+
+def test_several_pages_land_every_object_once(stripe, server, landing, warehouse):
+    result = fetch("stripe", landing, settings_env(server, stripe.key))
+    # 11 objects of each kind at 4 a page: 3 pages per list, plus one page of (no) events.
+    pages = {kind: len(server.calls(f"/v1/{kind}")) for kind in (*ENTITIES, "events")}
+    assert pages == {"customers": 3, "subscriptions": 3, "invoices": 3, "charges": 3, "events": 1}
+    assert [c.param("starting_after") for c in server.calls("/v1/customers")][0] is None
+    assert all(c.param("status") == "all" for c in server.calls("/v1/subscriptions"))
+    assert result.rows_fetched == 44 and result.requests == {"200": 13}
+    assert_complete(load_source(landing, warehouse, "stripe"), expected(stripe))
+
+
+def test_429_waits_for_retry_after_then_retries(stripe, server, landing, warehouse):
+    server.fail("/v1/invoices", "429", retry_after="1", on_request=2)
+    fetch("stripe", landing, settings_env(server, stripe.key))
+    calls = server.calls("/v1/invoices")
+    limited = next(i for i, c in enumerate(calls) if c.status == 429)
+    retry = calls[limited + 1]
+    assert retry.status == 200 and retry.query == calls[limited].query
+    assert retry.at - calls[limited].at >= 0.95
+    assert_complete(load_source(landing, warehouse, "stripe"), expected(stripe))
+
+
+def test_500_then_success(stripe, server, landing, warehouse):
+    server.fail("/v1/subscriptions", "500", on_request=2)
+    fetch("stripe", landing, settings_env(server, stripe.key))
+    statuses = [c.status for c in server.calls("/v1/subscriptions")]
+    assert statuses == [200, 500, 200, 200]
+    assert_complete(load_source(landing, warehouse, "stripe"), expected(stripe))
+
+
+def test_connection_reset_in_the_middle_of_a_page(stripe, server, landing, warehouse):
+    server.fail("/v1/charges", "reset", on_request=2)
+    fetch("stripe", landing, settings_env(server, stripe.key))
+    calls = server.calls("/v1/charges")
+    assert [c.status for c in calls] == [200, -1, 200, 200]
+    assert calls[1].query == calls[2].query
+    assert_complete(load_source(landing, warehouse, "stripe"), expected(stripe))
+
+
+def test_refused_key_fails_clearly_and_leaves_no_state(stripe, server, landing, warehouse, tmp_path: Path):
+    bad_key = "sk_test_revoked_key_999999"
+    with pytest.raises(ApiFetchError) as raised:
+        fetch("stripe", landing, settings_env(server, bad_key))
+    message = str(raised.value)
+    assert "Stripe" in message and "GET /v1/customers" in message and "401" in message
+    assert "NPS_STRIPE_API_KEY" in message and bad_key not in message
+    assert raised.value.credentials_refused
+    assert not (landing / "stripe").exists()
+
+    # A key that loses a permission in the middle of a run (a restricted key without invoices): the pages
+    # already read are thrown away with the rest.
+    server.clear()
+    server.fail("/v1/invoices", "401", on_request=2)
+    with pytest.raises(ApiFetchError, match="GET /v1/invoices"):
+        fetch("stripe", landing, settings_env(server, stripe.key))
+    assert not (landing / "stripe").exists()
+
+    # No cursor moved: the next good run starts from the beginning and lands everything.
+    server.clear()
+    fetch("stripe", landing, settings_env(server, stripe.key))
+    assert all(c.param("created[gte]") is None for c in server.calls("/v1/") if c.param("starting_after") is None)
+    assert_complete(load_source(landing, warehouse, "stripe"), expected(stripe))
+    assert files_containing(tmp_path, bad_key) == [] and files_containing(tmp_path, stripe.key) == []
+
+
+def test_repeated_500_fails_after_the_retries_without_partial_state(stripe, server, landing):
+    server.fail("/v1/charges", "500", on_request=2, times=4)
+    with pytest.raises(ApiFetchError, match=r"still answered 500 .* at GET /v1/charges after 4 attempts"):
+        fetch("stripe", landing, settings_env(server, stripe.key))
+    assert not (landing / "stripe").exists()
+
+
+def test_incremental_second_run_fetches_only_new_and_changed_objects(stripe, server, landing, warehouse):
+    env = settings_env(server, stripe.key)
+    fetch("stripe", landing, env)
+    load_source(landing, warehouse, "stripe")
+    newest = {kind: max(o["created"] for o in stripe.objects[kind].values()) for kind in ENTITIES}
+
+    # Since the first run: two new customers, one subscription canceled, one charge refunded.
+    new = [stripe.add_customer(NOW - timedelta(minutes=30 - i), f"acc_new{i}") for i in range(2)]
+    sub_id = sorted(stripe.objects["subscriptions"])[0]
+    stripe.change(
+        "subscriptions", sub_id, NOW - timedelta(minutes=20), "customer.subscription.updated",
+        status="canceled", canceled_at=int(NOW.timestamp()) - 1200, ended_at=int(NOW.timestamp()) - 1200,
+    )
+    charge_id = sorted(stripe.objects["charges"])[0]
+    stripe.change("charges", charge_id, NOW - timedelta(minutes=10), "charge.refunded", amount_refunded=4900, refunded=True)
+    server.clear()
+
+    fetch("stripe", landing, env)
+    for kind in ENTITIES:
+        first = server.calls(f"/v1/{kind}")[0]
+        assert first.param("created[gte]") == str(newest[kind])
+    events_call = server.calls("/v1/events")[0]
+    assert events_call.param("created[gte]") is None  # no event was seen before: the first read starts empty
+
+    customers_served = {c.param("starting_after") for c in server.calls("/v1/customers")}
+    assert customers_served == {None}  # one page: the last customer of the first run (inclusive bound) + 2 new
+    landed = load_source(landing, warehouse, "stripe")
+    assert_complete(landed, expected(stripe))
+    assert landed.latest["subscriptions"][sub_id]["status"] == "canceled"
+    assert landed.latest["charges"][charge_id]["amount_refunded"] == 4900
+    assert {c["id"] for c in new} <= set(landed.latest["customers"])
+
+    # A third run sees nothing new: it asks from the newest event on, and changes no landing file.
+    server.clear()
+    third = fetch("stripe", landing, env)
+    assert server.calls("/v1/events")[0].param("created[gte]") == str(stripe.events[-1]["created"])
+    assert third.files_changed == []
