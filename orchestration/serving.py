@@ -30,6 +30,9 @@ META_SCHEMA = "meta"
 CURRENT_LINK = "current"
 PARQUET_FILE = "data.parquet"
 MANIFEST_FILE = "_publication.json"
+# The serving file's storage format: readable by DuckDB 1.0 and later, not only by the 2.0 that writes it, because
+# BI tools embed their own DuckDB (Metabase's driver, Superset's duckdb-engine) and often lag behind.
+STORAGE_COMPATIBILITY = "v1.0.0"
 # Every temporary name starts with this, so a publish killed half-way is cleaned up by the next one.
 TMP_MARK = ".tmp-"
 # Publication ids double as Parquet version folder names; they sort by time.
@@ -152,7 +155,7 @@ def _build(
     config: Mapping[str, Any] | None,
 ) -> tuple[tuple[PublishedMart, ...], str]:
     """The new serving file (marts, checked, plus `meta`) and the new Parquet set, both under temporary names."""
-    con = duckdb.connect(str(tmp_db), config=dict(config or {}))
+    con = duckdb.connect(str(tmp_db), config={**(config or {}), "storage_compatibility_version": STORAGE_COMPATIBILITY})
     try:
         con.execute(f"attach {_literal(warehouse)} as source (read_only)")
         tables = _mart_tables(con)

@@ -151,12 +151,14 @@ def definitions(dbt_manifest) -> dg.Definitions:
 def test_every_raw_table_and_mart_has_a_freshness_check(definitions):
     asset_graph = definitions.resolve_asset_graph()
     by_group = {
-        group: {node.key for node in asset_graph.asset_nodes if node.group_name == group} for group in ("raw", "marts")
+        group: {node.key for node in asset_graph.asset_nodes if node.group_name == group}
+        for group in ("raw", "marts", "serving")
     }
     assert by_group["raw"] == {dg.AssetKey([spec.schema, spec.entity]) for spec in ENTITIES}
     assert dg.AssetKey(["marts", "nps_by_period"]) in by_group["marts"]
     checked = {key.asset_key for key in asset_graph.asset_check_keys if key.name == "freshness_check"}
-    assert checked == by_group["raw"] | by_group["marts"]
+    assert by_group["serving"] == {dg.AssetKey(["serving", "marts_published"])}
+    assert checked == by_group["raw"] | by_group["marts"] | by_group["serving"]
 
 
 def test_the_freshness_sensor_asks_for_every_check_that_never_ran(definitions, instance):

@@ -52,7 +52,9 @@ def make_warehouse(path: Path, *, responses: int = 40, version: int = 1) -> Path
             [version, responses],
         )
         con.execute(f"create or replace table marts.program_summary as select {responses} as responses, {version} as v")
-        con.execute("create or replace view marts.promoters_only as select * from marts.nps_by_period where promoters > 0")
+        con.execute(
+            "create or replace view marts.promoters_only as select * from marts.nps_by_period where promoters > 0"
+        )
         con.execute("create or replace table staging.stg_secret as select 'not for BI' as note")
         con.execute("create or replace table marts.nps_by_period__dbt_tmp as select 1 as half_built")
     return path
@@ -112,7 +114,15 @@ def test_publishes_exactly_the_marts_with_their_contents(tmp_path):
     ]
     assert result.row_counts == {"nps_by_period": 40, "program_summary": 1, "promoters_only": 32}
     for table in result.row_counts:
-        assert differences(f"select * from w.marts.{table}", f"select * from s.marts.{table}", (warehouse, "w"), (serving_path, "s")) == 0
+        assert (
+            differences(
+                f"select * from w.marts.{table}",
+                f"select * from s.marts.{table}",
+                (warehouse, "w"),
+                (serving_path, "s"),
+            )
+            == 0
+        )
         parquet = parquet_dir / "current" / table / "data.parquet"
         assert differences(f"select * from w.marts.{table}", f"select * from '{parquet}'", (warehouse, "w")) == 0
     # Same column types in the serving file as in the warehouse (BI tools read the types).
@@ -122,14 +132,22 @@ def test_publishes_exactly_the_marts_with_their_contents(tmp_path):
         con.execute(f"attach '{serving_path}' as s (read_only)")
         assert con.execute(types.format(db="w")).fetchall() == con.execute(types.format(db="s")).fetchall()
 
-    [publication] = rows(serving_path, "select publication_id, run_id, source_fingerprint, marts, total_rows from meta.publication")
+    [publication] = rows(
+        serving_path, "select publication_id, run_id, source_fingerprint, marts, total_rows from meta.publication"
+    )
     assert publication == (result.publication_id, "run-1", result.source_fingerprint, 3, 73)
-    assert rows(serving_path, "select table_name, row_count from meta.published_marts order by 1") == sorted(result.row_counts.items())
+    assert rows(serving_path, "select table_name, row_count from meta.published_marts order by 1") == sorted(
+        result.row_counts.items()
+    )
     manifest = json.loads((parquet_dir / "current" / "_publication.json").read_text())
     assert manifest["publication_id"] == result.publication_id
     assert {name: mart["rows"] for name, mart in manifest["marts"].items()} == result.row_counts
     assert os.readlink(parquet_dir / "current") == result.publication_id
     assert temporary_files(tmp_path) == []
+    # Readable by the older DuckDB that BI tools embed, not only by the 2.0 that wrote it.
+    assert rows(
+        serving_path, "select tags['storage_version'] from duckdb_databases() where database_name = 'serving'"
+    ) == [("v1.0.0+",)]
 
 
 def test_republishing_replaces_everything_and_keeps_one_previous_parquet_version(tmp_path):
@@ -141,7 +159,9 @@ def test_republishing_replaces_everything_and_keeps_one_previous_parquet_version
 
     assert rows(serving_path, "select count(*), max(version) from marts.nps_by_period") == [(25, 2)]
     with duckdb.connect() as con:
-        assert con.execute(f"select count(*), max(version) from '{parquet_dir}/current/nps_by_period/data.parquet'").fetchall() == [(25, 2)]
+        assert con.execute(
+            f"select count(*), max(version) from '{parquet_dir}/current/nps_by_period/data.parquet'"
+        ).fetchall() == [(25, 2)]
     assert second.source_fingerprint != first.source_fingerprint
     versions = sorted(p.name for p in parquet_dir.iterdir() if p.name != "current")
     assert versions == sorted([first.publication_id, second.publication_id])
@@ -193,6 +213,38 @@ def test_a_reader_in_another_process_does_not_block_publishing(tmp_path):
         holder.kill()
     assert out.strip() == "10"
     assert rows(serving_path, "select count(*) from marts.nps_by_period") == [(30,)]
+
+
+def test_a_bi_client_querying_across_many_publishes_never_fails(tmp_path):
+    """The swap itself, many times over: a duckdb-engine client in another process while 40 publishes replace
+    the file (the end-to-end test below covers whole pipeline runs, with one swap each)."""
+    warehouse, serving_path, parquet_dir = locations(tmp_path)
+    make_warehouse(warehouse, responses=10)
+    publish(warehouse, serving_path, parquet_dir)
+    stop, report = tmp_path / "stop-reader", tmp_path / "reader.json"
+    reader = subprocess.Popen([sys.executable, str(READER_SCRIPT), str(serving_path), str(stop), str(report)])
+    try:
+        ids = []
+        for version in range(40):
+            make_warehouse(warehouse, responses=10 + version % 7 * 100, version=version)
+            ids.append(publish(warehouse, serving_path, parquet_dir).publication_id)
+            time.sleep(0.1)
+        deadline = time.monotonic() + 30
+        latest = report.with_suffix(".latest")
+        while not (latest.exists() and latest.read_text() == ids[-1]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    stats = json.loads(report.read_text())
+    print(
+        f"\nreader: {stats['queries']} queries, {len(stats['errors'])} errors, {len(stats['inconsistent'])} "
+        f"inconsistent answers, across {len(stats['publications'])} of {len(ids)} publications"
+    )
+    assert stats["errors"] == []
+    assert stats["inconsistent"] == []
+    assert stats["queries"] >= 20
+    assert len(set(stats["publications"]) & set(ids)) >= 10  # it kept up with the swaps
 
 
 def _raise_after(original):
@@ -291,7 +343,11 @@ def test_the_asset_depends_on_every_mart_and_runs_in_the_daily_job(definitions):
     job = definitions.resolve_job_def("daily_pipeline")
     steps = {n.name for n in job.graph.nodes}
     assert "serving__marts_published" in steps
-    assert sorted(s for s in steps if s.startswith("dbt_")) == ["dbt_incremental_models", "dbt_models", "dbt_partitioned_marts"]
+    assert sorted(s for s in steps if s.startswith("dbt_")) == [
+        "dbt_incremental_models",
+        "dbt_models",
+        "dbt_partitioned_marts",
+    ]
 
 
 def stub_marts(fail: str | None = None, skip: str | None = None) -> list[dg.AssetsDefinition]:
@@ -346,7 +402,9 @@ def test_a_run_where_a_mart_fails_or_is_skipped_publishes_nothing(dbt_manifest, 
     [published] = rows(tmp_path / "serving.duckdb", "select publication_id from meta.publication")
     before = state(tmp_path / "serving.duckdb", tmp_path / "parquet")
 
-    result = dg.materialize([*stub_marts(fail=fail, skip=skip), marts_published], resources=resources, raise_on_error=False)
+    result = dg.materialize(
+        [*stub_marts(fail=fail, skip=skip), marts_published], resources=resources, raise_on_error=False
+    )
 
     assert result.success is (fail is None)
     # Dagster never starts the step: after a failure upstream it abandons it ("Dependencies for step ... failed.
@@ -366,14 +424,19 @@ def test_the_asset_reports_what_it_published(dbt_manifest, tmp_path):
     from orchestration.defs.serving.assets import MART_KEYS, marts_published
 
     warehouse = tmp_path / "warehouse.duckdb"
-    result = dg.materialize([*stub_marts(), marts_published], resources={"warehouse": WarehouseResource(database=str(warehouse))})
+    result = dg.materialize(
+        [*stub_marts(), marts_published], resources={"warehouse": WarehouseResource(database=str(warehouse))}
+    )
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[0] == "serving"]
     metadata = event.materialization.metadata
     assert metadata["row_counts"].value == {key.path[-1]: 1 for key in MART_KEYS}
     assert metadata["serving_path"].value == str(tmp_path / "serving.duckdb")
     assert metadata["parquet_path"].value == str(tmp_path / "parquet" / "current")
     assert metadata["duration_seconds"].value >= 0
-    assert metadata["publication_id"].value == rows(tmp_path / "serving.duckdb", "select publication_id from meta.publication")[0][0]
+    assert (
+        metadata["publication_id"].value
+        == rows(tmp_path / "serving.duckdb", "select publication_id from meta.publication")[0][0]
+    )
 
 
 # --- real BI clients during real runs ----------------------------------------------------------------------------

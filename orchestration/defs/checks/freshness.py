@@ -8,6 +8,7 @@ import dagster as dg
 from ingestion.registry import ENTITIES
 from orchestration.defs.analytics.assets import churn_risk_backtest, comment_themes, nps_revenue_per_point
 from orchestration.defs.dbt import assets as dbt_assets
+from orchestration.defs.serving.assets import marts_published
 
 # The one knob. The daily schedule loads yesterday's partition at 02:00 UTC and rebuilds the marts in the same
 # run, so a healthy asset is never more than 24 hours plus one run's duration since its last update.
@@ -44,12 +45,14 @@ def last_update_checks(keys: list[dg.AssetKey]) -> list[dg.AssetChecksDefinition
 
 raw_freshness_checks = last_update_checks(RAW_ASSET_KEYS)
 marts_freshness_checks = [check for keys in MARTS_ASSET_KEYS_BY_STEP for check in last_update_checks(keys)]
+# The serving file BI tools read: stale when no run has published for a day.
+serving_freshness_checks = last_update_checks([marts_published.key])
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.SupersessionWarning)
     # Runs a check again once it could have turned overdue; a failed check waits for the asset's next update.
     freshness_checks_sensor = dg.build_sensor_for_freshness_checks(
-        freshness_checks=[*raw_freshness_checks, *marts_freshness_checks],
+        freshness_checks=[*raw_freshness_checks, *marts_freshness_checks, *serving_freshness_checks],
         name="freshness_checks_sensor",
         minimum_interval_seconds=300,  # a check turns overdue hours after its last pass, not seconds
         default_status=dg.DefaultSensorStatus.RUNNING,

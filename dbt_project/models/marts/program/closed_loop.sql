@@ -100,10 +100,9 @@ candidates as (
     inner join followups
         on
             followups.nps_response_id is null
-            and (followups.requester_email = answers.email or followups.account_id = answers.account_id)
-            and followups.created_at >= answers.responded_at
-            and followups.created_at
-            < {{ dbt.dateadd('day', var('followup_match_days'), 'answers.responded_at') }}
+            and (answers.email = followups.requester_email or answers.account_id = followups.account_id)
+            and answers.responded_at <= followups.created_at
+            and {{ dbt.dateadd('day', var('followup_match_days'), 'answers.responded_at') }} > followups.created_at
 
 ),
 
@@ -190,15 +189,18 @@ final as (
         followup_created_at,
         first_outreach_at,
         cast(
-            {{ dbt.datediff('responded_at', 'first_outreach_at', 'second') }} / 3600.0 as double
+            {{ dbt.datediff('responded_at', 'first_outreach_at', 'second') }} / 3600.0 as double  -- noqa: LT05
         ) as hours_to_first_outreach,
-        {%- for target in ['fast_target', 'target'] %}
         case
-            when first_outreach_at <= {{ target }}_deadline then 'met'
-            when first_outreach_at is not null or {{ target }}_deadline <= as_of_at then 'missed'
+            when first_outreach_at <= fast_target_deadline then 'met'
+            when first_outreach_at is not null or fast_target_deadline <= as_of_at then 'missed'
             else 'pending'
-        end as {{ target }}_status,
-        {%- endfor %}
+        end as fast_target_status,
+        case
+            when first_outreach_at <= target_deadline then 'met'
+            when first_outreach_at is not null or target_deadline <= as_of_at then 'missed'
+            else 'pending'
+        end as target_status,
         followup_ticket_id is not null as is_followed_up,
         coalesce(is_resolved, false) as is_resolved,
         resolved_at,

@@ -51,9 +51,18 @@ as_of as (
 
 sightings as (
 
-    select email, account_id, sent_at as seen_at from sends
+    select
+        email,
+        account_id,
+        sent_at as seen_at
+    from sends
     union all
-    select email, account_id, responded_at as seen_at from responses where email is not null
+    select
+        email,
+        account_id,
+        responded_at as seen_at
+    from responses
+    where email is not null
     union all
     select
         zendesk_users.email,
