@@ -25,13 +25,15 @@ INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project \( -path dbt_project/target -o -path dbt_project/logs \) -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: help setup run test ui lint format freshness clean webhooks
+.PHONY: help setup run test ui lint format freshness clean webhooks chromium docs fetch
 
 help:
 	@echo "make run   - set up, generate demo data if the landing folder is empty, load every date, build the marts"
 	@echo "make test  - set up and run the whole test suite"
 	@echo "make ui    - Dagster UI (webserver + daemon) on http://127.0.0.1:3000 for the same warehouse"
 	@echo "make webhooks - Typeform webhook receiver on http://127.0.0.1:8787 (needs NPS_TYPEFORM_WEBHOOK_SECRET)"
+	@echo "make docs  - dbt docs (every model, column, test and exposure) on http://127.0.0.1:8080"
+	@echo "make fetch - pull the sources in API mode (NPS_SOURCE_MODE_<SOURCE>=api) into the landing folder"
 	@echo "make lint  - ruff and sqlfluff"
 	@echo "make freshness - dbt source freshness of every raw source (warn after 26 h, error after 50 h)"
 
@@ -49,11 +51,24 @@ setup: $(INSTALLED) $(MANIFEST)
 run: setup
 	$(BIN)/python -m orchestration.cli run
 
-test: setup
+# tests/report opens the report in headless Chromium (driven by playwright, no browser download): the system one.
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: setup chromium
 	$(BIN)/python -m pytest
 
 ui: setup
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -m orchestration.definitions
+
+docs: setup
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --target $(NPS_DBT_TARGET)
+	@echo "dbt docs on http://127.0.0.1:8080 (Ctrl-C to stop)"
+	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+
+fetch: setup
+	$(BIN)/python -m ingestion.api fetch
 
 webhooks: $(INSTALLED)
 	$(BIN)/python -m ingestion.webhooks

@@ -70,6 +70,19 @@ def record_run(warehouse: Path, run_fingerprint: str, run_id: str, first: date, 
 def run(force: bool, demo: dict | None = None) -> int:
     export_defaults()
     landing, warehouse = landing_dir(), duckdb_path()
+    # Sources switched to their vendor API (NPS_SOURCE_MODE_<SOURCE>=api) fetch what changed first, so that the
+    # run loads every day it touched (and an API-fed landing folder is never mistaken for an empty one).
+    from ingestion.api.connector import ApiFetchError, fetch
+    from ingestion.api.settings import ConfigurationError, api_sources
+
+    try:
+        for source in api_sources():
+            result = fetch(source, landing)
+            changed = len(result.files_changed)
+            print(f"Fetched {source} from its API: {result.rows_fetched:,} objects, {changed} day file(s) changed")
+    except (ApiFetchError, ConfigurationError) as error:
+        print(f"error: {error}")
+        return 2
     if is_empty(landing):
         from ingestion.demo import DemoConfig, generate
 

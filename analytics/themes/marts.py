@@ -1,5 +1,6 @@
 """The theme marts, built in DuckDB from the classified comments (marts.comment_classifications) and the
-responses (marts.fct_survey_responses):
+responses (marts.fct_survey_responses). Sums and averages of doubles are rounded, so a re-run writes identical
+values.
 
 - `comment_themes`: NPS comments per month, NPS category (and 'all') and theme: counts, the share of the
   category's comments that month, average sentiment, accounts and their MRR. For detractors the share is "the
@@ -101,9 +102,9 @@ select
     cast(by_theme.comments as bigint) as comments,
     cast(sum(by_theme.comments) over category_month as bigint) as category_comments,
     cast(by_theme.comments / sum(by_theme.comments) over category_month as double) as share_of_comments,
-    cast(by_theme.avg_sentiment_score as double) as avg_sentiment_score,
+    round(cast(by_theme.avg_sentiment_score as double), 6) as avg_sentiment_score,
     cast(by_theme.accounts as bigint) as accounts,
-    cast(coalesce(theme_mrr.mrr_usd, 0) as double) as mrr_usd
+    round(cast(coalesce(theme_mrr.mrr_usd, 0) as double), 2) as mrr_usd
 from by_theme
 left join theme_mrr
     on
@@ -161,7 +162,7 @@ select
     counted.theme_label,
     cast(counted.detractors as bigint) as detractors,
     cast(counted.accounts as bigint) as accounts,
-    cast(coalesce(accounts_listed.total_mrr_usd, 0) as double) as total_mrr_usd,
+    round(cast(coalesce(accounts_listed.total_mrr_usd, 0) as double), 2) as total_mrr_usd,
     counted.sample_comments,
     accounts_listed.account_mrr,
     counted.response_ids,

@@ -154,15 +154,27 @@ def _fetch_locked(settings: VendorSettings, landing_dir: Path, run_key: str | No
         destination=dlt.destinations.duckdb(str(mirror_path(settings))),
         dataset_name=MIRROR_DATASET,
     )
+    rows = 0
     try:
-        info = pipeline.run(_build_source(settings, session, fetched_at))
+        if pipeline.has_pending_data:
+            # A previous run fetched but could not write the mirror (its cursor is committed with that data):
+            # load it first, or `run` would load only it and skip this fetch.
+            pipeline.run()
+        pipeline.run(_build_source(settings, session, fetched_at))
+        normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+        rows = int(normalized.row_counts.get(MIRROR_TABLE, 0)) if normalized is not None else 0
     except PipelineStepFailed as error:
+        if error.step in ("normalize", "load"):
+            raise ApiFetchError(
+                settings.source,
+                str(mirror_path(settings)),
+                f"{VENDOR_NAMES[settings.source]}: the fetched data could not be written to the mirror "
+                f"{mirror_path(settings)} ({error.step} step: {type(error.__cause__ or error).__name__}). It is kept "
+                "in the pipeline folder and written by the next run; nothing was landed.",
+            ) from None
         raise _explain(settings, error) from None
     finally:
         session.close()
-    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    rows = int(normalized.row_counts.get(MIRROR_TABLE, 0)) if normalized is not None else 0
-    del info
     files = export_pending(mirror_path(settings), settings.source, landing_dir)
     return FetchResult(
         source=settings.source,
@@ -198,8 +210,8 @@ def _explain(settings: VendorSettings, error: BaseException) -> ApiFetchError:
         if status in (401, 403):
             message = (
                 f"{vendor} API refused the credentials ({status} {response.reason}) at {endpoint}: check "
-                f"{CREDENTIAL_VARIABLES[settings.source]} (and the token's scopes). Nothing was fetched or landed "
-                "and the incremental cursor did not move."
+                f"{CREDENTIAL_VARIABLES[settings.source]} (and the token's scopes). Nothing was landed and the "
+                "incremental cursor did not move."
             )
         elif status == 429 or status >= 500:
             message = (
@@ -223,7 +235,8 @@ def _explain(settings: VendorSettings, error: BaseException) -> ApiFetchError:
         )
         return ApiFetchError(settings.source, endpoint, _mask(settings, message))
     # Anything else (a response that is not JSON, a bug): keep the type and the first line, masked.
-    first_line = str(error.__cause__ or error).splitlines()[0] if str(error.__cause__ or error) else type(error).__name__
+    text = str(error.__cause__ or error)
+    first_line = text.splitlines()[0] if text else type(error).__name__
     message = f"{vendor} fetch failed: {first_line}. Nothing was landed and the incremental cursor did not move."
     return ApiFetchError(settings.source, settings.base_url, _mask(settings, message))
 

@@ -11,10 +11,10 @@ import threading
 import time
 from collections import Counter
 
+from dlt.sources.helpers.requests import Client
 from requests import PreparedRequest, Response, Session
 from requests.adapters import HTTPAdapter
 
-from dlt.sources.helpers.requests import Client
 from ingestion.api.settings import VendorSettings
 
 

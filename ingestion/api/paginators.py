@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from requests import Request, Response
-
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from requests import Request, Response
 
 
 class TypeformBeforePaginator(BasePaginator):
@@ -74,8 +73,13 @@ class ZendeskTimeExportPaginator(BasePaginator):
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         body = response.json()
-        self._next_page = body.get("next_page")
-        self._has_next_page = not body.get("end_of_stream", True) and bool(self._next_page)
+        next_page = body.get("next_page")
+        if next_page and next_page == self._next_page and not body.get("end_of_stream", True):
+            # A full page whose objects all share one second: the export cannot move on (Zendesk's documented
+            # limit of time-based exports). Fail rather than loop or skip objects.
+            raise RuntimeError(f"Zendesk time-based export does not advance past {next_page}")
+        self._next_page = next_page
+        self._has_next_page = not body.get("end_of_stream", True) and bool(next_page)
 
     def update_request(self, request: Request) -> None:
         parts = urlsplit(self._next_page or "")

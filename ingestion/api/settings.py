@@ -81,6 +81,9 @@ class VendorSettings:
     start: datetime | None = None
     # Stripe: also read the Events API for changes to objects created before the cursor.
     stripe_events: bool = True
+    # Each run re-reads this many seconds before its cursor (objects a vendor makes visible late); what is read
+    # again merges away. None: no look-back.
+    lookback_seconds: float | None = None
     extra: dict = field(default_factory=dict)
 
     def secret_values(self) -> list[str]:
@@ -163,6 +166,7 @@ def vendor_settings(source: str, landing_dir: Path, getenv: GetEnv = os.environ.
         "retry": _retry(getenv),
         "state_dir": state_dir(landing_dir, getenv),
         "start": _start(getenv, f"NPS_{upper}_START"),
+        "lookback_seconds": _number(getenv, "NPS_API_LOOKBACK_SECONDS", 0.0) or None,
     }
     if source == "typeform":
         token = _required(getenv, "NPS_TYPEFORM_TOKEN", "a Typeform personal access token with responses:read")
@@ -179,7 +183,7 @@ def vendor_settings(source: str, landing_dir: Path, getenv: GetEnv = os.environ.
         base = (getenv("NPS_ZENDESK_API_URL") or "").strip()
         if not base:
             subdomain = _required(
-                getenv, "NPS_ZENDESK_SUBDOMAIN", "the account's subdomain (acme for acme.zendesk.com), or NPS_ZENDESK_API_URL"
+                getenv, "NPS_ZENDESK_SUBDOMAIN", "the subdomain (acme for acme.zendesk.com), or NPS_ZENDESK_API_URL"
             )
             base = f"https://{subdomain}.zendesk.com"
         return VendorSettings(base_url=base.rstrip("/"), credentials=(Secret(token),), email=email, **common)

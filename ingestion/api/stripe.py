@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from requests import Session
-
 from dlt.sources import DltSource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.rest_api import rest_api_source
+from requests import Session
+
 from ingestion.api.mirror import MIRROR_HINTS, mapper, mirror_row, parse_time
 from ingestion.api.paginators import StripeListPaginator
 from ingestion.api.settings import VendorSettings
@@ -82,6 +82,7 @@ def stripe_source(settings: VendorSettings, session: Session, fetched_at: dateti
         "initial_value": start,
         "primary_key": [],
         "on_cursor_value_missing": "include",
+        "lag": settings.lookback_seconds,
     }
     resources: list[dict] = [
         {
@@ -93,9 +94,7 @@ def stripe_source(settings: VendorSettings, session: Session, fetched_at: dateti
                 "paginator": StripeListPaginator(),
                 "incremental": incremental,
             },
-            "processing_steps": [
-                {"map": mapper("stripe", entity, "created", fetched_at, version_is_fetch=True)}
-            ],
+            "processing_steps": [{"map": mapper("stripe", entity, "created", fetched_at, version_is_fetch=True)}],
         }
         for entity, spec in LISTS.items()
     ]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from requests import Session
-
 from dlt.sources import DltSource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.rest_api import rest_api_source
+from requests import Session
+
 from ingestion.api.mirror import MIRROR_HINTS, iso, mapper, parse_time
 from ingestion.api.paginators import TypeformBeforePaginator
 from ingestion.api.settings import VendorSettings
@@ -49,11 +49,10 @@ def typeform_source(settings: VendorSettings, session: Session, fetched_at: date
                     # submitted_at still lands, and the loader quarantines it with the reason.
                     "primary_key": [],
                     "on_cursor_value_missing": "include",
+                    "lag": settings.lookback_seconds,
                 },
             },
-            "processing_steps": [
-                {"map": mapper("typeform", "responses", "submitted_at", fetched_at)}
-            ],
+            "processing_steps": [{"map": mapper("typeform", "responses", "submitted_at", fetched_at)}],
         }
         for form_id in settings.form_ids
     ]

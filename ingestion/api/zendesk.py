@@ -14,17 +14,18 @@ Auth: HTTP basic, `<agent email>/token` and the API token.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-
-from requests import Session
 
 import dlt
 from dlt.sources import DltSource
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 from dlt.sources.rest_api import rest_api_source
+from requests import Session
+
 from ingestion.api.mirror import MIRROR_HINTS, mapper, mirror_row, parse_time
 from ingestion.api.paginators import ZendeskCursorPaginator, ZendeskTimeExportPaginator
 from ingestion.api.settings import VendorSettings
@@ -39,10 +40,18 @@ def endpoints(settings: VendorSettings) -> list[str]:
     return [f"/{TICKETS_PATH}", f"/{USERS_PATH}", f"/{ORGANIZATIONS_PATH}"]
 
 
+# Zendesk refuses a start_time less than a minute old ("Too recent start_time"); a cursor that recent is moved
+# back (what is read again merges away).
+MIN_START_AGE_SECONDS = 61
+
+
 def epoch(cursor: Any) -> int:
-    """A cursor (ISO-8601 text or Unix seconds) as the `start_time` Zendesk wants; 0 (everything) when unset."""
+    """A cursor (ISO-8601 text or Unix seconds) as the `start_time` Zendesk accepts: 1 (everything) when unset,
+    never less than a minute ago."""
     moment = parse_time(cursor)
-    return 0 if moment is None else int(moment.timestamp())
+    if moment is None:
+        return 1
+    return max(1, min(int(moment.timestamp()), int(time.time()) - MIN_START_AGE_SECONDS))
 
 
 def _tickets_resource(settings: VendorSettings, client: RESTClient, fetched_at: datetime):
@@ -51,8 +60,13 @@ def _tickets_resource(settings: VendorSettings, client: RESTClient, fetched_at: 
 
     @dlt.resource(name="tickets", **MIRROR_HINTS)
     def ticket_export(
-        cursor=dlt.sources.incremental(
-            "generated_timestamp", initial_value=start, primary_key=(), on_cursor_value_missing="include"
+        # dlt's idiom: the incremental is the argument's default, bound to the pipeline state at run time.
+        cursor=dlt.sources.incremental(  # noqa: B008
+            "generated_timestamp",
+            initial_value=start,
+            primary_key=(),
+            on_cursor_value_missing="include",
+            lag=settings.lookback_seconds,
         ),
     ) -> Iterator[list[dict]]:
         # Rows carry the ticket's generated_timestamp for the cursor; metric sets carry none (not part of it).
@@ -91,6 +105,7 @@ def zendesk_source(settings: VendorSettings, session: Session, fetched_at: datet
         "convert": epoch,
         "primary_key": [],
         "on_cursor_value_missing": "include",
+        "lag": settings.lookback_seconds,
     }
     tickets = _tickets_resource(settings, RESTClient(base_url=base_url, auth=auth, session=session), fetched_at)
     return rest_api_source(
@@ -118,9 +133,7 @@ def zendesk_source(settings: VendorSettings, session: Session, fetched_at: datet
                         "paginator": ZendeskTimeExportPaginator(),
                         "incremental": by_updated_at,
                     },
-                    "processing_steps": [
-                        {"map": mapper("zendesk", "organizations", "updated_at", fetched_at)}
-                    ],
+                    "processing_steps": [{"map": mapper("zendesk", "organizations", "updated_at", fetched_at)}],
                 },
             ],
         },

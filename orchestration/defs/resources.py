@@ -1,4 +1,4 @@
-"""Resources: the DuckDB warehouse (one writer at a time), the landing zone and the dbt CLI."""
+"""Resources: the DuckDB warehouse (one writer at a time), the landing zone, the vendor APIs and the dbt CLI."""
 
 import fcntl
 import shutil
@@ -13,6 +13,8 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
+from ingestion.api.connector import FetchResult, fetch
+from ingestion.api.settings import API_SOURCES, source_mode
 from orchestration.defs.dbt.project import dbt_project
 
 DBT_BESIDE_PYTHON = str(Path(sys.executable).parent / "dbt")
@@ -63,6 +65,27 @@ class LandingZoneResource(dg.ConfigurableResource):
         return Path(self.landing_dir)
 
 
+def _env_var(name: str) -> str | None:
+    return dg.EnvVar(name).get_value()
+
+
+class VendorApiResource(dg.ConfigurableResource):
+    """Typeform, Zendesk and Stripe APIs, for the sources set to API mode (`NPS_SOURCE_MODE_<SOURCE>=api`): new
+    and changed objects are pulled into the landing folder before the load. File mode, the default, does nothing.
+    Credentials and settings are `dg.EnvVar`s read when a fetch runs, so they are never resource config, never in
+    a log line or in metadata; the variables are listed in docs/api_sources.md."""
+
+    def mode(self, source: str) -> str:
+        return source_mode(source, _env_var) if source in API_SOURCES else "file"
+
+    def fetch_for_run(self, source: str, landing_dir: Path, run_id: str) -> FetchResult | None:
+        """API mode: fetch once per run and vendor (the first raw asset of a vendor fetches, the others reuse its
+        result). File mode: None."""
+        if self.mode(source) != "api":
+            return None
+        return fetch(source, landing_dir, _env_var, run_key=run_id)
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(
@@ -72,6 +95,7 @@ def resources() -> dg.Definitions:
                 connection_config={"threads": 2, "memory_limit": "4GB"},
             ),
             "landing": LandingZoneResource(landing_dir=dg.EnvVar("NPS_LANDING_DIR")),
+            "vendor_apis": VendorApiResource(),
             # The dbt installed beside this Python (the venv), whether or not the venv is on PATH.
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=shutil.which("dbt") or DBT_BESIDE_PYTHON),
         }

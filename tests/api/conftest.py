@@ -13,9 +13,9 @@ import pytest
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-from ingestion.landing import dates_present, landing_file  # noqa: E402
-from ingestion.loader import FileLoad, load_files  # noqa: E402
-from ingestion.registry import ENTITIES  # noqa: E402
+from ingestion.landing import dates_present, landing_file
+from ingestion.loader import FileLoad, load_files
+from ingestion.registry import ENTITIES
 
 # Retries fast enough for tests; the waits that matter (Retry-After) come from the fake server.
 FAST = {

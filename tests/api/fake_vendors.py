@@ -130,7 +130,11 @@ class Typeform(Vendor):
                 },
                 "calculated": {"score": 0},
                 "answers": [
-                    {"field": {"id": "Hk3sP0qWa", "ref": "nps_score", "type": "nps"}, "type": "number", "number": score},
+                    {
+                        "field": {"id": "Hk3sP0qWa", "ref": "nps_score", "type": "nps"},
+                        "type": "number",
+                        "number": score,
+                    },
                     {
                         "field": {"id": "Qz8LmN2xR", "ref": "nps_reason", "type": "long_text"},
                         "type": "text",
@@ -324,6 +328,12 @@ class Zendesk(Vendor):
                 return self._time_export(query)
         return Answer(404, {"error": "InvalidEndpoint", "description": "Not found"})
 
+    @staticmethod
+    def too_recent() -> Answer:
+        return Answer(
+            422, {"error": "InvalidValue", "description": "Too recent start_time. Use a start_time older than 1 minute"}
+        )
+
     def _cursor_export(self, name, store, query, key, sideload=False) -> Answer:
         per_page = min(int(query.get("per_page", ["1000"])[0]), 1000)
         ordered = sorted(store.values(), key=key)
@@ -332,6 +342,8 @@ class Zendesk(Vendor):
             remaining = [o for o in ordered if key(o) > after]
         elif "start_time" in query:
             start = int(query["start_time"][0])
+            if start > time.time() - 60:
+                return self.too_recent()
             remaining = [o for o in ordered if key(o)[0] >= start]
         else:
             return Answer(400, {"error": "InvalidValue", "description": "start_time or cursor is required"})
@@ -347,13 +359,17 @@ class Zendesk(Vendor):
             "end_of_stream": len(remaining) <= per_page,
         }
         if sideload and "metric_sets" in query.get("include", [""])[0].split(","):
-            body["metric_sets"] = [copy.deepcopy(self.metric_sets[t["id"]]) for t in page if t["id"] in self.metric_sets]
+            body["metric_sets"] = [
+                copy.deepcopy(self.metric_sets[t["id"]]) for t in page if t["id"] in self.metric_sets
+            ]
         return Answer(200, body)
 
     def _time_export(self, query) -> Answer:
         if "start_time" not in query:
             return Answer(400, {"error": "InvalidValue", "description": "start_time is required"})
         start = int(query["start_time"][0])
+        if start > time.time() - 60:
+            return self.too_recent()
 
         def key(org):
             return (int(parse_iso(org["updated_at"]).timestamp()), org["id"])
@@ -378,8 +394,7 @@ class Zendesk(Vendor):
 
 class Stripe(Vendor):
     name = "stripe"
-    KINDS = {"customers": "cus", "subscriptions": "sub", "invoices": "in", "charges": "ch"}
-    OBJECT = {"customers": "customer", "subscriptions": "subscription", "invoices": "invoice", "charges": "charge"}
+    KINDS = ("customers", "subscriptions", "invoices", "charges")
 
     def __init__(self, key: str = "sk_test_good_key_0123456789") -> None:
         super().__init__()
@@ -406,7 +421,14 @@ class Stripe(Vendor):
             obj = {
                 "id": self._id("cus"),
                 "object": "customer",
-                "address": {"city": "Lyon", "country": "FR", "line1": "1 rue X", "line2": None, "postal_code": "69001", "state": None},
+                "address": {
+                    "city": "Lyon",
+                    "country": "FR",
+                    "line1": "1 rue X",
+                    "line2": None,
+                    "postal_code": "69001",
+                    "state": None,
+                },
                 "balance": 0,
                 "created": int(created.timestamp()),
                 "currency": "eur",
@@ -563,7 +585,10 @@ class Stripe(Vendor):
                     # As Stripe does: without status=all, canceled subscriptions are left out.
                     items = [s for s in items if s["status"] != "canceled"]
             else:
-                return Answer(404, {"error": {"message": f"Unrecognized request URL (GET: {path}).", "type": "invalid_request_error"}})
+                return Answer(
+                    404,
+                    {"error": {"message": f"Unrecognized request URL (GET: {path}).", "type": "invalid_request_error"}},
+                )
             for op, test in (("gte", int.__ge__), ("gt", int.__gt__), ("lte", int.__le__), ("lt", int.__lt__)):
                 if f"created[{op}]" in query:
                     bound = int(query[f"created[{op}]"][0])
@@ -573,7 +598,9 @@ class Stripe(Vendor):
                 ids = [i["id"] for i in items]
                 after = query["starting_after"][0]
                 if after not in ids:
-                    return Answer(400, {"error": {"message": f"No such object: '{after}'", "type": "invalid_request_error"}})
+                    return Answer(
+                        400, {"error": {"message": f"No such object: '{after}'", "type": "invalid_request_error"}}
+                    )
                 items = items[ids.index(after) + 1 :]
             limit = min(max(int(query.get("limit", ["10"])[0]), 1), 100)
             page = copy.deepcopy(items[:limit])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def test_pages_with_before_token_within_the_rate_limit(typeform, server, landing
     assert len(calls) == 3 and all(c.param("page_size") == "5" for c in calls)
     assert all(c.status == 200 for c in server.calls())
     starts = [c.at for c in server.calls()]
-    assert all(later - earlier >= 0.45 for earlier, later in zip(starts, starts[1:], strict=False))
+    assert all(later - earlier >= 0.45 for earlier, later in itertools.pairwise(starts))
     assert result.rows_fetched == 17
     assert_complete(load_source(landing, warehouse, "typeform"), expected(typeform))
     days = sorted(p.name for p in (landing / "typeform" / "responses").iterdir())
@@ -118,3 +119,13 @@ def test_incremental_second_run_asks_since_the_last_submission(typeform, server,
     landed = load_source(landing, warehouse, "typeform")
     assert_complete(landed, expected(typeform))
     assert {item["response_id"] for item in new} <= set(landed.latest["responses"])
+
+
+def test_lookback_rereads_a_window_before_the_cursor_and_merges_it_away(typeform, server, landing, warehouse):
+    fetch("typeform", landing, settings_env(server, typeform.token))
+    last = max(i["submitted_at"] for i in typeform.forms[FORMS[0]])
+    server.clear()
+    fetch("typeform", landing, settings_env(server, typeform.token, NPS_API_LOOKBACK_SECONDS="86400"))
+    since = server.calls(f"/forms/{FORMS[0]}/responses")[0].param("since")
+    assert datetime.fromisoformat(since + "+00:00") == datetime.fromisoformat(last) - timedelta(days=1)
+    assert_complete(load_source(landing, warehouse, "typeform"), expected(typeform))

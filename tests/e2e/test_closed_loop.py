@@ -120,3 +120,28 @@ def test_fatigue_violations_and_eligibility_match_the_sends(full_run: Path, smal
     sampled = [row for row in eligibility if row["is_in_relational_sample"]]
     assert len(sampled) == math.ceil(0.25 * len(eligible))
     assert all(row["is_eligible_relational"] for row in sampled)
+
+
+def test_activation_follows_the_key_events_in_the_usage_files(full_run: Path, small_landing: Path):
+    key_events = {"*": {"Invite Sent"}, "Enterprise": {"Integration Connected"}}  # seed activation_events
+    first: dict[tuple[str, str], object] = {}
+    for _, _, event in reference.json_versions(small_landing, "segment", "tracks"):
+        account = (event.get("context") or {}).get("groupId")
+        at = reference.parse_time(event["timestamp"])
+        key = (account, event["event"])
+        if account and (key not in first or at < first[key]):
+            first[key] = at
+    rows = fetch(full_run, "select * from marts.account_activation")
+    assert {row["activation_status"] for row in rows} >= {"activated", "unknown"}
+    for row in rows:
+        events = key_events.get(row["plan_at_signup"], key_events["*"])
+        times = [first[(row["account_id"], name)] for name in events if (row["account_id"], name) in first]
+        expected = min(times) if times else None
+        got = row["first_key_event_at"]
+        assert (got.replace(tzinfo=UTC) if got else None) == expected, row["account_id"]
+        if expected is not None:
+            signup = row["signup_at"].replace(tzinfo=UTC)
+            days = max(0.0, (expected - signup).total_seconds() / 86400)
+            assert row["days_to_activation"] == pytest.approx(days, abs=1 / 86400)  # whole seconds
+            if row["activation_status"] != "unknown":
+                assert row["activation_status"] == ("activated" if days <= 30 else "late")

@@ -137,23 +137,29 @@ final as (
         trailing_churn.segment_value,
         trailing_churn.nps_category,
         cast(trailing_churn.accounts as bigint) as accounts,
-        cast(trailing_churn.starting_mrr_usd as double) as mrr_usd,
-        cast(trailing_churn.avg_mrr_usd as double) as avg_mrr_usd,
+        -- Rounded (USD to the cent, ratios to 6 decimals): sums of doubles in another order would differ in the
+        -- last bits from run to run, and a re-run must change nothing.
+        round(cast(trailing_churn.starting_mrr_usd as double), 2) as mrr_usd,
+        round(cast(trailing_churn.avg_mrr_usd as double), 2) as avg_mrr_usd,
         {%- for h in horizons %}
-            cast(trailing_churn.nrr_{{ h }}m as double) as nrr_{{ h }}m,
-            cast(trailing_churn.grr_{{ h }}m as double) as grr_{{ h }}m,
-            cast(trailing_churn.expansion_rate_{{ h }}m as double) as expansion_rate_{{ h }}m,
-            cast(trailing_churn.churn_rate_{{ h }}m as double) as churn_rate_{{ h }}m,
+            round(cast(trailing_churn.nrr_{{ h }}m as double), 6) as nrr_{{ h }}m,
+            round(cast(trailing_churn.grr_{{ h }}m as double), 6) as grr_{{ h }}m,
+            round(cast(trailing_churn.expansion_rate_{{ h }}m as double), 6) as expansion_rate_{{ h }}m,
+            round(cast(trailing_churn.churn_rate_{{ h }}m as double), 6) as churn_rate_{{ h }}m,
         {%- endfor %}
-        cast(trailing_churn.monthly_churn_rate_trailing_12m as double) as monthly_churn_rate_trailing_12m,
-        cast(
-            trailing_churn.avg_mrr_usd * least(
-                1.0 / nullif(trailing_churn.monthly_churn_rate_trailing_12m, 0), {{ var('ltv_max_lifetime_months') }}
-            ) as double
+        round(cast(trailing_churn.monthly_churn_rate_trailing_12m as double), 6) as monthly_churn_rate_trailing_12m,
+        round(
+            cast(
+                trailing_churn.avg_mrr_usd * least(
+                    1.0 / nullif(trailing_churn.monthly_churn_rate_trailing_12m, 0),
+                    {{ var('ltv_max_lifetime_months') }}
+                ) as double
+            ),
+            2
         ) as avg_ltv_usd,
         cast(segment_totals.responding_accounts as bigint) as segment_responding_accounts,
-        cast(segment_totals.account_nps as double) as segment_account_nps,
-        cast(segment_totals.revenue_weighted_nps as double) as segment_revenue_weighted_nps
+        round(cast(segment_totals.account_nps as double), 6) as segment_account_nps,
+        round(cast(segment_totals.revenue_weighted_nps as double), 6) as segment_revenue_weighted_nps
     from trailing_churn
     inner join segment_totals
         on

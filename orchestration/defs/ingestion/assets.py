@@ -1,17 +1,23 @@
-"""One daily-partitioned raw asset per source entity: landing files into `raw_<source>.<entity>` in DuckDB."""
+"""One daily-partitioned raw asset per source entity: landing files into `raw_<source>.<entity>` in DuckDB.
+
+A source in API mode (docs/api_sources.md) has its vendor's new and changed objects fetched into the landing folder
+first, once per run; the load is then the same as for files."""
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 
+from ingestion.api.connector import ApiFetchError
+from ingestion.api.settings import API_SOURCES, ConfigurationError
 from ingestion.entities import EntitySpec
 from ingestion.landing import landing_file
 from ingestion.loader import ensure_tables, load_files
 from ingestion.quality import CheckOutcome, validate_partitions
 from ingestion.registry import ENTITIES
 from orchestration.defs.partitions import daily_partitions
-from orchestration.defs.resources import LandingZoneResource, WarehouseResource
+from orchestration.defs.resources import LandingZoneResource, VendorApiResource, WarehouseResource
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
@@ -53,6 +59,36 @@ def gx_check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     )
 
 
+def fetch_from_api(
+    context: dg.AssetExecutionContext, vendor_apis: VendorApiResource, spec: EntitySpec, landing_dir: Path
+) -> dict:
+    """API mode: pull the vendor's new and changed objects into the landing folder (once per run and vendor).
+    Returns the asset metadata to add; file mode: nothing. Refused credentials are not retried."""
+    try:
+        result = vendor_apis.fetch_for_run(spec.source, landing_dir, context.run.run_id)
+    except ApiFetchError as error:
+        raise dg.Failure(description=str(error), allow_retries=not error.credentials_refused) from None
+    except ConfigurationError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    if result is None:
+        return {}
+    if not result.reused:
+        context.log.info(
+            f"{spec.source} API: {result.rows_fetched} object version(s) fetched in {result.seconds} s "
+            f"({sum(result.requests.values())} request(s): {result.requests}); "
+            f"{len(result.files_changed)} landing file(s) written"
+        )
+    summary = {
+        "source": result.source,
+        "started_at": result.started_at,
+        "requests": result.requests,
+        "rows_fetched": result.rows_fetched,
+        "files_written": result.files_changed,
+        "fetched_by_this_asset": not result.reused,
+    }
+    return {"api_fetch": dg.MetadataValue.json(summary)}
+
+
 def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     key = dg.AssetKey([spec.schema, spec.entity])
 
@@ -63,6 +99,12 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             f"{spec.description} Loaded from `<landing>/{spec.landing_subdir}/<YYYY-MM-DD>.{spec.extension}` "
             f"into `{spec.table}` (primary key: {spec.primary_key_description}); re-running a day replaces it. "
             f"Records that break a rule go to `{spec.rejects_table}`."
+            + (
+                f" With `NPS_SOURCE_MODE_{spec.source.upper()}=api` the {spec.source} API is read into the landing "
+                "folder first (docs/api_sources.md)."
+                if spec.source in API_SOURCES
+                else ""
+            )
         ),
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -92,8 +134,12 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         ],
     )
     def raw_entity(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        landing: LandingZoneResource,
+        vendor_apis: VendorApiResource,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        fetched = fetch_from_api(context, vendor_apis, spec, landing.path)
         days = partition_dates(context)
         files = [lf for lf in (landing_file(landing.path, spec, day) for day in days) if lf.path.exists()]
         with warehouse.write_connection() as con:
@@ -124,6 +170,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             "table": spec.table,
             "rejects_table": spec.rejects_table,
             "seconds": result.seconds,
+            **fetched,
         }
         for error in result.errors:
             context.log.error(f"rejected whole (kept in the landing folder for replay): {error}")

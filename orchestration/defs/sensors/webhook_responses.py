@@ -1,0 +1,75 @@
+"""Survey responses in near real time: when the webhook receiver (ingestion/webhooks) appends to a day's Typeform
+file, load that day and rebuild only what a detractor alert needs, then alert.
+
+The sensor looks at the Typeform response files of today and yesterday (UTC; the receiver writes each response to
+the day it was submitted) every 15 seconds and requests one run per changed day. The run loads that partition of
+raw_typeform/responses, rebuilds fct_survey_responses and the models upstream of it from the raw tables already in
+the warehouse, and runs the detractor alerts; the daily run still rebuilds everything else.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from orchestration.defs.actions.assets import detractor_alerts
+from orchestration.defs.dbt.assets import dbt_models
+from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.resources import LandingZoneResource
+
+RAW_TYPEFORM_RESPONSES = dg.AssetKey(["raw_typeform", "responses"])
+SURVEY_RESPONSES = dg.AssetKey(["marts", "fct_survey_responses"])
+RECENT_DAYS = 2  # today and yesterday (UTC)
+SENSOR_INTERVAL_SECONDS = 15
+
+realtime_responses_job = dg.define_asset_job(
+    name="realtime_survey_responses",
+    selection=(
+        dg.AssetSelection.assets(RAW_TYPEFORM_RESPONSES)
+        | (dg.AssetSelection.assets(SURVEY_RESPONSES).upstream() & dg.AssetSelection.assets(dbt_models))
+        | dg.AssetSelection.assets(detractor_alerts)
+    ),
+    partitions_def=daily_partitions,
+    description=(
+        "One day of Typeform responses loaded, fct_survey_responses rebuilt, new detractors alerted: what the "
+        "webhook sensor runs when responses arrive."
+    ),
+    executor_def=dg.in_process_executor,
+)
+
+
+def changed_days(landing: LandingZoneResource, cursor: str | None, now: datetime) -> tuple[list[str], str]:
+    """The recent days whose Typeform file changed since `cursor` (size and modification time), and the new
+    cursor. The first evaluation only takes note of the files: what was there before is the daily run's job."""
+    folder = landing.path / "typeform" / "responses"
+    recent = {(now - timedelta(days=offset)).date().isoformat() for offset in range(RECENT_DAYS)}
+    seen: dict[str, list[int]] = json.loads(cursor) if cursor else {}
+    current = {}
+    for day in sorted(recent):
+        path = folder / f"{day}.jsonl"
+        if path.exists():
+            stat = path.stat()
+            current[day] = [stat.st_size, stat.st_mtime_ns]
+    changed = [day for day, signature in current.items() if cursor is not None and seen.get(day) != signature]
+    return changed, json.dumps(current, sort_keys=True)
+
+
+@dg.sensor(
+    name="webhook_responses_sensor",
+    job=realtime_responses_job,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 15 s: when today's or yesterday's Typeform response file grows (the webhook receiver appends to it), "
+        "runs realtime_survey_responses for that day, so a detractor reaches Slack within a minute."
+    ),
+)
+def webhook_responses_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource):
+    days, cursor = changed_days(landing, context.cursor, datetime.now(UTC))
+    context.update_cursor(cursor)
+    if not days:
+        return dg.SkipReason("no new webhook responses")
+    signatures = json.loads(cursor)
+    return [
+        dg.RunRequest(partition_key=day, run_key=f"{day}:{signatures[day][0]}:{signatures[day][1]}") for day in days
+    ]

@@ -1,0 +1,283 @@
+"""The NPS report: rendered from a real run's marts, opened offline in headless Chromium, its recommendations
+checked against plain SQL, and rendered from an empty or missing set of marts without failing."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import report
+
+pytestmark = pytest.mark.e2e
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def chromium_executable() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("Chromium not found: `make test` installs it (apt-get install chromium)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def warehouse_copy(full_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the full run's warehouse, so the read-only connection never meets another test's writer."""
+    copy = tmp_path_factory.mktemp("report") / "warehouse.duckdb"
+    shutil.copyfile(full_run, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def rendered(warehouse_copy: Path) -> report.ReportResult:
+    output = report.report_path(warehouse_copy.parent / "reports")
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        return report.render(con, output, run_id="test-run <&>")
+
+
+@pytest.fixture(scope="module")
+def browser_view(rendered: report.ReportResult) -> dict:
+    """Open the report from disk in headless Chromium with every non-file request blocked and recorded."""
+    from playwright.sync_api import sync_playwright
+
+    console_errors, page_errors, failed, outside = [], [], [], []
+    screenshot = rendered.path.with_suffix(".png")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable(), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.on("requestfailed", lambda request: failed.append(request.url))
+
+            def only_files(route):
+                if route.request.url.startswith("file://"):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", only_files)
+            page.goto(rendered.path.as_uri(), wait_until="load")
+            page.wait_for_function(
+                "n => document.querySelectorAll('.js-plotly-plot[data-rendered=\"true\"]').length === n",
+                arg=len(rendered.charts),
+                timeout=30_000,
+            )
+            marks = page.evaluate(
+                """() => Object.fromEntries(Array.from(document.querySelectorAll('[data-chart]')).map(chart => [
+                    chart.dataset.chart,
+                    {
+                        svgs: chart.querySelectorAll('.main-svg').length,
+                        traces: chart.querySelectorAll('.main-svg .trace').length,
+                        marks: Array.from(chart.querySelectorAll('.main-svg .trace path'))
+                            .filter(path => (path.getAttribute('d') || '').length > 2).length,
+                    },
+                ]))"""
+            )
+            text = page.inner_text("body")
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    return {
+        "console_errors": console_errors,
+        "page_errors": page_errors,
+        "failed": failed,
+        "outside": outside,
+        "marks": marks,
+        "text": text,
+        "screenshot": screenshot,
+    }
+
+
+def test_the_report_is_one_self_contained_file_written_with_latest(rendered):
+    assert rendered.path.name == f"nps_report_{datetime.now(UTC).date().isoformat()}.html"
+    content = rendered.path.read_text(encoding="utf-8")
+    assert rendered.latest_path.read_bytes() == rendered.path.read_bytes()
+    assert rendered.size_bytes == rendered.path.stat().st_size
+    assert content.count('<script type="text/javascript">/**') == 1  # plotly.js inline, once
+    # Nothing loaded from elsewhere (plotly.js mentions its CDN only as the default for map outlines, unused here).
+    assert re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=", content) is None
+    assert "test-run &lt;&amp;&gt;" in content and "test-run <&>" not in content
+    assert not list(rendered.path.parent.glob(".*.tmp"))
+
+
+def test_every_chart_draws_marks_in_chromium_offline(rendered, browser_view):
+    # The small demo has data for every section but the revenue per point (3 months: no horizon observed).
+    assert rendered.sections_without_data == ["revenue"]
+    assert rendered.charts == [
+        "chart-nps-monthly",
+        "chart-nps-weekly",
+        "chart-nps-segments",
+        "chart-themes",
+        "chart-sla",
+    ]
+    assert sorted(browser_view["marks"]) == sorted(rendered.charts)
+    for chart, found in browser_view["marks"].items():
+        assert found["svgs"] > 0 and found["traces"] > 0 and found["marks"] > 0, (chart, found)
+    assert browser_view["console_errors"] == []
+    assert browser_view["page_errors"] == []
+    assert browser_view["failed"] == []
+    assert browser_view["outside"] == []
+    assert "No data yet." in browser_view["text"]  # the revenue section
+
+
+def test_the_screenshot_is_a_real_png(browser_view):
+    data = browser_view["screenshot"].read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    width, height = struct.unpack(">II", data[16:24])
+    assert width == 1280 and height > 2000
+    assert len(data) > 50_000
+
+
+def test_recommendations_match_plain_sql(rendered, browser_view, warehouse_copy):
+    found = {item.kind: item for item in rendered.recommendations}
+    assert set(found) == {"largest_detractor_theme", "segment_moved_most", "followup_attainment", "revenue_at_risk"}
+    for item in rendered.recommendations:
+        assert item.text in browser_view["text"]
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        # The largest detractor theme, counted from the classified comments and the responses themselves.
+        month, theme, comments, total, accounts = con.execute(
+            """
+            with detractor as (
+                select date_trunc('month', r.responded_at)::date as month_start, c.theme, r.account_id
+                from marts.fct_survey_responses as r
+                join marts.comment_classifications as c using (response_id)
+                where r.survey_type = 'nps' and r.nps_category = 'detractor'
+            ),
+            latest as (select * from detractor where month_start = (select max(month_start) from detractor))
+            select month_start, theme, count(*), (select count(*) from latest), count(distinct account_id)
+            from latest
+            where theme not in ('praise', 'other')
+            group by month_start, theme
+            order by count(*) desc, theme
+            limit 1
+            """
+        ).fetchall()[0]
+        theme_numbers = found["largest_detractor_theme"].numbers
+        assert (theme_numbers["month_start"], theme_numbers["theme"]) == (month, theme)
+        assert (theme_numbers["comments"], theme_numbers["category_comments"]) == (comments, total)
+        assert theme_numbers["share_of_comments"] == pytest.approx(comments / total)
+        assert theme_numbers["accounts"] == accounts
+        assert f"{100 * comments / total:.1f}% of detractor comments" in found["largest_detractor_theme"].text
+
+        # The segment that moved most between the latest two quarters, NPS recomputed from the counts.
+        moves = con.execute(
+            """
+            with quarters as (
+                select distinct period_start from marts.nps_by_period
+                where period_grain = 'quarter' and segment_type = 'overall' and responses > 0
+                order by period_start desc limit 2
+            ),
+            scored as (
+                select segment_type, segment_value, period_start, responses,
+                    100.0 * (promoters - detractors) / responses as nps
+                from marts.nps_by_period
+                where period_grain = 'quarter' and segment_type in ('plan', 'region', 'mrr_band')
+                    and segment_value != 'unknown' and responses >= 5
+                    and period_start in (select period_start from quarters)
+            )
+            select a.segment_type, a.segment_value, a.nps, b.nps, b.nps - a.nps as change
+            from scored as a join scored as b using (segment_type, segment_value)
+            where a.period_start < b.period_start
+            order by abs(b.nps - a.nps) desc, a.segment_type, a.segment_value
+            """
+        ).fetchall()
+        segment_type, segment_value, nps_from, nps_to, change = moves[0]
+        moved = found["segment_moved_most"].numbers
+        assert (moved["segment_type"], moved["segment_value"]) == (segment_type, segment_value)
+        assert (moved["nps_from"], moved["nps_to"], moved["change"]) == pytest.approx((nps_from, nps_to, change))
+        assert f"NPS {nps_from:.1f} -> {nps_to:.1f} ({change:+.1f} points" in found["segment_moved_most"].text
+
+        # Detractor follow-up over the latest four weeks with a deadline passed.
+        met, due, fast_met, fast_due = con.execute(
+            """
+            with weeks as (
+                select * from marts.closed_loop_sla_weekly
+                where team = 'all' and nps_category = 'detractor' and target_due > 0
+                order by week_start desc limit 4
+            )
+            select sum(met_target), sum(target_due), sum(met_fast_target), sum(fast_target_due) from weeks
+            """
+        ).fetchall()[0]
+        followup = found["followup_attainment"].numbers
+        assert (followup["met_target"], followup["target_due"]) == (met, due)
+        assert (followup["met_fast_target"], followup["fast_target_due"]) == (fast_met, fast_due)
+        assert followup["target_attainment"] == pytest.approx(met / due)
+        assert f"{100 * met / due:.1f}% contacted within 24 h" in found["followup_attainment"].text
+
+        # Revenue at risk of the ten accounts listed, and the overall NPS in the headline.
+        at_risk = con.execute(
+            """
+            select sum(revenue_at_risk_usd) from (
+                select revenue_at_risk_usd from marts.dim_accounts where revenue_at_risk_usd > 0
+                order by revenue_at_risk_usd desc limit 10
+            )
+            """
+        ).fetchall()[0][0]
+        assert found["revenue_at_risk"].numbers["revenue_at_risk_usd"] == pytest.approx(at_risk)
+        promoters, detractors, responses = con.execute(
+            "select sum(is_promoter::int), sum(is_detractor::int), count(*) from marts.fct_survey_responses "
+            "where survey_type = 'nps'"
+        ).fetchall()[0]
+        assert rendered.overall_nps == pytest.approx(100 * (promoters - detractors) / responses)
+        assert f"NPS {rendered.overall_nps:.1f}" in browser_view["text"]
+
+
+def test_the_run_rendered_the_report_beside_its_warehouse(full_run):
+    if os.environ.get(report.REPORTS_DIR_VARIABLE):
+        pytest.skip("NPS_REPORTS_DIR points elsewhere")
+    latest = full_run.parent / "reports" / report.LATEST_NAME
+    assert latest.exists()
+    assert "Customer sentiment: NPS report" in latest.read_text(encoding="utf-8")
+
+
+def test_missing_marts_render_no_data_yet(tmp_path):
+    with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
+        result = report.render(con, tmp_path / "out" / "nps_report_2026-01-01.html")
+    content = result.path.read_text(encoding="utf-8")
+    assert result.charts == [] and result.recommendations == [] and result.overall_nps is None
+    assert set(result.sections_without_data) == {
+        "recommendations",
+        "trend",
+        "segments",
+        "themes",
+        "sla",
+        "accounts",
+        "revenue",
+    }
+    assert content.count("No data yet.") == 8  # every section and the headline
+    assert (tmp_path / "out" / "latest.html").exists()
+
+
+def test_empty_marts_render_no_data_yet_and_user_text_is_escaped(tmp_path, warehouse_copy):
+    path = tmp_path / "empty_marts.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"attach '{warehouse_copy}' as source (read_only)")
+        con.execute("create schema marts")
+        for mart in report.MARTS:
+            con.execute(f"create table marts.{mart} as select * from source.marts.{mart} limit 0")
+        con.execute("detach source")
+        empty = report.render(con, tmp_path / "empty" / "report.html")
+        assert empty.charts == [] and "No data yet." in empty.path.read_text(encoding="utf-8")
+        # One account at risk whose id and drivers carry markup: it must reach the page as text.
+        con.execute(
+            """
+            insert into marts.dim_accounts (account_id, plan, region, mrr_usd, risk_score, risk_tier,
+                revenue_at_risk_usd, risk_drivers)
+            values ('<script>alert(1)</script>', 'Pro & Co', 'NA', 1000, 60, 'high', 600,
+                '<img src=x onerror=alert(2)>')
+            """
+        )
+        escaped = report.render(con, tmp_path / "escaped" / "report.html")
+    content = escaped.path.read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in content and "<img src=x" not in content
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content and "Pro &amp; Co" in content
+    assert [item.kind for item in escaped.recommendations] == ["revenue_at_risk"]
