@@ -18,6 +18,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.tables import replace_table
+
 HORIZON_DAYS = 90
 TRAIN_SHARE = 0.6  # the earliest 60% of scoring months train the challenger
 MIN_AUC_GAIN = 0.02
@@ -198,22 +200,12 @@ def run(frame: pd.DataFrame) -> Backtest:
 
 def write(con: duckdb.DuckDBPyConnection, backtest: Backtest) -> int:
     """Replace the backtest table in one statement (readers never see a half-written table)."""
-    result = backtest.frame()
-    con.register("_backtest_rows", result)
-    try:
-        con.execute(
-            f"""
-            create or replace table {TABLE} as
-            select
-                cast(model as varchar) as model,
-                cast(evaluation as varchar) as evaluation,
-                cast(scoring_month as date) as scoring_month,
-                cast(risk_tier as varchar) as risk_tier,
-                cast(metric as varchar) as metric,
-                cast(value as double) as value
-            from _backtest_rows
-            """
-        )
-    finally:
-        con.unregister("_backtest_rows")
-    return len(result)
+    columns = {
+        "model": "varchar",
+        "evaluation": "varchar",
+        "scoring_month": "date",
+        "risk_tier": "varchar",
+        "metric": "varchar",
+        "value": "double",
+    }
+    return replace_table(con, TABLE, backtest.frame(), columns)

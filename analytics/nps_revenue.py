@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analytics.tables import replace_table
+
 HORIZONS = (3, 6, 12)
 OUTCOMES = ("mrr_change_usd", "mrr_growth_pct")
 CONFIDENCE = 0.95
@@ -157,31 +159,19 @@ def frame_of(estimates: list[Estimate]) -> pd.DataFrame:
 
 def write(con: duckdb.DuckDBPyConnection, estimates: list[Estimate]) -> int:
     """Replace the mart in one statement; re-running on the same data writes the same rows."""
-    result = frame_of(estimates)
-    con.execute("create schema if not exists marts")
-    con.register("nps_revenue_per_point_frame", result)
-    try:
-        con.execute(
-            f"""
-            create or replace table {TABLE} as
-            select
-                cast(horizon_months as integer) as horizon_months,
-                cast(outcome as varchar) as outcome,
-                cast(estimate as double) as estimate,
-                cast(std_error as double) as std_error,
-                cast(ci_low as double) as ci_low,
-                cast(ci_high as double) as ci_high,
-                cast(p_value as double) as p_value,
-                cast(observations as bigint) as observations,
-                cast(accounts as bigint) as accounts,
-                cast(cohort_months as integer) as cohort_months,
-                cast(r_squared as double) as r_squared,
-                cast(mean_outcome as double) as mean_outcome,
-                cast(note as varchar) as note
-            from nps_revenue_per_point_frame
-            order by horizon_months, outcome
-            """
-        )
-    finally:
-        con.unregister("nps_revenue_per_point_frame")
-    return len(result)
+    columns = {
+        "horizon_months": "integer",
+        "outcome": "varchar",
+        "estimate": "double",
+        "std_error": "double",
+        "ci_low": "double",
+        "ci_high": "double",
+        "p_value": "double",
+        "observations": "bigint",
+        "accounts": "bigint",
+        "cohort_months": "integer",
+        "r_squared": "double",
+        "mean_outcome": "double",
+        "note": "varchar",
+    }
+    return replace_table(con, TABLE, frame_of(estimates), columns, order_by="horizon_months, outcome")

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from analytics.tables import replace_table
+
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
@@ -551,24 +553,13 @@ def classify_table(
 
 def write_evaluation(con: duckdb.DuckDBPyConnection, result: Evaluation, target_table: str) -> int:
     """Replace `target_table` with the evaluation in long format (the comment_theme_evaluation mart)."""
-    frame = result.frame()
-    _create_schema_of(con, target_table)
-    con.register("_theme_evaluation_rows", frame)
-    try:
-        con.execute(
-            f"""
-            create or replace table {target_table} as
-            select
-                cast(method as varchar) as method,
-                cast(theme as varchar) as theme,
-                cast(metric as varchar) as metric,
-                cast(value as double) as value,
-                cast(test_rows as integer) as test_rows,
-                cast(train_rows as integer) as train_rows,
-                cast(chosen as boolean) as chosen
-            from _theme_evaluation_rows
-            """
-        )
-    finally:
-        con.unregister("_theme_evaluation_rows")
-    return len(frame)
+    columns = {
+        "method": "varchar",
+        "theme": "varchar",
+        "metric": "varchar",
+        "value": "double",
+        "test_rows": "integer",
+        "train_rows": "integer",
+        "chosen": "boolean",
+    }
+    return replace_table(con, target_table, result.frame(), columns)

@@ -14,6 +14,7 @@ import dagster as dg
 import pytest
 
 from ingestion.webhooks.typeform import TypeformLanding, parse_event
+from orchestration.defs.resources import LandingZoneResource
 from tests.outbound import RecordingServer
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +62,10 @@ def test_a_webhook_detractor_reaches_slack_within_a_minute(full_run: Path, small
 
             def tick(cursor):
                 with dg.build_sensor_context(
-                    instance=instance, cursor=cursor, repository_def=definitions.get_repository_def()
+                    instance=instance,
+                    cursor=cursor,
+                    repository_def=definitions.get_repository_def(),
+                    resources={"landing": LandingZoneResource(landing_dir=str(landing))},
                 ) as context:
                     result = sensor.evaluate_tick(context)
                 return result.run_requests or [], result.cursor
