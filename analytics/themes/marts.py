@@ -45,10 +45,11 @@ _CLASSIFIED_NPS = f"""
         responses.score,
         responses.comment,
         responses.account_id,
-        responses.mrr_usd,
+        cast(responses.mrr_usd as decimal(18, 6)) as mrr_usd,
         classified.theme,
         classified.theme_label,
-        classified.sentiment_score
+        -- exact decimals: sums of doubles depend on the order rows arrive in; a re-run must write the same values
+        cast(classified.sentiment_score as decimal(18, 6)) as sentiment_score
     from {RESPONSES} as responses
     inner join {CLASSIFICATIONS} as classified
         on responses.response_id = classified.response_id

@@ -5,9 +5,27 @@
 {%- set horizons = [3, 6, 12] %}
 with
 
+-- Money as exact decimals: sums of doubles depend on the order rows arrive in, and a re-run must give the
+-- same values to the last digit (averages of cents land on rounding boundaries often).
 cohorts as (
 
-    select * from {{ ref('int_account_revenue_cohorts') }}
+    select
+        account_id,
+        month_start,
+        cast(starting_mrr_usd as decimal(18, 6)) as starting_mrr_usd,
+        plan,
+        mrr_band,
+        region,
+        tenure_months,
+        tenure_band,
+        nps_score,
+        nps_category,
+        nps_response_date,
+        cast(mrr_after_1m_usd as decimal(18, 6)) as mrr_after_1m_usd,
+        cast(mrr_after_3m_usd as decimal(18, 6)) as mrr_after_3m_usd,
+        cast(mrr_after_6m_usd as decimal(18, 6)) as mrr_after_6m_usd,
+        cast(mrr_after_12m_usd as decimal(18, 6)) as mrr_after_12m_usd
+    from {{ ref('int_account_revenue_cohorts') }}
 
 ),
 
@@ -137,8 +155,7 @@ final as (
         trailing_churn.segment_value,
         trailing_churn.nps_category,
         cast(trailing_churn.accounts as bigint) as accounts,
-        -- Rounded (USD to the cent, ratios to 6 decimals): sums of doubles in another order would differ in the
-        -- last bits from run to run, and a re-run must change nothing.
+        -- USD to the cent, ratios to 6 decimals.
         round(cast(trailing_churn.starting_mrr_usd as double), 2) as mrr_usd,
         round(cast(trailing_churn.avg_mrr_usd as double), 2) as avg_mrr_usd,
         {%- for h in horizons %}
