@@ -29,45 +29,22 @@ cohorts as (
 
 ),
 
+-- Every cohort row twice: under its own NPS category, and under 'all' (the whole cohort of the segment).
+category_rows as (
+
+    select false as is_total
+    union all
+    select true as is_total
+
+),
+
 with_all_category as (
 
     select
-        account_id,
-        month_start,
-        starting_mrr_usd,
-        plan,
-        mrr_band,
-        region,
-        tenure_months,
-        tenure_band,
-        nps_score,
-        nps_category,
-        nps_response_date,
-        mrr_after_1m_usd,
-        mrr_after_3m_usd,
-        mrr_after_6m_usd,
-        mrr_after_12m_usd,
-        nps_category as answer_category
+        cohorts.*,
+        case when category_rows.is_total then 'all' else cohorts.nps_category end as row_category
     from cohorts
-    union all
-    select
-        account_id,
-        month_start,
-        starting_mrr_usd,
-        plan,
-        mrr_band,
-        region,
-        tenure_months,
-        tenure_band,
-        nps_score,
-        'all' as nps_category,
-        nps_response_date,
-        mrr_after_1m_usd,
-        mrr_after_3m_usd,
-        mrr_after_6m_usd,
-        mrr_after_12m_usd,
-        nps_category as answer_category
-    from cohorts
+    cross join category_rows
 
 ),
 
@@ -83,7 +60,7 @@ aggregated as (
         month_start,
         segment_type,
         segment_value,
-        nps_category,
+        row_category,
         count(*) as accounts,
         sum(starting_mrr_usd) as starting_mrr_usd,
         avg(starting_mrr_usd) as avg_mrr_usd,
@@ -106,15 +83,15 @@ aggregated as (
             avg(case when mrr_after_{{ h }}m_usd is not null then cast(mrr_after_{{ h }}m_usd = 0 as integer) end)
                 as churn_rate_{{ h }}m,
         {%- endfor %}
-        sum(case when answer_category = 'promoter' then starting_mrr_usd else 0 end) as promoter_mrr_usd,
-        sum(case when answer_category = 'detractor' then starting_mrr_usd else 0 end) as detractor_mrr_usd,
-        sum(case when answer_category in ('promoter', 'passive', 'detractor') then starting_mrr_usd else 0 end)
+        sum(case when nps_category = 'promoter' then starting_mrr_usd else 0 end) as promoter_mrr_usd,
+        sum(case when nps_category = 'detractor' then starting_mrr_usd else 0 end) as detractor_mrr_usd,
+        sum(case when nps_category in ('promoter', 'passive', 'detractor') then starting_mrr_usd else 0 end)
             as responding_mrr_usd,
-        sum(case when answer_category = 'promoter' then 1 else 0 end) as promoter_accounts,
-        sum(case when answer_category = 'detractor' then 1 else 0 end) as detractor_accounts,
-        sum(case when answer_category in ('promoter', 'passive', 'detractor') then 1 else 0 end) as responding_accounts
+        sum(case when nps_category = 'promoter' then 1 else 0 end) as promoter_accounts,
+        sum(case when nps_category = 'detractor' then 1 else 0 end) as detractor_accounts,
+        sum(case when nps_category in ('promoter', 'passive', 'detractor') then 1 else 0 end) as responding_accounts
     from segmented
-    group by month_start, segment_type, segment_value, nps_category
+    group by month_start, segment_type, segment_value, row_category
 
 ),
 
@@ -126,7 +103,7 @@ trailing_churn as (
         / nullif(sum(accounts_observed_1m) over trailing_12_months, 0) as monthly_churn_rate_trailing_12m
     from aggregated
     window trailing_12_months as (
-        partition by segment_type, segment_value, nps_category
+        partition by segment_type, segment_value, row_category
         order by {{ month_number('month_start') }}
         range between 11 preceding and current row
     )
@@ -143,7 +120,7 @@ segment_totals as (
         100.0 * (promoter_accounts - detractor_accounts) / nullif(responding_accounts, 0) as account_nps,
         100.0 * (promoter_mrr_usd - detractor_mrr_usd) / nullif(responding_mrr_usd, 0) as revenue_weighted_nps
     from aggregated
-    where nps_category = 'all'
+    where row_category = 'all'
 
 ),
 
@@ -153,7 +130,7 @@ final as (
         trailing_churn.month_start,
         trailing_churn.segment_type,
         trailing_churn.segment_value,
-        trailing_churn.nps_category,
+        trailing_churn.row_category as nps_category,
         cast(trailing_churn.accounts as bigint) as accounts,
         -- USD to the cent, ratios to 6 decimals.
         round(cast(trailing_churn.starting_mrr_usd as double), 2) as mrr_usd,
