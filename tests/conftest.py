@@ -84,12 +84,16 @@ def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def full_run(pipeline: PipelineRunner, small_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole small demo loaded in one run (every date present), as `make run` does."""
+def full_run_result(pipeline: PipelineRunner, small_landing: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The whole small demo loaded in one run (every date present), as `make run` does: (warehouse, run result)."""
     from ingestion.landing import dates_present
     from ingestion.registry import ENTITIES
 
     warehouse = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
     days = dates_present(small_landing, ENTITIES)
-    pipeline.run(warehouse, small_landing, days[0], days[-1])
-    return warehouse
+    return warehouse, pipeline.run(warehouse, small_landing, days[0], days[-1])
+
+
+@pytest.fixture(scope="session")
+def full_run(full_run_result) -> Path:
+    return full_run_result[0]

@@ -168,3 +168,27 @@ def test_program_summary_is_the_all_time_number(full_run, ref):
     ces = [r.score for r in ref.responses if r.survey_type == "ces"]
     assert same(summary["ces_mean"], sum(ces) / len(ces))
     assert summary["unmatched_responses"] == sum(ref.resolve(r) is None for r in ref.responses)
+
+
+def test_run_metadata_carries_row_counts_and_the_overall_nps(full_run_result, ref):
+    """What the Dagster UI plots run after run: each table's row count, and the overall NPS with its interval."""
+    warehouse, result = full_run_result
+    materializations = {
+        event.asset_key.path[-1]: event.metadata
+        for event in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+    }
+    for mart in ("nps_by_period", "ces_by_period", "account_health", "int_usage_daily"):
+        [row] = query(warehouse, f"select count(*) as n from {_schema_of(mart)}.{mart}")
+        assert materializations[mart]["dagster/row_count"].value == row["n"], mart
+    nps = [r for r in ref.responses if r.survey_type == "nps"]
+    promoters = sum(r.score >= 9 for r in nps)
+    detractors = sum(r.score <= 6 for r in nps)
+    low, high = reference.nps_interval(promoters, detractors, len(nps))
+    summary = materializations["program_summary"]
+    assert summary["responses"].value == len(nps)
+    assert same(summary["nps"].value, 100 * (promoters - detractors) / len(nps))
+    assert same(summary["nps_ci_low"].value, low) and same(summary["nps_ci_high"].value, high)
+
+
+def _schema_of(model: str) -> str:
+    return "intermediate" if model.startswith("int_") else "marts"

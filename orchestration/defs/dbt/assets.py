@@ -3,6 +3,9 @@
 Three steps, in this order within a run: the partitioned incremental models that read the raw tables
 (`tag:partitioned`), the rest of the project rebuilt whole, then the partitioned marts that read the
 rebuilt models (`tag:partitioned_mart`, e.g. account_health). Keeping them apart keeps the steps acyclic.
+
+Every materialization carries its table's row count; program_summary's also carries the overall NPS, its 95%
+interval, responses and CES mean, so the Dagster UI plots them run after run (the asset's Plots tab).
 """
 
 import json
@@ -11,7 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.partitions import daily_partitions
@@ -36,6 +41,53 @@ class LayerTranslator(DagsterDbtTranslator):
 
 
 translator = LayerTranslator()
+
+# The numbers worth a time series, per mart: read from the table just built, attached to its materialization.
+RUN_METRICS_SQL = {
+    "program_summary": "select responses, nps, nps_ci_low, nps_ci_high, response_rate, ces_mean from {relation}",
+}
+
+
+def stream_with_metadata(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> Iterator[Any]:
+    """dbt's events, each table's with its row count and the RUN_METRICS_SQL marts' with their numbers.
+
+    DuckDB lets no other process read while dbt writes, so the events are held until dbt exits (as dagster-dbt's
+    own `fetch_row_counts` does on DuckDB), then read through one read-only connection that is closed at once.
+    """
+    events = list(invocation.stream())
+    built = [
+        (event, node)
+        for event in events
+        if isinstance(event, dg.Output | dg.AssetMaterialization)
+        and (node := invocation.manifest["nodes"].get(event.metadata["unique_id"].text))
+        and node["config"]["materialized"] != "view"
+    ]
+    metadata: dict[int, dict[str, Any]] = {}
+    if built:
+        with duckdb.connect(str(warehouse.path), read_only=True) as con:
+            for event, node in built:
+                # Schema and table only: the manifest's relation_name carries the database name it was parsed with.
+                relation = f'"{node["schema"]}"."{node["alias"]}"'
+                [(rows,)] = con.execute(f"select count(*) from {relation}").fetchall()
+                extra: dict[str, Any] = {"dagster/row_count": dg.MetadataValue.int(rows)}
+                if node["name"] in RUN_METRICS_SQL:
+                    extra |= _run_metrics(con, RUN_METRICS_SQL[node["name"]].format(relation=relation))
+                metadata[id(event)] = extra
+    for event in events:
+        yield event.with_metadata({**event.metadata, **metadata[id(event)]}) if id(event) in metadata else event
+
+
+def _run_metrics(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, dg.MetadataValue]:
+    """One row of numbers, each a float metadata value (null when the mart has none yet)."""
+    cursor = con.execute(sql)
+    rows = cursor.fetchall()
+    if len(rows) != 1:
+        raise dg.Failure(f"expected one row from `{sql}`, got {len(rows)}")
+    names = [column[0] for column in cursor.description]
+    return {
+        name: dg.MetadataValue.float(float(value)) if value is not None else dg.MetadataValue.null()
+        for name, value in zip(names, rows[0], strict=True)
+    }
 
 
 @dbt_assets(
@@ -63,7 +115,7 @@ def build_partition_window(
         "max_date": (window.end - timedelta(days=1)).date().isoformat(),
     }
     with warehouse.writer_lock():
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        yield from stream_with_metadata(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context), warehouse)
 
 
 @dbt_assets(
@@ -76,7 +128,7 @@ def build_partition_window(
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
     """Staging views, intermediate models and marts, rebuilt from the raw tables (with their dbt tests)."""
     with warehouse.writer_lock():
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from stream_with_metadata(dbt.cli(["build"], context=context), warehouse)
 
 
 @dbt_assets(
