@@ -67,21 +67,36 @@ def record_run(warehouse: Path, run_fingerprint: str, run_id: str, first: date, 
         )
 
 
-def run(force: bool, demo: dict | None = None) -> int:
-    export_defaults()
-    landing, warehouse = landing_dir(), duckdb_path()
-    # Sources switched to their vendor API (NPS_SOURCE_MODE_<SOURCE>=api) fetch what changed first, so that the
-    # run loads every day it touched (and an API-fed landing folder is never mistaken for an empty one).
+def fetch_remote_sources(landing: Path) -> bool:
+    """Sources switched to their vendor API (NPS_SOURCE_MODE_<SOURCE>=api) fetch what changed, and sources read
+    from object storage (NPS_SOURCE_MODE_SEGMENT=s3) mirror their changed day objects, into the landing folder
+    first, so that the run loads every day they touched (and a remote-fed landing folder is never mistaken for an
+    empty one). False, with the error printed (it never holds a credential), when one failed."""
     from ingestion.api.connector import ApiFetchError, fetch
-    from ingestion.api.settings import ConfigurationError, api_sources
+    from ingestion.api.settings import ConfigurationError, api_sources, s3_sources
+    from ingestion.object_storage import ObjectStorageError, mirror
 
     try:
         for source in api_sources():
             result = fetch(source, landing)
             changed = len(result.files_changed)
             print(f"Fetched {source} from its API: {result.rows_fetched:,} objects, {changed} day file(s) changed")
-    except (ApiFetchError, ConfigurationError) as error:
+        for source in s3_sources():
+            mirrored = mirror(source, landing)
+            print(
+                f"Mirrored {source} from {mirrored.url} ({mirrored.backend}): {mirrored.objects_listed} object(s), "
+                f"{len(mirrored.downloaded)} downloaded, {len(mirrored.files_changed)} day file(s) changed"
+            )
+    except (ApiFetchError, ObjectStorageError, ConfigurationError) as error:
         print(f"error: {error}")
+        return False
+    return True
+
+
+def run(force: bool, demo: dict | None = None) -> int:
+    export_defaults()
+    landing, warehouse = landing_dir(), duckdb_path()
+    if not fetch_remote_sources(landing):
         return 2
     if is_empty(landing):
         from ingestion.demo import DemoConfig, generate

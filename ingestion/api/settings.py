@@ -15,9 +15,11 @@ from pathlib import Path
 
 GetEnv = Callable[[str], str | None]
 
-# The sources that have an API connector; every other source is always read from landing files.
+# The sources that have an API connector, and those that can be read from S3-compatible object storage
+# (ingestion/object_storage.py); every other source is always read from landing files.
 API_SOURCES = ("typeform", "zendesk", "stripe")
-MODES = ("file", "api")
+S3_SOURCES = ("segment",)
+MODES = ("file", "api", "s3")
 
 DEFAULT_URLS = {
     "typeform": "https://api.typeform.com",
@@ -90,20 +92,39 @@ class VendorSettings:
         return [secret.reveal() for secret in self.credentials if secret.reveal()]
 
 
+def source_modes(source: str) -> tuple[str, ...]:
+    """The modes a source can be read in: `file` always, `api` or `s3` where it has that connector."""
+    return ("file", *(("api",) if source in API_SOURCES else ()), *(("s3",) if source in S3_SOURCES else ()))
+
+
 def source_mode(source: str, getenv: GetEnv = os.environ.get) -> str:
-    """`NPS_SOURCE_MODE_<SOURCE>` (`file` or `api`), else `NPS_SOURCE_MODE`, else `file`."""
+    """`NPS_SOURCE_MODE_<SOURCE>` (`file`, `api` for Typeform, Zendesk and Stripe, `s3` for Segment), else
+    `NPS_SOURCE_MODE` where the source has that mode (`NPS_SOURCE_MODE=api` leaves Segment on files), else `file`."""
     name = f"NPS_SOURCE_MODE_{source.upper()}"
-    value = (getenv(name) or getenv("NPS_SOURCE_MODE") or "file").strip().lower()
+    allowed = source_modes(source)
+    value = (getenv(name) or "").strip().lower()
+    if not value:
+        fallback = (getenv("NPS_SOURCE_MODE") or "").strip().lower()
+        if fallback and fallback not in MODES:
+            raise ConfigurationError(f"NPS_SOURCE_MODE must be one of {', '.join(MODES)}, not {fallback!r}")
+        value = fallback if fallback in allowed else "file"
     if value not in MODES:
-        raise ConfigurationError(f"{name} must be 'file' or 'api', not {value!r}")
+        raise ConfigurationError(f"{name} must be {' or '.join(repr(mode) for mode in allowed)}, not {value!r}")
     if value == "api" and source not in API_SOURCES:
         raise ConfigurationError(f"{name}=api: {source} has no API connector (only {', '.join(API_SOURCES)})")
+    if value == "s3" and source not in S3_SOURCES:
+        raise ConfigurationError(f"{name}=s3: {source} cannot be read from S3 (only {', '.join(S3_SOURCES)})")
     return value
 
 
 def api_sources(getenv: GetEnv = os.environ.get) -> list[str]:
     """The sources configured for API mode."""
     return [source for source in API_SOURCES if source_mode(source, getenv) == "api"]
+
+
+def s3_sources(getenv: GetEnv = os.environ.get) -> list[str]:
+    """The sources configured to be mirrored from S3-compatible object storage."""
+    return [source for source in S3_SOURCES if source_mode(source, getenv) == "s3"]
 
 
 def state_dir(landing_dir: Path, getenv: GetEnv = os.environ.get) -> Path:

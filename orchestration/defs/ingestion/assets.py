@@ -1,7 +1,8 @@
 """One daily-partitioned raw asset per source entity: landing files into `raw_<source>.<entity>` in DuckDB.
 
 A source in API mode (docs/api_sources.md) has its vendor's new and changed objects fetched into the landing folder
-first, once per run; the load is then the same as for files."""
+first, once per run; Segment in S3 mode (`NPS_SOURCE_MODE_SEGMENT=s3`) has its changed day objects mirrored from the
+bucket first (ingestion/object_storage.py). The load is then the same as for files."""
 
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -10,10 +11,11 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.api.connector import ApiFetchError
-from ingestion.api.settings import API_SOURCES, ConfigurationError
+from ingestion.api.settings import API_SOURCES, S3_SOURCES, ConfigurationError, source_mode
 from ingestion.entities import EntitySpec
 from ingestion.landing import landing_file
 from ingestion.loader import ensure_tables, load_files
+from ingestion.object_storage import ObjectStorageError, mirror
 from ingestion.quality import CheckOutcome, validate_partitions
 from ingestion.registry import ENTITIES
 from orchestration.defs.partitions import daily_partitions
@@ -89,6 +91,34 @@ def fetch_from_api(
     return {"api_fetch": dg.MetadataValue.json(summary)}
 
 
+def _env_var(name: str) -> str | None:
+    return dg.EnvVar(name).get_value()
+
+
+def mirror_from_object_storage(context: dg.AssetExecutionContext, spec: EntitySpec, landing_dir: Path) -> dict:
+    """S3 mode: mirror the day objects that changed since the last mirror into the landing folder (each asset
+    retry lists again; unchanged objects are not downloaded). Returns the asset metadata to add; other modes:
+    nothing. Settings and credentials are environment variables read here, never resource config, never in a log
+    line or metadata; refused credentials are not retried."""
+    if spec.source not in S3_SOURCES:
+        return {}
+    try:
+        if source_mode(spec.source, _env_var) != "s3":
+            return {}
+        result = mirror(spec.source, landing_dir, _env_var)
+    except ObjectStorageError as error:
+        raise dg.Failure(description=str(error), allow_retries=not error.credentials_refused) from None
+    except ConfigurationError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    context.log.info(
+        f"{spec.source} from {result.url} ({result.backend}): {result.objects_listed} object(s) listed, "
+        f"{len(result.downloaded)} downloaded ({result.bytes_downloaded} bytes) in {result.seconds} s; "
+        f"{len(result.files_changed)} landing file(s) written"
+        + (f"; ignored (not <YYYY-MM-DD>.jsonl): {result.objects_ignored[:5]}" if result.objects_ignored else "")
+    )
+    return {"s3_mirror": dg.MetadataValue.json(result.summary())}
+
+
 def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     key = dg.AssetKey([spec.schema, spec.entity])
 
@@ -103,6 +133,12 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
                 f" With `NPS_SOURCE_MODE_{spec.source.upper()}=api` the {spec.source} API is read into the landing "
                 "folder first (docs/api_sources.md)."
                 if spec.source in API_SOURCES
+                else ""
+            )
+            + (
+                f" With `NPS_SOURCE_MODE_{spec.source.upper()}=s3` the day objects are mirrored from an "
+                "S3-compatible bucket into the landing folder first (README, docs/raw_layer.md)."
+                if spec.source in S3_SOURCES
                 else ""
             )
         ),
@@ -140,6 +176,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         vendor_apis: VendorApiResource,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         fetched = fetch_from_api(context, vendor_apis, spec, landing.path)
+        fetched.update(mirror_from_object_storage(context, spec, landing.path))
         days = partition_dates(context)
         files = [lf for lf in (landing_file(landing.path, spec, day) for day in days) if lf.path.exists()]
         with warehouse.write_connection() as con:
