@@ -161,13 +161,22 @@ def test_every_raw_table_and_mart_has_a_freshness_check(definitions):
     assert checked == by_group["raw"] | by_group["marts"] | by_group["serving"]
 
 
-def test_the_freshness_sensor_asks_for_every_check_that_never_ran(definitions, instance):
+def test_the_freshness_sensor_checks_what_was_built_and_leaves_the_rest(definitions, instance):
+    """A new instance has nothing to be stale: no check run (it could only fail, alert and hold the run queue).
+    Once assets were built, the sensor asks for exactly their checks that never ran."""
     sensor = definitions.resolve_sensor_def("freshness_checks_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    with dg.build_sensor_context(instance=instance, repository_def=definitions.get_repository_def()) as context:
-        request = sensor.evaluate_tick(context).run_requests[0]
-    expected = {key for key in definitions.resolve_asset_graph().asset_check_keys if key.name == "freshness_check"}
-    assert set(request.asset_check_keys) == expected
+
+    def tick():
+        with dg.build_sensor_context(instance=instance, repository_def=definitions.get_repository_def()) as context:
+            return sensor.evaluate_tick(context)
+
+    assert tick().run_requests == []
+    built = [dg.AssetKey(["raw_segment", "tracks"]), dg.AssetKey(["marts", "nps_by_period"])]
+    for key in built:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+    [request] = tick().run_requests
+    assert set(request.asset_check_keys) == {dg.AssetCheckKey(key, "freshness_check") for key in built}
 
 
 def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monkeypatch, caplog):

@@ -4,6 +4,10 @@ import warnings
 from datetime import timedelta
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_factories.freshness_checks.sensor import (
+    freshness_checks_get_evaluations_iter,
+)
+from dagster._time import get_current_datetime
 
 from ingestion.registry import ENTITIES
 from orchestration.defs.analytics.assets import churn_risk_backtest, comment_themes, nps_revenue_per_point
@@ -48,12 +52,33 @@ marts_freshness_checks = [check for keys in MARTS_ASSET_KEYS_BY_STEP for check i
 # The serving file BI tools read: stale when no run has published for a day.
 serving_freshness_checks = last_update_checks([marts_published.key])
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.SupersessionWarning)
-    # Runs a check again once it could have turned overdue; a failed check waits for the asset's next update.
-    freshness_checks_sensor = dg.build_sensor_for_freshness_checks(
-        freshness_checks=[*raw_freshness_checks, *marts_freshness_checks, *serving_freshness_checks],
-        name="freshness_checks_sensor",
-        minimum_interval_seconds=300,  # a check turns overdue hours after its last pass, not seconds
-        default_status=dg.DefaultSensorStatus.RUNNING,
+ALL_FRESHNESS_CHECKS = [*raw_freshness_checks, *marts_freshness_checks, *serving_freshness_checks]
+
+
+@dg.sensor(
+    name="freshness_checks_sensor",
+    minimum_interval_seconds=300,  # a check turns overdue hours after its last pass, not seconds
+    asset_selection=dg.AssetSelection.checks(*ALL_FRESHNESS_CHECKS),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def freshness_checks_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """Runs a check again once it could have turned overdue (Dagster's `build_sensor_for_freshness_checks`
+    logic); a failed check waits for the asset's next update. Unlike Dagster's, it leaves alone the assets that
+    were never built: on a new instance there is nothing to be stale yet, and a check run that can only fail
+    would raise an alert and hold the run queue ahead of the analyst's first run or backfill."""
+    left_off = dg.AssetCheckKey.from_user_string(context.cursor) if context.cursor else None
+    evaluations = freshness_checks_get_evaluations_iter(
+        context=context,
+        start_time=get_current_datetime(),
+        left_off_asset_check_key=left_off,
+        freshness_checks=ALL_FRESHNESS_CHECKS,
     )
+    due = [
+        key
+        for key, should_evaluate in evaluations
+        if should_evaluate and context.instance.get_latest_materialization_event(key.asset_key) is not None
+    ]
+    context.update_cursor(None)
+    if due:
+        return dg.RunRequest(asset_check_keys=due)
+    return dg.SkipReason("no freshness check is due: each is evaluating, failed, not yet overdue, or never built")
