@@ -25,15 +25,17 @@ INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project \( -path dbt_project/target -o -path dbt_project/logs \) -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: help setup run test ui lint format freshness clean webhooks chromium docs fetch
+.PHONY: help setup run test test-spark java ui lint format freshness clean webhooks chromium docs fetch bench
 
 help:
 	@echo "make run   - set up, generate demo data if the landing folder is empty, load every date, build the marts"
-	@echo "make test  - set up and run the whole test suite"
+	@echo "make test  - set up and run the whole test suite (except the Spark equivalence test)"
+	@echo "make test-spark - build the dbt project on Apache Spark (local pyspark, Java 17) and compare its marts with DuckDB's"
 	@echo "make ui    - Dagster UI (webserver + daemon) on http://127.0.0.1:3000 for the same warehouse"
 	@echo "make webhooks - Typeform webhook receiver on http://127.0.0.1:8787 (needs NPS_TYPEFORM_WEBHOOK_SECRET)"
 	@echo "make docs  - dbt docs (every model, column, test and exposure) on http://127.0.0.1:8080"
 	@echo "make fetch - pull the sources in API mode (NPS_SOURCE_MODE_<SOURCE>=api) into the landing folder"
+	@echo "make bench - generate S/M/L data, run the pipeline on each, write docs/benchmarks.md (hours; ~80 GB disk)"
 	@echo "make lint  - ruff and sqlfluff"
 	@echo "make freshness - dbt source freshness of every raw source (warn after 26 h, error after 50 h)"
 
@@ -56,8 +58,18 @@ chromium:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# The Spark equivalence test (tests/spark) takes several minutes on its own: `make test` leaves out the `spark`
+# marker and `make test-spark` runs only it (.ci/run calls both).
 test: setup chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not spark"
+
+# dbt-spark's session method runs a local pyspark, which needs a Java 17 runtime: the system one.
+java:
+	@command -v java >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless)
+
+test-spark: setup java
+	$(BIN)/python -m pytest -m spark tests/spark
 
 ui: setup
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -m orchestration.definitions
@@ -66,6 +78,12 @@ docs: setup
 	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --target $(NPS_DBT_TARGET)
 	@echo "dbt docs on http://127.0.0.1:8080 (Ctrl-C to stop)"
 	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+
+# BENCH_SCALES="S M" for a subset; generated data and warehouses stay in BENCH_WORK between runs.
+BENCH_SCALES ?= S M L
+BENCH_WORK ?= data/bench
+bench: setup
+	$(BIN)/python -m benchmarks run --scales $(BENCH_SCALES) --work $(BENCH_WORK) --out docs/benchmarks.md
 
 fetch: setup
 	$(BIN)/python -m ingestion.api fetch

@@ -37,6 +37,12 @@
     end
 {%- endmacro %}
 
+{#- Spark reads a trailing offset itself and takes a value without one in the session time zone (UTC, set by
+    the profile); try_cast so that unreadable text is null, as on DuckDB, also with ANSI mode on. -#}
+{% macro spark__to_utc_timestamp(expression) -%}
+    try_cast(nullif(trim({{ expression }}), '') as timestamp)
+{%- endmacro %}
+
 {#- Unix epoch seconds -> TIMESTAMP in UTC. -#}
 {% macro epoch_to_timestamp(expression) -%}
     {{ return(adapter.dispatch('epoch_to_timestamp', 'nps_platform')(expression)) }}
@@ -55,10 +61,14 @@
 {%- endmacro %}
 
 {#- Stripe minor units -> amount in the currency's major unit (zero-decimal currencies such as JPY as-is). -#}
+{#- A double on every engine (DuckDB's decimal division gives one; Spark's would stay a decimal). -#}
 {% macro stripe_minor_to_major(amount, currency) -%}
-    case
-        when lower({{ currency }}) in ({{ sql_string_list(var('stripe_zero_decimal_currencies')) }})
-            then cast({{ amount }} as decimal(18, 4))
-        else cast({{ amount }} as decimal(18, 4)) / 100
-    end
+    cast(
+        case
+            when lower({{ currency }}) in ({{ sql_string_list(var('stripe_zero_decimal_currencies')) }})
+                then cast({{ amount }} as decimal(18, 4))
+            else cast({{ amount }} as decimal(18, 4)) / 100
+        end
+        as double
+    )
 {%- endmacro %}

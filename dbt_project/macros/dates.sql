@@ -53,3 +53,11 @@
         )) as period_start
     ) as series
 {%- endmacro %}
+
+{% macro spark__period_starts(datepart, start_date, end_date) -%}
+    select explode(sequence(
+        cast({{ dbt.date_trunc(datepart, start_date) }} as date),
+        cast({{ dbt.date_trunc(datepart, end_date) }} as date),
+        interval 1 {{ datepart }}
+    )) as period_start
+{%- endmacro %}

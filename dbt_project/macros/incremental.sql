@@ -2,7 +2,7 @@
     var('min_date') / var('max_date') set, delete that (inclusive) window from the target so the
     window is replaced as a whole, like the raw loader replaces a partition. Renders nothing otherwise. -#}
 {% macro delete_date_window(relation, date_column) -%}
-    {%- if is_incremental() and var('min_date') and var('max_date') -%}
+    {%- if is_incremental() and var('min_date') and var('max_date') and date_window_strategy() == 'delete+insert' -%}
         delete from {{ relation }}
         where {{ date_column }} between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
     {%- endif -%}
@@ -12,8 +12,27 @@
     incremental run with var('min_date') set, delete every day from min_date on, and the model rebuilds them
     all. A daily run rebuilds one day; a backfill of an old range also refreshes the days after it. -#}
 {% macro delete_from_date(relation, date_column) -%}
-    {%- if is_incremental() and var('min_date') -%}
+    {%- if is_incremental() and var('min_date') and date_window_strategy() == 'delete+insert' -%}
         delete from {{ relation }}
         where {{ date_column }} >= cast('{{ var("min_date") }}' as date)
     {%- endif -%}
+{%- endmacro %}
+
+{#- The incremental strategy of the date-partitioned models: delete+insert after the delete pre-hooks above
+    (DuckDB); on Spark, which cannot delete from a Parquet table, the table is partitioned by its date column
+    (date_window_partition_by) and insert_overwrite replaces every date partition the run produces. -#}
+{% macro date_window_strategy() -%}
+    {{ return(adapter.dispatch('date_window_strategy', 'nps_platform')()) }}
+{%- endmacro %}
+
+{% macro default__date_window_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__date_window_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+{% macro date_window_partition_by(date_column) -%}
+    {{ return(none if date_window_strategy() == 'delete+insert' else [date_column]) }}
 {%- endmacro %}

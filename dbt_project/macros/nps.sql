@@ -26,7 +26,7 @@
 {% macro nps(promoters, detractors, responses) -%}
     case
         when {{ responses }} > 0
-            then cast(100.0 * ({{ promoters }} - {{ detractors }}) / {{ responses }} as double)
+            then cast(100 * cast({{ promoters }} - {{ detractors }} as double) / {{ responses }} as double)
     end
 {%- endmacro %}
 
@@ -39,9 +39,10 @@
 {%- endmacro %}
 
 {% macro _nps_ci_bound(promoters, detractors, responses, sign) -%}
-    {%- set n_adj = '(' ~ responses ~ ' + 3.0)' -%}
-    {%- set p_adj = '((' ~ promoters ~ ' + 0.75) / ' ~ n_adj ~ ')' -%}
-    {%- set d_adj = '((' ~ detractors ~ ' + 0.75) / ' ~ n_adj ~ ')' -%}
+    {#- In doubles from the start: a decimal literal would make Spark compute in decimals of limited scale. -#}
+    {%- set n_adj = '(cast(' ~ responses ~ ' as double) + 3.0)' -%}
+    {%- set p_adj = '((cast(' ~ promoters ~ ' as double) + 0.75) / ' ~ n_adj ~ ')' -%}
+    {%- set d_adj = '((cast(' ~ detractors ~ ' as double) + 0.75) / ' ~ n_adj ~ ')' -%}
     case
         when {{ responses }} > 0
             then cast(

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=date_window_strategy(),
+        partition_by=date_window_partition_by('as_of_date'),
         unique_key=['as_of_date', 'account_id'],
         on_schema_change='append_new_columns',
         tags=['partitioned_mart'],
@@ -208,19 +209,21 @@ daily_signals as (
 ),
 
 -- Trailing sums over calendar days (a range frame on the day number: days that were not paying add nothing).
+-- The frames are spelled out in full: Spark's WINDOW clause cannot extend another named window.
+{%- set by_day = 'partition by account_id order by day_number range between' %}
 trailing_sums as (
 
     select
         *,
-        sum(events) over last_30 as events_last_30d,
-        sum(events) over prior_30 as events_prior_30d,
-        sum(tickets) over last_30 as tickets_last_30d,
-        sum(tickets) over prior_30 as tickets_prior_30d,
-        sum(refund_tickets) over (by_day range between 89 preceding and current row) as refund_tickets_last_90d,
-        sum(first_reply_minutes) over last_30 as first_reply_minutes_last_30d,
-        sum(replied_tickets) over last_30 as replied_tickets_last_30d,
-        sum(failed_charges) over last_30 as failed_charges_last_30d,
-        count(*) over (by_day range between 59 preceding and current row) as paying_days_observed
+        sum(events) over ({{ by_day }} 29 preceding and current row) as events_last_30d,
+        sum(events) over ({{ by_day }} 59 preceding and 30 preceding) as events_prior_30d,
+        sum(tickets) over ({{ by_day }} 29 preceding and current row) as tickets_last_30d,
+        sum(tickets) over ({{ by_day }} 59 preceding and 30 preceding) as tickets_prior_30d,
+        sum(refund_tickets) over ({{ by_day }} 89 preceding and current row) as refund_tickets_last_90d,
+        sum(first_reply_minutes) over ({{ by_day }} 29 preceding and current row) as first_reply_minutes_last_30d,
+        sum(replied_tickets) over ({{ by_day }} 29 preceding and current row) as replied_tickets_last_30d,
+        sum(failed_charges) over ({{ by_day }} 29 preceding and current row) as failed_charges_last_30d,
+        count(*) over ({{ by_day }} 59 preceding and current row) as paying_days_observed
     from (
         select
             *,
@@ -228,10 +231,6 @@ trailing_sums as (
             {{ day_number }} as day_number
         from daily_signals
     ) as numbered
-    window
-        by_day as (partition by account_id order by day_number),
-        last_30 as (by_day range between 29 preceding and current row),
-        prior_30 as (by_day range between 59 preceding and 30 preceding)
 
 ),
 
@@ -394,46 +393,46 @@ driver_texts as (
         case
             when is_detractor_driver
                 then
-                    'detractor (' || cast(latest_nps_score as varchar) || ')'
+                    'detractor (' || cast(latest_nps_score as string) || ')'
                     || case when previous_nps_category = 'promoter' then ' after promoter' else '' end
         end as detractor_text,
-        case when is_passive_driver then 'passive (' || cast(latest_nps_score as varchar) || ')' end as passive_text,
+        case when is_passive_driver then 'passive (' || cast(latest_nps_score as string) || ')' end as passive_text,
         case
             when is_nps_drop_driver
-                then 'NPS ' || cast(previous_nps_score as varchar) || ' -> ' || cast(latest_nps_score as varchar)
+                then 'NPS ' || cast(previous_nps_score as string) || ' -> ' || cast(latest_nps_score as string)
         end as nps_drop_text,
         case
             when is_usage_decline_driver
-                then 'usage ' || cast(cast(round(usage_change_30d * 100) as integer) as varchar) || '% in 30 days'
+                then 'usage ' || cast(cast(round(usage_change_30d * 100) as integer) as string) || '% in 30 days'
         end as usage_decline_text,
         case
             when is_rising_tickets_driver
                 then
-                    cast(tickets_last_30d as varchar) || ' tickets in 30 days (before: '
-                    || cast(tickets_prior_30d as varchar) || ')'
+                    cast(tickets_last_30d as string) || ' tickets in 30 days (before: '
+                    || cast(tickets_prior_30d as string) || ')'
         end as rising_tickets_text,
         case
             when is_slow_first_reply_driver
                 then
-                    'first reply ' || cast(cast(round(avg_first_reply_minutes_30d / 60) as integer) as varchar)
+                    'first reply ' || cast(cast(round(avg_first_reply_minutes_30d / 60) as integer) as string)
                     || 'h on average'
         end as slow_first_reply_text,
         case
             when is_refund_tickets_driver
                 then
-                    cast(refund_tickets_last_90d as varchar) || ' refund ticket'
+                    cast(refund_tickets_last_90d as string) || ' refund ticket'
                     || case when refund_tickets_last_90d > 1 then 's' else '' end
         end as refund_tickets_text,
         case
             when is_failed_payments_driver
                 then
-                    cast(failed_charges_last_30d as varchar) || ' failed payment'
+                    cast(failed_charges_last_30d as string) || ' failed payment'
                     || case when failed_charges_last_30d > 1 then 's' else '' end
         end as failed_payments_text,
         case when is_no_recent_nps_driver then 'no NPS answer in a year' end as no_recent_nps_text,
         case
             when is_low_activation_driver
-                then 'low activation (' || cast(core_events_first_30d as varchar) || ' core events in 30 days)'
+                then 'low activation (' || cast(core_events_first_30d as string) || ' core events in 30 days)'
         end as low_activation_text
     from scored
 

@@ -66,7 +66,7 @@ response_stats as (
         segment_value,
         count(*) as responses,
         avg(cast(score as double)) as ces_mean,
-        avg(case when ces_is_easy then 1.0 else 0.0 end) as ces_easy_share
+        avg(case when ces_is_easy then 1 else 0 end) as ces_easy_share
     from responses_periodized
     group by 1, 2, 3, 4
 
@@ -105,10 +105,10 @@ ticket_stats as (
 final as (
 
     select
-        cast(response_stats.period_grain as varchar) as period_grain,
+        cast(response_stats.period_grain as string) as period_grain,
         cast(response_stats.period_start as date) as period_start,
-        cast(response_stats.segment_type as varchar) as segment_type,
-        cast(response_stats.segment_value as varchar) as segment_value,
+        cast(response_stats.segment_type as string) as segment_type,
+        cast(response_stats.segment_value as string) as segment_value,
         cast(response_stats.responses as bigint) as responses,
         cast(response_stats.ces_mean as double) as ces_mean,
         cast(response_stats.ces_easy_share as double) as ces_easy_share,

@@ -138,10 +138,10 @@ counts_joined as (
 final as (
 
     select
-        cast(period_grain as varchar) as period_grain,
+        cast(period_grain as string) as period_grain,
         cast(period_start as date) as period_start,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value,
+        cast(segment_type as string) as segment_type,
+        cast(segment_value as string) as segment_value,
         cast(responses as bigint) as responses,
         cast(promoters as bigint) as promoters,
         cast(passives as bigint) as passives,

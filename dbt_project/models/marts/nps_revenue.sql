@@ -117,8 +117,9 @@ segment_totals as (
         segment_type,
         segment_value,
         responding_accounts,
-        100.0 * (promoter_accounts - detractor_accounts) / nullif(responding_accounts, 0) as account_nps,
-        100.0 * (promoter_mrr_usd - detractor_mrr_usd) / nullif(responding_mrr_usd, 0) as revenue_weighted_nps
+        100 * cast(promoter_accounts - detractor_accounts as double) / nullif(responding_accounts, 0) as account_nps,
+        cast(100.0 * (promoter_mrr_usd - detractor_mrr_usd) as double)
+        / cast(nullif(responding_mrr_usd, 0) as double) as revenue_weighted_nps
     from aggregated
     where row_category = 'all'
 

@@ -25,7 +25,7 @@ ticket_months as (
         count(*) as tickets,
         count(case when is_refund_related then 1 end) as refund_tickets,
         {{ median('first_reply_minutes') }} as median_first_reply_minutes,
-        avg(case when reopens > 0 then 1.0 else 0.0 end) as reopen_rate
+        avg(case when reopens > 0 then 1 else 0 end) as reopen_rate
     from tickets
     where account_id is not null and not is_nps_followup
     group by 1, 2

@@ -38,10 +38,10 @@ items_priced as (
         cast(
             subscription_items.unit_amount * subscription_items.quantity
             * case subscription_items.billing_interval
-                when 'month' then 1.0
-                when 'year' then 1.0 / 12
-                when 'week' then 52.0 / 12
-                when 'day' then 365.0 / 12
+                when 'month' then cast(1 as double)
+                when 'year' then cast(1 as double) / 12
+                when 'week' then cast(52 as double) / 12
+                when 'day' then cast(365 as double) / 12
             end
             / subscription_items.billing_interval_count
             * fx_rates.usd_per_unit

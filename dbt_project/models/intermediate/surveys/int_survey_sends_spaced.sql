@@ -59,7 +59,7 @@ final as (
 
     select
         *,
-        {{ dbt.datediff('previous_sent_at', 'sent_at', 'second') }} / 86400.0 as days_since_previous,  -- noqa: LT05
+        {{ dbt.datediff('previous_sent_at', 'sent_at', 'second') }} / cast(86400 as double) as days_since_previous,  -- noqa: LT05
         coalesce(
             previous_sent_at is not null
             and min_days_between > 0

@@ -71,22 +71,27 @@ accounts as (
 
 ),
 
+-- The plans with key events of their own (the others take the '*' rows); a join rather than a correlated
+-- subquery in the join condition, which Spark does not plan.
+plans_with_key_events as (
+
+    select distinct plan
+    from key_events
+
+),
+
 account_key_events as (
 
     select
         accounts.account_id,
         key_events.event_name
     from accounts
+    left join plans_with_key_events
+        on accounts.plan_at_signup = plans_with_key_events.plan
     inner join key_events
         on
             accounts.plan_at_signup = key_events.plan
-            or (
-                key_events.plan = '*'
-                and not exists (
-                    select 1 as found from key_events as own
-                    where own.plan = accounts.plan_at_signup
-                )
-            )
+            or (key_events.plan = '*' and plans_with_key_events.plan is null)
 
 ),
 
@@ -105,7 +110,7 @@ first_key_events as (
     select
         account_key_events.account_id,
         min(tracks.event_at) as first_key_event_at,
-        arg_min(tracks.event_name, tracks.event_at) as first_key_event
+        min_by(tracks.event_name, tracks.event_at) as first_key_event
     from account_key_events
     inner join tracks
         on
@@ -155,7 +160,7 @@ measured as (
             when first_key_events.first_key_event_at is not null
                 then greatest(
                     0.0,
-                    {{ dbt.datediff('accounts.signup_at', 'first_key_events.first_key_event_at', 'second') }} / 86400.0  -- noqa: LT05
+                    {{ dbt.datediff('accounts.signup_at', 'first_key_events.first_key_event_at', 'second') }} / cast(86400 as double)  -- noqa: LT05
                 )
         end as days_to_activation,
         accounts.signup_date >= usage_span.first_date as is_observed_from_signup,
@@ -196,11 +201,11 @@ final as (
         cast(events_days_15_29 as bigint) as events_days_15_29,
         case
             when is_observed_from_signup and is_window_over and events_days_0_14 > 0
-                then cast(1.0 * events_days_15_29 / events_days_0_14 - 1 as double)
+                then cast(cast(events_days_15_29 as double) / events_days_0_14 - 1 as double)
         end as early_engagement_change,
         coalesce(
             is_observed_from_signup and is_window_over and events_days_0_14 > 0
-            and 1.0 * events_days_15_29 / events_days_0_14 - 1 <= -{{ var('usage_decline_threshold') }},
+            and cast(events_days_15_29 as double) / events_days_0_14 - 1 <= -{{ var('usage_decline_threshold') }},
             false
         ) as is_early_engagement_decline
     from measured

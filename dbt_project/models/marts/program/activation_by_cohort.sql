@@ -38,7 +38,7 @@ final as (
             as judged_accounts,
         cast(sum(case when activation_status = 'activated' then 1 else 0 end) as bigint) as activated_accounts,
         cast(
-            1.0 * sum(case when activation_status = 'activated' then 1 else 0 end)
+            cast(sum(case when activation_status = 'activated' then 1 else 0 end) as double)
             / nullif(sum(case when activation_status in ('activated', 'late', 'not_activated') then 1 else 0 end), 0)
             as double
         ) as activation_rate,
@@ -48,7 +48,7 @@ final as (
             avg(
                 case
                     when activation_status in ('activated', 'late', 'not_activated')
-                        then case when is_early_engagement_decline then 1.0 else 0.0 end
+                        then case when is_early_engagement_decline then 1 else 0 end
                 end
             ) as double
         ) as early_engagement_decline_share

@@ -189,7 +189,7 @@ final as (
         followup_created_at,
         first_outreach_at,
         cast(
-            {{ dbt.datediff('responded_at', 'first_outreach_at', 'second') }} / 3600.0 as double  -- noqa: LT05
+            {{ dbt.datediff('responded_at', 'first_outreach_at', 'second') }} / cast(3600 as double) as double  -- noqa: LT05
         ) as hours_to_first_outreach,
         case
             when first_outreach_at <= fast_target_deadline then 'met'

@@ -71,20 +71,20 @@ final as (
         cast(reached_out as bigint) as reached_out,
         cast(fast_target_due as bigint) as fast_target_due,
         cast(met_fast_target as bigint) as met_fast_target,
-        cast(1.0 * met_fast_target / nullif(fast_target_due, 0) as double) as fast_target_attainment,
+        cast(cast(met_fast_target as double) / nullif(fast_target_due, 0) as double) as fast_target_attainment,
         cast(target_due as bigint) as target_due,
         cast(met_target as bigint) as met_target,
-        cast(1.0 * met_target / nullif(target_due, 0) as double) as target_attainment,
+        cast(cast(met_target as double) / nullif(target_due, 0) as double) as target_attainment,
         cast(median_hours_to_first_outreach as double) as median_hours_to_first_outreach,
         cast(resolved as bigint) as resolved,
         cast(with_next_response as bigint) as with_next_response,
         cast(recovered as bigint) as recovered,
         case
             when nps_category = 'detractor'
-                then cast(1.0 * recovered / nullif(with_next_response, 0) as double)
+                then cast(cast(recovered as double) / nullif(with_next_response, 0) as double)
         end as recovery_rate,
         case
-            when nps_category = 'promoter' then cast(1.0 * followed_up / nullif(responses, 0) as double)
+            when nps_category = 'promoter' then cast(cast(followed_up as double) / nullif(responses, 0) as double)
         end as thank_you_coverage
     from aggregated
 

@@ -42,7 +42,7 @@ quarterly_metrics as (
         segment_type,
         segment_value,
         'detractor_share' as metric,
-        1.0 * detractors / nullif(responses, 0) as actual,
+        cast(detractors as double) / nullif(responses, 0) as actual,
         null as ci_low,
         null as ci_high,
         responses as sample_size
@@ -66,7 +66,7 @@ quarterly_metrics as (
         'overall' as segment_type,
         'all' as segment_value,
         'followup_24h_attainment' as metric,
-        1.0 * sum(case when target_status = 'met' then 1 else 0 end)
+        cast(sum(case when target_status = 'met' then 1 else 0 end) as double)
         / nullif(sum(case when target_status != 'pending' then 1 else 0 end), 0) as actual,
         null as ci_low,
         null as ci_high,

@@ -1,3 +1,4 @@
+{%- set currency = json_text('payload', '$.currency') %}
 with
 
 source as (
@@ -16,16 +17,16 @@ final as (
 
     select
         record_id as charge_id,
-        coalesce(payload ->> '$.customer.id', payload ->> '$.customer') as customer_id,
-        payload ->> '$.invoice' as invoice_id,
-        {{ clean_enum("payload ->> '$.status'") }} as status,
-        {{ clean_enum("payload ->> '$.currency'") }} as currency,
-        {{ stripe_minor_to_major("payload ->> '$.amount'", "payload ->> '$.currency'") }} as amount,
-        {{ stripe_minor_to_major("payload ->> '$.amount_refunded'", "payload ->> '$.currency'") }} as amount_refunded,
-        coalesce(cast(payload ->> '$.paid' as boolean), false) as is_paid,
-        coalesce(cast(payload ->> '$.refunded' as boolean), false) as is_refunded,
-        {{ clean_text("payload ->> '$.failure_code'") }} as failure_code,
-        {{ epoch_to_timestamp("payload ->> '$.created'") }} as created_at
+        coalesce({{ json_text('payload', '$.customer.id') }}, {{ json_text('payload', '$.customer') }}) as customer_id,
+        {{ json_text('payload', '$.invoice') }} as invoice_id,
+        {{ clean_enum(json_text('payload', '$.status')) }} as status,
+        {{ clean_enum(json_text('payload', '$.currency')) }} as currency,
+        {{ stripe_minor_to_major(json_text('payload', '$.amount'), currency) }} as amount,
+        {{ stripe_minor_to_major(json_text('payload', '$.amount_refunded'), currency) }} as amount_refunded,
+        coalesce(cast({{ json_text('payload', '$.paid') }} as boolean), false) as is_paid,
+        coalesce(cast({{ json_text('payload', '$.refunded') }} as boolean), false) as is_refunded,
+        {{ clean_text(json_text('payload', '$.failure_code')) }} as failure_code,
+        {{ epoch_to_timestamp(json_text('payload', '$.created')) }} as created_at
     from latest_versions
 
 )

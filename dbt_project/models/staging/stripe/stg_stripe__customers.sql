@@ -17,12 +17,12 @@ final as (
 
     select
         record_id as customer_id,
-        {{ clean_text("payload ->> '$.metadata.account_id'") }} as account_id,
-        {{ clean_email("payload ->> '$.email'") }} as email,
-        upper({{ clean_text("payload ->> '$.address.country'") }}) as country,
-        {{ clean_enum("payload ->> '$.currency'") }} as currency,
-        coalesce(cast(payload ->> '$.deleted' as boolean), false) as is_deleted,
-        {{ epoch_to_timestamp("payload ->> '$.created'") }} as created_at
+        {{ clean_text(json_text('payload', '$.metadata.account_id')) }} as account_id,
+        {{ clean_email(json_text('payload', '$.email')) }} as email,
+        upper({{ clean_text(json_text('payload', '$.address.country')) }}) as country,
+        {{ clean_enum(json_text('payload', '$.currency')) }} as currency,
+        coalesce(cast({{ json_text('payload', '$.deleted') }} as boolean), false) as is_deleted,
+        {{ epoch_to_timestamp(json_text('payload', '$.created')) }} as created_at
     from latest_versions
 
 )

@@ -18,12 +18,10 @@ answers_located as (
     select
         record_id,
         payload,
-        list_position(
-            json_extract_string(payload, '$.answers[*].field.ref'), '{{ var("typeform_nps_score_ref") }}'
-        ) as score_answer_position,
-        list_position(
-            json_extract_string(payload, '$.answers[*].field.ref'), '{{ var("typeform_nps_reason_ref") }}'
-        ) as reason_answer_position
+        {{ json_position_where('payload', '$.answers', '$.field.ref', var('typeform_nps_score_ref')) }}
+            as score_answer_position,
+        {{ json_position_where('payload', '$.answers', '$.field.ref', var('typeform_nps_reason_ref')) }}
+            as reason_answer_position
     from latest_versions
 
 ),
@@ -33,8 +31,8 @@ answers_picked as (
     select
         record_id,
         payload,
-        json_extract(payload, '$.answers[' || (score_answer_position - 1) || ']') as score_answer,
-        json_extract(payload, '$.answers[' || (reason_answer_position - 1) || ']') as reason_answer
+        {{ json_element_at('payload', '$.answers', 'score_answer_position') }} as score_answer,
+        {{ json_element_at('payload', '$.answers', 'reason_answer_position') }} as reason_answer
     from answers_located
 
 ),
@@ -44,17 +42,17 @@ final as (
     select
         record_id as response_id,
         'nps' as survey_type,
-        try_cast(score_answer ->> '$.number' as integer) as score,
-        {{ clean_text("reason_answer ->> '$.text'") }} as comment,
-        {{ clean_text("payload ->> '$.hidden.account_id'") }} as account_id,
-        {{ clean_email("payload ->> '$.hidden.email'") }} as email,
-        {{ clean_enum("payload ->> '$.hidden.survey_kind'") }} as survey_kind,
-        {{ clean_enum("payload ->> '$.hidden.touchpoint'") }} as touchpoint,
+        try_cast({{ json_text('score_answer', '$.number') }} as integer) as score,
+        {{ clean_text(json_text('reason_answer', '$.text')) }} as comment,
+        {{ clean_text(json_text('payload', '$.hidden.account_id')) }} as account_id,
+        {{ clean_email(json_text('payload', '$.hidden.email')) }} as email,
+        {{ clean_enum(json_text('payload', '$.hidden.survey_kind')) }} as survey_kind,
+        {{ clean_enum(json_text('payload', '$.hidden.touchpoint')) }} as touchpoint,
         -- Typeform surveys go out as email links unless the link says otherwise.
-        coalesce({{ clean_enum("payload ->> '$.hidden.channel'") }}, 'email') as channel,
-        try_cast({{ clean_text("payload ->> '$.hidden.ticket_id'") }} as bigint) as ticket_id,
-        {{ to_utc_timestamp("payload ->> '$.landed_at'") }} as landed_at,
-        {{ to_utc_timestamp("payload ->> '$.submitted_at'") }} as submitted_at
+        coalesce({{ clean_enum(json_text('payload', '$.hidden.channel')) }}, 'email') as channel,
+        try_cast({{ clean_text(json_text('payload', '$.hidden.ticket_id')) }} as bigint) as ticket_id,
+        {{ to_utc_timestamp(json_text('payload', '$.landed_at')) }} as landed_at,
+        {{ to_utc_timestamp(json_text('payload', '$.submitted_at')) }} as submitted_at
     from answers_picked
 
 )

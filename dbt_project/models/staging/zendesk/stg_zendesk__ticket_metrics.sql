@@ -10,24 +10,30 @@ source as (
 -- (the key everything joins on) rather than per metric-set id.
 latest_versions as (
 
-    {{ latest_versions('source', key="payload ->> '$.ticket_id'", updated_at="payload ->> '$.updated_at'") }}
+    {{ latest_versions(
+        'source', key=json_text('payload', '$.ticket_id'), updated_at=json_text('payload', '$.updated_at')
+    ) }}
 
 ),
 
 final as (
 
     select
-        cast(payload ->> '$.ticket_id' as bigint) as ticket_id,
-        cast(payload ->> '$.id' as bigint) as ticket_metric_id,
-        cast(payload ->> '$.reopens' as integer) as reopens,
-        cast(payload ->> '$.replies' as integer) as replies,
-        cast(payload ->> '$.reply_time_in_minutes.calendar' as integer) as first_reply_minutes,
-        cast(payload ->> '$.reply_time_in_minutes.business' as integer) as first_reply_business_minutes,
-        cast(payload ->> '$.full_resolution_time_in_minutes.calendar' as integer) as full_resolution_minutes,
-        cast(payload ->> '$.full_resolution_time_in_minutes.business' as integer) as full_resolution_business_minutes,
-        {{ to_utc_timestamp("payload ->> '$.solved_at'") }} as solved_at,
-        {{ to_utc_timestamp("payload ->> '$.created_at'") }} as created_at,
-        {{ to_utc_timestamp("payload ->> '$.updated_at'") }} as updated_at
+        cast({{ json_text('payload', '$.ticket_id') }} as bigint) as ticket_id,
+        cast({{ json_text('payload', '$.id') }} as bigint) as ticket_metric_id,
+        cast({{ json_text('payload', '$.reopens') }} as integer) as reopens,
+        cast({{ json_text('payload', '$.replies') }} as integer) as replies,
+        cast({{ json_text('payload', '$.reply_time_in_minutes.calendar') }} as integer) as first_reply_minutes,
+        cast({{ json_text('payload', '$.reply_time_in_minutes.business') }} as integer) as first_reply_business_minutes,
+        cast(
+            {{ json_text('payload', '$.full_resolution_time_in_minutes.calendar') }} as integer
+        ) as full_resolution_minutes,
+        cast(
+            {{ json_text('payload', '$.full_resolution_time_in_minutes.business') }} as integer
+        ) as full_resolution_business_minutes,
+        {{ to_utc_timestamp(json_text('payload', '$.solved_at')) }} as solved_at,
+        {{ to_utc_timestamp(json_text('payload', '$.created_at')) }} as created_at,
+        {{ to_utc_timestamp(json_text('payload', '$.updated_at')) }} as updated_at
     from latest_versions
 
 )

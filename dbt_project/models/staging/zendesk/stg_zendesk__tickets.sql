@@ -8,32 +8,32 @@ source as (
 
 latest_versions as (
 
-    {{ latest_versions('source', updated_at="payload ->> '$.updated_at'") }}
+    {{ latest_versions('source', updated_at=json_text('payload', '$.updated_at')) }}
 
 ),
 
 renamed as (
 
     select
-        cast(payload ->> '$.id' as bigint) as ticket_id,
-        {{ clean_enum("payload ->> '$.status'") }} as status,
-        {{ clean_enum("payload ->> '$.type'") }} as ticket_type,
-        {{ clean_enum("payload ->> '$.priority'") }} as priority,
-        payload ->> '$.subject' as subject,
-        cast(payload ->> '$.organization_id' as bigint) as organization_id,
-        cast(payload ->> '$.requester_id' as bigint) as requester_id,
-        cast(payload ->> '$.group_id' as bigint) as group_id,
-        cast(payload ->> '$.assignee_id' as bigint) as assignee_id,
+        cast({{ json_text('payload', '$.id') }} as bigint) as ticket_id,
+        {{ clean_enum(json_text('payload', '$.status')) }} as status,
+        {{ clean_enum(json_text('payload', '$.type')) }} as ticket_type,
+        {{ clean_enum(json_text('payload', '$.priority')) }} as priority,
+        {{ json_text('payload', '$.subject') }} as subject,
+        cast({{ json_text('payload', '$.organization_id') }} as bigint) as organization_id,
+        cast({{ json_text('payload', '$.requester_id') }} as bigint) as requester_id,
+        cast({{ json_text('payload', '$.group_id') }} as bigint) as group_id,
+        cast({{ json_text('payload', '$.assignee_id') }} as bigint) as assignee_id,
         -- The survey response a follow-up ticket answers: the value of custom field var zendesk_nps_response_field_id.
-        list_filter(
-            json_extract(payload, '$.custom_fields[*]'),
-            lambda custom_field: custom_field ->> '$.id' = '{{ var("zendesk_nps_response_field_id") }}'
-        )[1] ->> '$.value' as nps_response_id,
-        {{ clean_enum("payload ->> '$.via.channel'") }} as channel,
+        {{ json_text(
+            json_first_element_where('payload', '$.custom_fields', '$.id', var('zendesk_nps_response_field_id')),
+            '$.value'
+        ) }} as nps_response_id,
+        {{ clean_enum(json_text('payload', '$.via.channel')) }} as channel,
         -- Zendesk stores tags lower-cased; a missing or null array becomes an empty list.
-        json_extract_string(payload, '$.tags[*]') as tags,
-        {{ to_utc_timestamp("payload ->> '$.created_at'") }} as created_at,
-        {{ to_utc_timestamp("payload ->> '$.updated_at'") }} as updated_at
+        {{ json_text_list('payload', '$.tags') }} as tags,
+        {{ to_utc_timestamp(json_text('payload', '$.created_at')) }} as created_at,
+        {{ to_utc_timestamp(json_text('payload', '$.updated_at')) }} as updated_at
     from latest_versions
 
 ),
@@ -50,12 +50,12 @@ final as (
         requester_id,
         channel,
         tags,
-        list_has_any(tags, [{{ sql_string_list(var('refund_tags')) }}]) as is_refund_related,
+        {{ list_has_any_of('tags', var('refund_tags')) }} as is_refund_related,
         group_id,
         assignee_id,
         nullif(trim(nps_response_id), '') as nps_response_id,
         (
-            list_has_any(tags, [{{ sql_string_list(var('nps_followup_tags')) }}])
+            {{ list_has_any_of('tags', var('nps_followup_tags')) }}
             or nullif(trim(nps_response_id), '') is not null
         ) as is_nps_followup,
         created_at,

@@ -1,0 +1,1 @@
+"""Running the dbt project on other engines than the local DuckDB file (Apache Spark)."""
