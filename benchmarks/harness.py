@@ -274,7 +274,7 @@ def measure_marts(warehouse: Path, work: Path) -> tuple[float, float, bool]:
     """(DuckDB seconds, pandas seconds, identical) for nps_by_period + ces_by_period from the same inputs."""
     from benchmarks import pandas_marts
 
-    compiled = compile_marts(work)
+    compiled = compile_marts(warehouse, work)
     with duckdb.connect(str(warehouse), read_only=True, config={"threads": THREADS}) as con:
         duck_seconds = sum(pandas_marts.duckdb_seconds(con, sql) for sql in compiled.values())
         inputs = pandas_marts.load_inputs(con)
@@ -290,8 +290,9 @@ def measure_marts(warehouse: Path, work: Path) -> tuple[float, float, bool]:
     return duck_seconds, pandas_seconds, True
 
 
-def compile_marts(work: Path) -> dict[str, str]:
-    """The compiled SQL of the two marts, from `dbt compile` into a target folder of the benchmark's own."""
+def compile_marts(warehouse: Path, work: Path) -> dict[str, str]:
+    """The compiled SQL of the two marts, from `dbt compile` into a target folder of the benchmark's own (for the
+    warehouse given: compiled SQL names the database, which DuckDB takes from the file name)."""
     target = work / "dbt-target"
     subprocess.run(
         [
@@ -307,7 +308,7 @@ def compile_marts(work: Path) -> dict[str, str]:
         ],
         cwd=REPO_ROOT / "dbt_project",
         check=True,
-        env={**os.environ, "DO_NOT_TRACK": "1"},
+        env={**os.environ, "DO_NOT_TRACK": "1", "NPS_DUCKDB_PATH": str(warehouse)},
     )
     folder = target / "compiled" / "nps_platform" / "models" / "marts"
     return {name: (folder / f"{name}.sql").read_text() for name in ("nps_by_period", "ces_by_period")}
