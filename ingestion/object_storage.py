@@ -36,12 +36,10 @@ holds them. Settings: README ("Segment from S3 or MinIO") and docs/raw_layer.md.
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,7 +50,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.api.settings import S3_SOURCES, ConfigurationError, GetEnv, Secret
-from ingestion.landing import landing_file
+from ingestion.landing import exclusive, landing_file, write_atomic
 from ingestion.loader import sql_string
 from ingestion.registry import get_entity
 
@@ -377,43 +375,12 @@ class MirrorResult:
         return {**asdict(self), "downloaded": self.downloaded, "files_changed": self.files_changed}
 
 
-@contextmanager
-def _exclusive(settings: S3Settings) -> Iterator[None]:
-    """One mirror of a source at a time (the state file and the landing files are shared)."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    with (settings.state_dir / f"{settings.source}.lock").open("a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def state_path(settings: S3Settings) -> Path:
     return settings.state_dir / f"{settings.source}.json"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
 def _save_state(settings: S3Settings, state: dict) -> None:
-    _write_atomic(state_path(settings), (json.dumps(state, indent=1, sort_keys=True) + "\n").encode())
+    write_atomic(state_path(settings), (json.dumps(state, indent=1, sort_keys=True) + "\n").encode())
 
 
 def _up_to_date(entry: dict | None, url: str, size: int, last_modified_ms: int, path: Path) -> bool:
@@ -436,7 +403,7 @@ def mirror(
     settings = settings or s3_settings(source, landing_dir, getenv)
     spec = get_entity(source, S3_ENTITIES[source])
     started = time.monotonic()
-    with _exclusive(settings), object_store_connection(settings, getenv) as (con, backend):
+    with exclusive(settings.state_dir, settings.source), object_store_connection(settings, getenv) as (con, backend):
         result = MirrorResult(
             source=source,
             url=settings.url,
@@ -478,7 +445,7 @@ def mirror(
             result.bytes_downloaded += len(data)
             changed = not lf.path.exists() or lf.path.read_bytes() != data
             if changed:
-                _write_atomic(lf.path, data)
+                write_atomic(lf.path, data)
             files[lf.relative_path] = {
                 "object": url,
                 "size": len(data),

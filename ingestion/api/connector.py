@@ -10,12 +10,9 @@ touched, and the error names the vendor and the endpoint (never a credential). S
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ingestion.api.mirror import MIRROR_DATASET, MIRROR_TABLE, LandedFile, export_pending
 from ingestion.api.settings import GetEnv, VendorSettings, vendor_settings
+from ingestion.landing import exclusive
 
 VENDOR_NAMES = {"typeform": "Typeform", "zendesk": "Zendesk", "stripe": "Stripe"}
 CREDENTIAL_VARIABLES = {
@@ -84,18 +82,6 @@ def _marker_path(settings: VendorSettings) -> Path:
     return settings.state_dir / f"{settings.source}.last_fetch.json"
 
 
-@contextmanager
-def _exclusive(settings: VendorSettings) -> Iterator[None]:
-    """One fetch of a vendor at a time (the cursor state and the landing files are shared)."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    with (settings.state_dir / f"{settings.source}.lock").open("a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _build_source(settings: VendorSettings, session, fetched_at: datetime):
     if settings.source == "typeform":
         from ingestion.api.typeform import typeform_source
@@ -124,7 +110,7 @@ def fetch(
     settings = settings or vendor_settings(source, landing_dir, getenv)
     # Telemetry stays off whatever the caller's environment (nothing here may wait on the internet).
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    with _exclusive(settings):
+    with exclusive(settings.state_dir, settings.source):
         marker = _marker_path(settings)
         if run_key is not None and marker.exists():
             previous = json.loads(marker.read_text())

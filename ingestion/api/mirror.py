@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,7 +23,7 @@ import duckdb
 
 from ingestion.entities import EntitySpec
 from ingestion.expectations import EARLIEST_PLAUSIBLE
-from ingestion.landing import landing_file
+from ingestion.landing import landing_file, write_atomic
 from ingestion.registry import get_entity
 
 MIRROR_DATASET = "mirror"
@@ -215,20 +213,5 @@ def write_day_file(path: Path, spec: EntitySpec, rows: Iterable[tuple[str, str]]
     data = content.encode("utf-8", errors="surrogateescape")
     if old == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    write_atomic(path, data)
     return True
