@@ -17,6 +17,7 @@ import json
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -369,6 +370,33 @@ _SEGMENT_FROM_JSON = """
 
 
 def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_StagedFile]) -> None:
+    """Every file in one parallel `read_json` scan, numbered in scan order; per-file reads only on the error path."""
+    columns = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in _SEGMENT_COLUMNS.items()) + "}"
+    listed = "[" + ", ".join(sql_string(str(staged.lf.path)) for staged in files) + "]"
+    try:
+        # DuckDB keeps the order of the files and of the lines within each file (insertion order is preserved),
+        # so a running number over the scan is, within each file, the record's number plus the file's offset.
+        con.execute(
+            f"""
+            create or replace temp table _incoming as
+            select files.file_index, scan.running_number as line_number, scan."messageId" as record_id,
+                   scan.event, scan."userId" as user_id, scan."anonymousId" as anonymous_id,
+                   scan.context ->> 'groupId' as account_id, scan."timestamp" as event_timestamp, scan.properties,
+                   scan.context
+            from (
+                select *, row_number() over () as running_number
+                from read_json({listed}, format = 'newline_delimited', columns = {columns}, filename = true)
+            ) as scan
+            join _files as files on files.path = scan.filename
+            """
+        )
+        numbered = _number_lines_per_file(con, files)
+    except duckdb.Error:
+        numbered = False
+    _segment_drift(con, files)
+    if numbered:
+        return
+    # Error path: each file on its own, so that an unreadable one does not stop the others.
     con.execute(
         """
         create or replace temp table _incoming (
@@ -377,7 +405,7 @@ def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list
         )
         """
     )
-    columns = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in _SEGMENT_COLUMNS.items()) + "}"
+    con.execute("update _files set line_offset = 0")
     unreadable = []
     for staged in files:
         reader = f"read_json({sql_string(str(staged.lf.path))}, format = 'newline_delimited', columns = {columns})"
@@ -392,10 +420,9 @@ def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list
             )
         except duckdb.Error:
             unreadable.append(staged)
-    _segment_drift(con, [staged for staged in files if staged not in unreadable])
     if unreadable:
-        # Error path: a file the fast reader rejects is read line by line in SQL, so its good events still load
-        # and each bad line is quarantined with its number.
+        # A file the fast reader rejects is read line by line in SQL, so its good events still load and each
+        # bad line is quarantined with its number.
         _stage_lines(con, unreadable)
         con.execute(
             f"insert into _incoming select file_index, line_number, {_SEGMENT_FROM_JSON.format(j='line_text')} "
@@ -404,35 +431,61 @@ def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list
         con.execute("drop table _lines")
 
 
-# Drift sampling reads the first records of up to this many files per DESCRIBE.
-_DRIFT_SAMPLE_FILES = 32
-_DRIFT_SAMPLE_RECORDS = 2048
+def _number_lines_per_file(con: duckdb.DuckDBPyConnection, files: list[_StagedFile]) -> bool:
+    """Turn the scan's running number into each file's own line numbers: `_files.line_offset` is subtracted
+    where a line number leaves the load (rejects, raw table), so the staged events are never rewritten. False
+    if the numbers of a file are not one unbroken run following the previous file's (order not kept)."""
+    ranges = con.execute(
+        "select file_index, min(line_number), max(line_number), count(*) from _incoming group by 1 order by 1"
+    ).fetchall()
+    previous_last = 0
+    for _, first, last, count in ranges:
+        if last - first + 1 != count or first <= previous_last:
+            return False
+        previous_last = last
+    con.executemany("update _files set line_offset = ? where file_index = ?", [[r[1] - 1, r[0]] for r in ranges])
+    return True
 
 
-def _sampled_fields(con: duckdb.DuckDBPyConnection, paths: list[str]) -> set[str]:
-    fields: set[str] = set()
-    for start in range(0, len(paths), _DRIFT_SAMPLE_FILES):
-        chunk = paths[start : start + _DRIFT_SAMPLE_FILES]
-        listed = "[" + ", ".join(sql_string(path) for path in chunk) + "]"
-        fields |= {
-            row[0]
-            for row in con.execute(
-                f"describe select * from read_json({listed}, format = 'newline_delimited', union_by_name = true, "
-                f"sample_size = {_DRIFT_SAMPLE_RECORDS}, maximum_sample_files = {len(chunk)})"
-            ).fetchall()
-        }
-    return fields
+# Schema drift is looked for in the first records of every file.
+_DRIFT_SAMPLE_RECORDS = 1024
+
+
+def _head(path: Path, records: int = _DRIFT_SAMPLE_RECORDS) -> str:
+    """The first `records` lines of a file, read in 64 KiB blocks (a bounded sample, not the file)."""
+    blocks: list[bytes] = []
+    seen = 0
+    with path.open("rb") as handle:
+        while seen < records and (block := handle.read(1 << 16)):
+            blocks.append(block)
+            seen += block.count(b"\n")
+    text = b"".join(blocks).decode("utf-8", errors="replace")
+    return "\n".join(text.split("\n")[:records])
 
 
 def _segment_drift(con: duckdb.DuckDBPyConnection, files: list[_StagedFile]) -> None:
-    """Schema drift: fields outside Segment's track spec, from the reader's own sample (the first records) of
-    each file, a few dozen files per DESCRIBE; only when it finds something is each file sampled alone, to
-    name the files."""
-    if not files or not _sampled_fields(con, [str(staged.lf.path) for staged in files]) - SEGMENT_SPEC_FIELDS:
-        return
-    for staged in files:
-        unknown = _sampled_fields(con, [str(staged.lf.path)]) - SEGMENT_SPEC_FIELDS
-        _note_drift([staged], {staged.file_index: sorted(unknown)})
+    """Schema drift: top-level fields outside Segment's track spec in the first records of each file, found by
+    DuckDB's `json_keys` over every file's head in one query (lines that are not JSON objects are left to the
+    load, which quarantines them with their line number)."""
+    rows = con.execute(
+        """
+        select file_index, list(distinct field) from (
+            select file_index, unnest(json_keys(line)) as field from (
+                select file_index, unnest(string_split(head, chr(10))) as line
+                from (select unnest(?::integer[]) as file_index, unnest(?::varchar[]) as head)
+            )
+            where coalesce(json_valid(line), false) and left(ltrim(line), 1) = '{'
+        )
+        where field not in (select unnest(?))
+        group by 1
+        """,
+        [
+            [staged.file_index for staged in files],
+            [_head(staged.lf.path) for staged in files],
+            sorted(SEGMENT_SPEC_FIELDS),
+        ],
+    ).fetchall()
+    _note_drift(files, {index: sorted(fields) for index, fields in rows})
 
 
 def _json_error(path: Path, error: duckdb.Error) -> LandingFileError:
@@ -461,13 +514,14 @@ def _apply_rules(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
         ("record_id is null", f"'{key_reason} (field {spec.primary_key_description})'"),
         *((rule.bad_when, rule.reason) for rule in spec.rules),
     ]
-    raw = _raw_record_sql(spec)
-    for bad_when, reason in rules:
-        predicate = f"coalesce(({bad_when}), true)"
-        con.execute(
-            f"insert into _rejected select file_index, line_number, {reason}, {raw} from _incoming where {predicate}"
-        )
-        con.execute(f"delete from _incoming where {predicate}")
+    predicates = [f"coalesce(({bad_when}), true)" for bad_when, _ in rules]
+    reason = "case " + " ".join(f"when {p} then {r}" for p, (_, r) in zip(predicates, rules, strict=True)) + " end"
+    broken = " or ".join(predicates)
+    con.execute(
+        f"insert into _rejected select file_index, line_number, {reason}, {_raw_record_sql(spec)} "
+        f"from _incoming where {broken}"
+    )
+    con.execute(f"delete from _incoming where {broken}")
 
 
 # --- one transaction for all the files of an entity ----------------------------------------------------------------
@@ -538,16 +592,20 @@ def load_files(
 
     con.execute(
         "create or replace temp table _files (file_index integer, path varchar, relative_path varchar, "
-        "partition_date date, size_bytes bigint, mtime_ns bigint)"
+        "partition_date date, size_bytes bigint, mtime_ns bigint, line_offset bigint default 0)"
     )
     con.executemany(
-        "insert into _files values (?, ?, ?, ?, ?, ?)",
+        "insert into _files (file_index, path, relative_path, partition_date, size_bytes, mtime_ns) "
+        "values (?, ?, ?, ?, ?, ?)",
         [[f.file_index, str(f.lf.path), f.lf.relative_path, f.lf.partition_date, f.size, f.mtime_ns] for f in staged],
     )
     con.execute(
         "create or replace temp table _rejected (file_index integer, line_number bigint, reason varchar, "
         "raw_record varchar)"
     )
+    # The files' SHA-256 (recorded in the load log) are computed on a second thread while DuckDB reads them.
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+    digests = {f.file_index: hashing.submit(sha256_of, f.lf.path) for f in staged}
     try:
         {"json_object": _stage_json_objects, "csv": _stage_csv, "segment_tracks": _stage_segment}[spec.layout](
             con, spec, staged
@@ -562,9 +620,10 @@ def load_files(
         result.errors = [f.error for f in staged if f.error is not None]
         _record_rejected_files(con, spec, [f for f in staged if f.error is not None], batch_id)
         if good:
-            result.loads.extend(_replace_partitions(con, spec, good, batch_id))
+            result.loads.extend(_replace_partitions(con, spec, good, batch_id, digests))
     finally:
-        for table in ("_incoming", "_rejected", "_files", "_lines"):
+        hashing.shutdown(cancel_futures=True)
+        for table in ("_incoming", "_rejected", "_files", "_lines", "_superseded"):
             con.execute(f"drop table if exists {table}")
     result.seconds = round(time.monotonic() - started, 3)
     return result
@@ -597,30 +656,74 @@ def _record_rejected_files(
 
 
 def _replace_partitions(
-    con: duckdb.DuckDBPyConnection, spec: EntitySpec, good: list[_StagedFile], batch_id: str
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    good: list[_StagedFile],
+    batch_id: str,
+    digests: dict[int, Future[str]],
 ) -> list[FileLoad]:
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     good_indexes = ", ".join(str(f.file_index) for f in good)
     partitions = f"(select partition_date from _files where file_index in ({good_indexes}))"
     if spec.layout == "segment_tracks":
         # Events are immutable: the first copy of a messageId wins, here and against the rest of the table.
-        select, rank = _SEGMENT_SELECT, "partition by record_id order by file_index, line_number"
-        extra = f"and not exists (select 1 from {spec.table} as t where t.message_id = ranked.record_id)"
+        select, key, first = _SEGMENT_SELECT, "record_id", "file_index, line_number"
+        extra = f"not exists (select 1 from {spec.table} as t where t.message_id = incoming.record_id)"
     else:
         # Objects: within a file, the later line is the later version.
         if spec.layout == "json_object":
             select = "record_id, payload"
         else:
             select = ", ".join(f'"{c}"' for c in spec.csv_columns) + ", _extra_columns"
-        rank, extra = "partition by file_index, record_id order by line_number desc", ""
+        key, first, extra = "file_index, record_id", "line_number desc", None
+    # Grouping by a 64-bit hash of the key is much cheaper than by the text; a collision only adds a key whose
+    # copies then rank apart (the window partitions by the key itself).
+    key_hashes = ", ".join(f"hash({column}) as {column}_hash" for column in key.split(", "))
+    key_match = " and ".join(f"repeated.{column}_hash = hash(_incoming.{column})" for column in key.split(", "))
+    # Versions are ranked only among the keys that occur more than once (a hash aggregate finds them), not by a
+    # window over every record: `_superseded` holds each copy that loses, and whether an earlier copy of it is in
+    # the same file (a duplicate within the file) or not.
+    con.execute(
+        f"""
+        create or replace temp table _superseded as
+        select file_index, line_number, version_rank, in_file_rank from (
+            select file_index, line_number,
+                   row_number() over (partition by {key} order by {first}) as version_rank,
+                   row_number() over (partition by file_index, record_id order by line_number) as in_file_rank
+            from _incoming semi join (
+                select {key_hashes} from _incoming group by all having count(*) > 1
+            ) as repeated on {key_match}
+        )
+        where version_rank > 1 or in_file_rank > 1
+        """
+    )
     counts = {
         row[0]: row[1:]
         for row in con.execute(
-            "select file_index, count(*), count(distinct record_id) from _incoming group by file_index"
+            """
+            select incoming.file_index, incoming.records, coalesce(repeats.in_file, 0)
+            from (select file_index, count(*) as records from _incoming group by 1) as incoming
+            left join (
+                select file_index, count(*) filter (in_file_rank > 1) as in_file from _superseded group by 1
+            ) as repeats using (file_index)
+            """
         ).fetchall()
     }
     rejected_counts = dict(con.execute("select file_index, count(*) from _rejected group by file_index").fetchall())
-    sha = {f.file_index: sha256_of(f.lf.path) for f in good}
+    # Each anti-join is written only when it can remove something (the first load of a table skips both).
+    conditions = ["true"]
+    if con.execute("select count(*) from _superseded where version_rank > 1").fetchall()[0][0]:
+        conditions.append(
+            "not exists (select 1 from _superseded as s where s.file_index = incoming.file_index "
+            "and s.line_number = incoming.line_number and s.version_rank > 1)"
+        )
+    if (
+        extra
+        and con.execute(
+            f"select count(*) from (select 1 from {spec.table} where _partition_date not in {partitions} limit 1)"
+        ).fetchall()[0][0]
+    ):
+        conditions.append(extra)
     con.execute("begin transaction")
     try:
         con.execute(f"delete from {spec.table} where _partition_date in {partitions}")
@@ -629,11 +732,11 @@ def _replace_partitions(
             f"""
             insert into {spec.table} by name
             select {select}, files.partition_date as _partition_date, files.relative_path as _source_file,
-                   ranked.line_number as _line_number, ?::varchar as _batch_id, ?::timestamp as _loaded_at
-            from (select *, row_number() over ({rank}) as version_rank from _incoming) as ranked
+                   incoming.line_number - files.line_offset as _line_number, ?::varchar as _batch_id,
+                   ?::timestamp as _loaded_at
+            from _incoming as incoming
             join _files as files using (file_index)
-            where ranked.version_rank = 1 {extra}
-            order by ranked.file_index, ranked.line_number
+            where {" and ".join(conditions)}
             """,
             [batch_id, loaded_at],
         )
@@ -641,7 +744,7 @@ def _replace_partitions(
             f"""
             insert into {spec.rejects_table}
             select rejected.reason, rejected.raw_record, files.partition_date, files.relative_path,
-                   rejected.line_number, ?, ?::timestamp
+                   rejected.line_number - files.line_offset, ?, ?::timestamp
             from _rejected as rejected
             join _files as files using (file_index)
             order by rejected.file_index, rejected.line_number
@@ -655,7 +758,8 @@ def _replace_partitions(
         )
         loads = []
         for f in good:
-            valid, distinct = counts.get(f.file_index, (0, 0))
+            valid, in_file = counts.get(f.file_index, (0, 0))
+            distinct = valid - in_file
             rejected = rejected_counts.get(f.file_index, 0)
             records_loaded = loaded.get(f.lf.partition_date, 0)
             loads.append(
@@ -670,24 +774,27 @@ def _replace_partitions(
                     duplicates_across_files=distinct - records_loaded,
                 )
             )
-        con.executemany(
-            f"insert or replace into {LOAD_LOG} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # One statement for every file's log row (lists unnested side by side), not one per file.
+        con.execute(
+            f"""
+            insert or replace into {LOAD_LOG}
+            select ?, ?, unnest(?::date[]), unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::bigint[]),
+                   unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::bigint[]), unnest(?::bigint[]), ?,
+                   ?::timestamp
+            """,
             [
-                [
-                    spec.source,
-                    spec.entity,
-                    f.lf.partition_date,
-                    f.lf.relative_path,
-                    f.size,
-                    f.mtime_ns,
-                    sha[f.file_index],
-                    load.records_read,
-                    load.records_loaded,
-                    load.records_rejected,
-                    batch_id,
-                    loaded_at,
-                ]
-                for f, load in zip(good, loads, strict=True)
+                spec.source,
+                spec.entity,
+                [f.lf.partition_date for f in good],
+                [f.lf.relative_path for f in good],
+                [f.size for f in good],
+                [f.mtime_ns for f in good],
+                [digests[f.file_index].result() for f in good],
+                [load.records_read for load in loads],
+                [load.records_loaded for load in loads],
+                [load.records_rejected for load in loads],
+                batch_id,
+                loaded_at,
             ],
         )
         con.execute(
