@@ -443,12 +443,18 @@ def _number_lines_per_file(con: duckdb.DuckDBPyConnection, files: list[_StagedFi
         if last - first + 1 != count or first <= previous_last:
             return False
         previous_last = last
-    con.executemany("update _files set line_offset = ? where file_index = ?", [[r[1] - 1, r[0]] for r in ranges])
+    con.execute(
+        "update _files set line_offset = offsets.line_offset "
+        "from (select unnest(?::integer[]) as file_index, unnest(?::bigint[]) as line_offset) as offsets "
+        "where _files.file_index = offsets.file_index",
+        [[r[0] for r in ranges], [r[1] - 1 for r in ranges]],
+    )
     return True
 
 
-# Schema drift is looked for in the first records of every file.
-_DRIFT_SAMPLE_RECORDS = 1024
+# Schema drift is looked for in the first records of every file (a new top-level field of Segment's track call
+# appears on every event from the day the sender starts sending it).
+_DRIFT_SAMPLE_RECORDS = 128
 
 
 def _head(path: Path, records: int = _DRIFT_SAMPLE_RECORDS) -> str:
@@ -594,10 +600,18 @@ def load_files(
         "create or replace temp table _files (file_index integer, path varchar, relative_path varchar, "
         "partition_date date, size_bytes bigint, mtime_ns bigint, line_offset bigint default 0)"
     )
-    con.executemany(
+    con.execute(
         "insert into _files (file_index, path, relative_path, partition_date, size_bytes, mtime_ns) "
-        "values (?, ?, ?, ?, ?, ?)",
-        [[f.file_index, str(f.lf.path), f.lf.relative_path, f.lf.partition_date, f.size, f.mtime_ns] for f in staged],
+        "select unnest(?::integer[]), unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::date[]), "
+        "unnest(?::bigint[]), unnest(?::bigint[])",
+        [
+            [f.file_index for f in staged],
+            [str(f.lf.path) for f in staged],
+            [f.lf.relative_path for f in staged],
+            [f.lf.partition_date for f in staged],
+            [f.size for f in staged],
+            [f.mtime_ns for f in staged],
+        ],
     )
     con.execute(
         "create or replace temp table _rejected (file_index integer, line_number bigint, reason varchar, "
