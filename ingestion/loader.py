@@ -773,7 +773,6 @@ def _replace_partitions(
         loads = []
         for f in good:
             valid, in_file = counts.get(f.file_index, (0, 0))
-            distinct = valid - in_file
             rejected = rejected_counts.get(f.file_index, 0)
             records_loaded = loaded.get(f.lf.partition_date, 0)
             loads.append(
@@ -784,8 +783,8 @@ def _replace_partitions(
                     records_read=valid + rejected,
                     records_loaded=records_loaded,
                     records_rejected=rejected,
-                    duplicates_in_file=valid - distinct,
-                    duplicates_across_files=distinct - records_loaded,
+                    duplicates_in_file=in_file,
+                    duplicates_across_files=valid - in_file - records_loaded,
                 )
             )
         # One statement for every file's log row (lists unnested side by side), not one per file.
