@@ -39,8 +39,8 @@ SCALES: dict[str, dict] = {
     "S": {"accounts": 2000, "months": 12, "events_per_account_day": 5.0},
     # About ten times larger: ten times the accounts, about 30 million usage events.
     "M": {"accounts": 20000, "months": 12, "events_per_account_day": 5.0},
-    # 100 million usage events.
-    "L": {"accounts": 20000, "months": 12, "events_per_account_day": 18.0},
+    # 100 million usage events, landed gzip-compressed (about 10 GB instead of 60 GB of JSON lines).
+    "L": {"accounts": 20000, "months": 12, "events_per_account_day": 18.0, "gzip_usage": True},
 }
 # DuckDB settings for every process of the benchmark (dbt reads them from its profile: see profiles.yml).
 MEMORY_LIMIT = "4GB"
@@ -129,6 +129,8 @@ def landing_for(work: Path, scale: str) -> Path:
     command = [sys.executable, "-m", "ingestion.demo", "--landing-dir", str(landing), "--end-date", config["end_date"]]
     for key in ("accounts", "months", "events_per_account_day", "seed"):
         command += [f"--{key.replace('_', '-')}", str(config[key])]
+    if config.get("gzip_usage"):
+        command.append("--gzip-usage")
     print(f"[{scale}] generating: {' '.join(command[1:])}", flush=True)
     subprocess.run(command, check=True, cwd=REPO_ROOT)
     marker.write_text(json.dumps(config))
@@ -136,7 +138,7 @@ def landing_for(work: Path, scale: str) -> Path:
 
 
 def _tracks_files(landing: Path) -> list[Path]:
-    return sorted((landing / "segment" / "tracks").glob("*.jsonl"))
+    return sorted(path for path in (landing / "segment" / "tracks").iterdir() if path.name.endswith((".jsonl", ".gz")))
 
 
 def measure_ingest(landing: Path, work: Path) -> tuple[int, float, float]:
@@ -146,7 +148,7 @@ def measure_ingest(landing: Path, work: Path) -> tuple[int, float, float]:
     from ingestion.registry import get_entity
 
     spec = get_entity("segment", "tracks")
-    files = [landing_file(landing, spec, date.fromisoformat(path.stem)) for path in _tracks_files(landing)]
+    files = [landing_file(landing, spec, date.fromisoformat(path.name[:10])) for path in _tracks_files(landing)]
     columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in _SEGMENT_COLUMNS.items()) + "}"
     paths = "[" + ", ".join(f"'{lf.path}'" for lf in files) + "]"
     timings, counts = {}, {}

@@ -126,6 +126,11 @@ class EntitySpec:
         return "csv" if self.layout == "csv" else "jsonl"
 
     @property
+    def accepts_gzip(self) -> bool:
+        """Usage events may land as `.jsonl.gz` (read by DuckDB's JSON reader, which decompresses)."""
+        return self.layout == "segment_tracks"
+
+    @property
     def schema(self) -> str:
         return f"raw_{self.source}"
 

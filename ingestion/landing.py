@@ -1,8 +1,13 @@
-"""The landing zone: `<landing_dir>/<source>/<entity>/<YYYY-MM-DD>.jsonl|.csv`, one file per entity and day."""
+"""The landing zone: `<landing_dir>/<source>/<entity>/<YYYY-MM-DD>.jsonl|.csv`, one file per entity and day.
+
+Usage events may also land gzip-compressed as `<YYYY-MM-DD>.jsonl.gz` (what Segment's S3 destination writes);
+DuckDB's JSON reader decompresses them itself. A day with both a `.jsonl` and a `.jsonl.gz` file is an error.
+"""
 
 from __future__ import annotations
 
 import fcntl
+import gzip
 import hashlib
 import os
 import re
@@ -12,10 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from ingestion.entities import EntitySpec
 
-_DATE_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(jsonl|csv)$")
+_DATE_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(jsonl|csv)(\.gz)?$")
 
 
 class LandingFileError(ValueError):
@@ -37,7 +43,16 @@ class LandingFile:
 
 
 def landing_file(landing_dir: Path, spec: EntitySpec, day: date) -> LandingFile:
+    """The day's file: `<day>.<extension>`, or `<day>.jsonl.gz` where the entity accepts gzip and only that exists."""
     relative = f"{spec.landing_subdir}/{day.isoformat()}.{spec.extension}"
+    if spec.accepts_gzip:
+        plain, compressed = landing_dir / relative, landing_dir / f"{relative}.gz"
+        if compressed.exists():
+            if plain.exists():
+                raise LandingFileError(
+                    compressed, f"{plain.name} is there too: one file per day, remove the one that is not current"
+                )
+            relative = f"{relative}.gz"
     return LandingFile(spec=spec, path=landing_dir / relative, partition_date=day, relative_path=relative)
 
 
@@ -50,13 +65,18 @@ def dates_present(landing_dir: Path, specs: Iterable[EntitySpec]) -> list[date]:
             continue
         for child in folder.iterdir():
             match = _DATE_FILE.match(child.name)
-            if match and match.group(2) == spec.extension:
+            if match and match.group(2) == spec.extension and (match.group(3) is None or spec.accepts_gzip):
                 found.add(date.fromisoformat(match.group(1)))
     return sorted(found)
 
 
 def is_empty(landing_dir: Path) -> bool:
     return not landing_dir.exists() or not any(p.is_file() for p in landing_dir.rglob("*"))
+
+
+def open_bytes(path: Path) -> BinaryIO:
+    """A landing file's bytes, decompressed if it is a `.gz` file (for the few reads done in Python)."""
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
 
 
 def sha256_of(path: Path) -> str:

@@ -15,7 +15,10 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
+import tempfile
 import time
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -25,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.entities import EntitySpec
-from ingestion.landing import LandingFile, LandingFileError, sha256_of
+from ingestion.landing import LandingFile, LandingFileError, open_bytes, sha256_of
 
 LOAD_LOG = "raw_meta.file_loads"
 REJECTED_FILES = "raw_meta.rejected_files"
@@ -174,20 +177,25 @@ def _payload_columns_ddl(spec: EntitySpec) -> str:
 
 def locate_bad_json_line(path: Path) -> tuple[int, str] | None:
     """Error path only: find the first line that is not UTF-8 or not a JSON object, to name it exactly."""
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as error:
-                return number, f"not valid UTF-8 ({error.reason} at byte {error.start} of the line)"
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                return number, f"not valid JSON ({error.msg} at column {error.colno})"
-            if not isinstance(value, dict):
-                return number, "line is JSON but not an object"
+    number = 0
+    try:
+        with open_bytes(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    text = raw.decode("utf-8").rstrip("\r\n")
+                except UnicodeDecodeError as error:
+                    return number, f"not valid UTF-8 ({error.reason} at byte {error.start} of the line)"
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as error:
+                    return number, f"not valid JSON ({error.msg} at column {error.colno})"
+                if not isinstance(value, dict):
+                    return number, "line is JSON but not an object"
+    except (OSError, EOFError, zlib.error) as error:
+        # A .gz file that is not gzip, or is cut short: the lines before the break were readable.
+        return number + 1, f"not a readable gzip file ({error})"
     return None
 
 
@@ -233,21 +241,34 @@ def _json_lines_sql(paths: Sequence[Path]) -> str:
 def _stage_lines(con: duckdb.DuckDBPyConnection, files: list[_StagedFile]) -> None:
     """JSONL files into `_lines`; unparseable lines into `_rejected`. A file that is not UTF-8 fails whole."""
     con.execute("create or replace temp table _lines (file_index integer, line_number bigint, line_text varchar)")
-    try:
-        con.execute(
-            f"insert into _lines select f.file_index, l.line_number, l.line_text "
-            f"from ({_json_lines_sql([f.lf.path for f in files])}) as l join _files as f on f.path = l.filename"
-        )
-    except duckdb.Error:
-        # One file is unreadable (e.g. not UTF-8): read them one by one to find it and keep the others.
+    with tempfile.TemporaryDirectory(prefix="nps-lines-") as folder:
+        readable = {}
         for staged in files:
-            try:
-                con.execute(
-                    f"insert into _lines select {staged.file_index}, line_number, line_text "
-                    f"from ({_json_lines_sql([staged.lf.path])})"
-                )
-            except duckdb.Error as error:
-                staged.fail(_json_error(staged.lf.path, error))
+            path = _plain_text(staged, Path(folder))
+            if path is not None:
+                readable[staged.file_index] = path
+        try:
+            if not readable:
+                return
+            con.execute(
+                f"insert into _lines select f.file_index, l.line_number, l.line_text "
+                f"from ({_json_lines_sql(list(readable.values()))}) as l "
+                "join (select unnest(?::integer[]) as file_index, unnest(?::varchar[]) as path) as f "
+                "on f.path = l.filename",
+                [list(readable), [str(path) for path in readable.values()]],
+            )
+        except duckdb.Error:
+            # One file is unreadable (e.g. not UTF-8): read them one by one to find it and keep the others.
+            for staged in files:
+                if staged.file_index not in readable:
+                    continue
+                try:
+                    con.execute(
+                        f"insert into _lines select {staged.file_index}, line_number, line_text "
+                        f"from ({_json_lines_sql([readable[staged.file_index]])})"
+                    )
+                except duckdb.Error as error:
+                    staged.fail(_json_error(staged.lf.path, error))
     con.execute(
         """
         insert into _rejected
@@ -263,6 +284,23 @@ def _stage_lines(con: duckdb.DuckDBPyConnection, files: list[_StagedFile]) -> No
     con.execute(
         "delete from _lines where not coalesce(json_valid(line_text), false) or left(ltrim(line_text), 1) <> '{'"
     )
+
+
+def _plain_text(staged: _StagedFile, folder: Path) -> Path | None:
+    """The file itself, or (a `.gz` file, on the line-by-line path only) its content decompressed into `folder`:
+    DuckDB's `read_text` does not decompress. A broken gzip file fails whole, naming where it breaks."""
+    path = staged.lf.path
+    if not path.name.endswith(".gz"):
+        return path
+    plain = folder / f"{staged.file_index}.jsonl"
+    try:
+        with open_bytes(path) as source, plain.open("wb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+    except (OSError, EOFError, zlib.error):
+        line, reason = locate_bad_json_line(path) or (None, "not a readable gzip file")
+        staged.fail(LandingFileError(path, reason, line=line))
+        return None
+    return plain
 
 
 def _key_expression(spec: EntitySpec, json_text: str) -> str:
@@ -461,10 +499,13 @@ def _head(path: Path, records: int = _DRIFT_SAMPLE_RECORDS) -> str:
     """The first `records` lines of a file, read in 64 KiB blocks (a bounded sample, not the file)."""
     blocks: list[bytes] = []
     seen = 0
-    with path.open("rb") as handle:
-        while seen < records and (block := handle.read(1 << 16)):
-            blocks.append(block)
-            seen += block.count(b"\n")
+    try:
+        with open_bytes(path) as handle:
+            while seen < records and (block := handle.read(1 << 16)):
+                blocks.append(block)
+                seen += block.count(b"\n")
+    except (OSError, EOFError, zlib.error):
+        pass  # a broken .gz file: the load names where it breaks; drift is looked for in what could be read
     text = b"".join(blocks).decode("utf-8", errors="replace")
     return "\n".join(text.split("\n")[:records])
 

@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end-date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: yesterday UTC)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--events-per-account-day", type=float, default=defaults.events_per_account_day)
+    parser.add_argument("--gzip-usage", action="store_true", help="usage events as <day>.jsonl.gz (about 6x smaller)")
     args = parser.parse_args(argv)
     config = DemoConfig(
         accounts=args.accounts,
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         end_date=args.end_date,
         seed=args.seed,
         events_per_account_day=args.events_per_account_day,
+        gzip_usage=args.gzip_usage,
     )
     started = time.perf_counter()
     counts = generate(args.landing_dir, config)

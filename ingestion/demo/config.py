@@ -19,6 +19,7 @@ class DemoConfig:
     end_date: date | None = None  # None = yesterday (UTC)
     seed: int = 42
     events_per_account_day: float = 5.0  # mean usage events per subscribed account and day
+    gzip_usage: bool = False  # usage events as segment/tracks/<day>.jsonl.gz (as Segment's S3 destination writes)
 
     def __post_init__(self) -> None:
         if self.accounts < 1:

@@ -95,7 +95,8 @@ from (
 )
 """
 _COPY_DAY = (
-    "copy (select * exclude (day, seq) from formatted_tracks where day = {day} order by seq) to '{path}' (format json)"
+    "copy (select * exclude (day, seq) from formatted_tracks where day = {day} order by seq) to '{path}' "
+    "(format json, compression {compression})"
 )
 CHUNK_EVENTS = 1_000_000  # events formatted per statement (bounds memory at any volume)
 
@@ -260,7 +261,8 @@ def write_usage(
                 chunk.append(frame)
                 size += len(frame)
             if chunk and (size >= CHUNK_EVENTS or d == window.days - 1):
-                written += _write_chunk(con, pd.concat(chunk, ignore_index=True), folder, window, config.seed, names)
+                frame = pd.concat(chunk, ignore_index=True)
+                written += _write_chunk(con, frame, folder, window, config, names)
                 chunk, size = [], 0
     finally:
         con.close()
@@ -268,13 +270,14 @@ def write_usage(
 
 
 def _write_chunk(
-    con: duckdb.DuckDBPyConnection, events: pd.DataFrame, folder: Path, window: Window, seed: int, names: str
+    con: duckdb.DuckDBPyConnection, events: pd.DataFrame, folder: Path, window: Window, config: DemoConfig, names: str
 ) -> int:
     con.register("chunk_events", events)
-    con.execute(_FORMAT.format(seed=seed, events=names))
+    con.execute(_FORMAT.format(seed=config.seed, events=names))
+    suffix, compression = (".jsonl.gz", "gzip") if config.gzip_usage else (".jsonl", "none")
     con.unregister("chunk_events")
     for d in np.unique(events["day"].to_numpy()).tolist():
-        path = folder / f"{utc_day(window.start_ts + d * DAY).isoformat()}.jsonl"
-        con.execute(_COPY_DAY.format(day=d, path=str(path).replace("'", "''")))
+        path = folder / f"{utc_day(window.start_ts + d * DAY).isoformat()}{suffix}"
+        con.execute(_COPY_DAY.format(day=d, path=str(path).replace("'", "''"), compression=compression))
     con.execute("drop table formatted_tracks")
     return len(events)

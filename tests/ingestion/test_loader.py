@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from datetime import date
@@ -252,3 +253,64 @@ def test_a_bad_file_is_set_aside_and_the_other_days_still_load(con, landing):
         ("zendesk/users/2026-03-03.jsonl", "unchanged"),
     ]
     assert con.execute("select count(*) from raw_zendesk.users").fetchall() == [(5,)]
+
+
+def _track(message_id: str, **overrides) -> dict:
+    return {
+        "type": "track",
+        "messageId": message_id,
+        "event": "Report Created",
+        "userId": "usr_1",
+        "timestamp": "2026-03-02T10:00:00.000Z",
+        "context": {"groupId": "acc_00001"},
+        "properties": {"report_id": 7},
+        **overrides,
+    }
+
+
+def test_gzipped_usage_events_load_like_plain_ones(con, landing, tmp_path):
+    lines = [json.dumps(_track("m-1")), "", '{"messageId": "m-2", "event": ', json.dumps(_track("m-3", event=None))]
+    lines.append(json.dumps(_track("m-4")))
+    folder = landing / "segment/tracks"
+    folder.mkdir(parents=True)
+    # The same content once plain and once gzip-compressed, in two warehouses: raw rows and rejects must match.
+    (folder / "2026-03-02.jsonl.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    gz = load(con, landing, "segment", "tracks")
+    plain_landing = tmp_path / "plain"
+    write_lines(plain_landing / "segment/tracks/2026-03-02.jsonl", lines)
+    with duckdb.connect(str(tmp_path / "plain.duckdb")) as plain_con:
+        plain = load(plain_con, plain_landing, "segment", "tracks")
+        expected = [
+            plain_con.execute(f"select * exclude (_loaded_at, _source_file) from {table} order by all").fetchall()
+            for table in ("raw_segment.tracks", "raw_segment.tracks_rejects")
+        ]
+    assert gz.source_file == "segment/tracks/2026-03-02.jsonl.gz"
+    assert (gz.records_read, gz.records_loaded, gz.records_rejected) == (4, 2, 2)
+    assert (plain.records_read, plain.records_loaded, plain.records_rejected) == (4, 2, 2)
+    for table, rows in zip(("raw_segment.tracks", "raw_segment.tracks_rejects"), expected, strict=True):
+        assert con.execute(f"select * exclude (_loaded_at, _source_file) from {table} order by all").fetchall() == rows
+    # The malformed line (3) and the event without a name (4, counting the blank line 2) are quarantined by line.
+    assert con.execute("select _line_number, _source_file from raw_segment.tracks_rejects order by 1").fetchall() == [
+        (3, "segment/tracks/2026-03-02.jsonl.gz"),
+        (4, "segment/tracks/2026-03-02.jsonl.gz"),
+    ]
+    assert dates_present(landing, ENTITIES) == [DAY]
+
+
+def test_a_broken_gzip_file_is_rejected_whole_and_a_day_cannot_have_both(con, landing):
+    folder = landing / "segment/tracks"
+    folder.mkdir(parents=True)
+    content = gzip.compress(("\n".join(json.dumps(_track(f"m-{n}")) for n in range(2000)) + "\n").encode())
+    cut = folder / "2026-03-02.jsonl.gz"
+    cut.write_bytes(content[: len(content) // 2])
+    with pytest.raises(LandingFileError, match="not a readable gzip file") as raised:
+        load(con, landing, "segment", "tracks")
+    assert raised.value.path == str(cut)
+    assert raised.value.line is not None and raised.value.line > 1
+    assert con.execute("select count(*) from raw_segment.tracks").fetchall() == [(0,)]
+    assert con.execute("select source_file from raw_meta.rejected_files").fetchall() == [
+        ("segment/tracks/2026-03-02.jsonl.gz",)
+    ]
+    write_lines(folder / "2026-03-02.jsonl", [json.dumps(_track("m-1"))])
+    with pytest.raises(LandingFileError, match=r"2026-03-02\.jsonl is there too"):
+        landing_file(landing, get_entity("segment", "tracks"), DAY)
