@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ from ingestion.landing import LandingFile, LandingFileError, open_bytes, sha256_
 
 LOAD_LOG = "raw_meta.file_loads"
 REJECTED_FILES = "raw_meta.rejected_files"
+# Usage-event loads whose appended rows are committed before the load itself (see `_load_segment`).
+LOADS_IN_PROGRESS = "raw_meta.loads_in_progress"
 
 _LOAD_COLUMNS_DDL = """
     _partition_date date not null,
@@ -67,9 +70,6 @@ SEGMENT_SPEC_FIELDS = frozenset(
         "groupId",
         "_metadata",
     }
-)
-_SEGMENT_SELECT = (
-    "record_id as message_id, event, user_id, anonymous_id, account_id, event_timestamp, properties, context"
 )
 
 
@@ -150,6 +150,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
             primary key (source, entity, partition_date)
         )
         """
+    )
+    con.execute(
+        f"create table if not exists {LOADS_IN_PROGRESS} "
+        "(source varchar not null, entity varchar not null, batch_id varchar not null, loaded_at timestamp not null)"
     )
     con.execute(f"create table if not exists {spec.table} ({_payload_columns_ddl(spec)} {_LOAD_COLUMNS_DDL})")
     if spec.layout == "csv":
@@ -401,93 +405,71 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_St
 
 
 _SEGMENT_FROM_JSON = """
-    json_extract_string({j}, 'messageId'), json_extract_string({j}, 'event'), json_extract_string({j}, 'userId'),
+    coalesce(json_extract_string({j}, 'messageId'), ''), json_extract_string({j}, 'event'),
+    json_extract_string({j}, 'userId'),
     json_extract_string({j}, 'anonymousId'), json_extract_string({j}, '$.context.groupId'),
     json_extract_string({j}, 'timestamp'), json_extract({j}, 'properties'), json_extract({j}, 'context')
 """
 
 
-def _stage_segment(con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_StagedFile]) -> None:
-    """Every file in one parallel `read_json` scan, numbered in scan order; per-file reads only on the error path."""
+_RAW_SEGMENT_COLUMNS = (
+    "message_id, event, user_id, anonymous_id, account_id, event_timestamp, properties, context, "
+    "_partition_date, _source_file, _line_number, _batch_id, _loaded_at"
+)
+
+
+def _append_segment_files(
+    con: duckdb.DuckDBPyConnection, spec: EntitySpec, files: list[_StagedFile], batch_id: str, loaded_at: datetime
+) -> list[_StagedFile]:
+    """Append every file to the raw table, each in one `read_json` statement whose `row_number() over ()` is the
+    record's number in the file. A numbered scan runs on one thread, so as many connections as DuckDB has threads
+    take files from a shared queue, each appending in one transaction: every core reads, and nothing is staged
+    and written twice. A missing messageId is appended as '' and quarantined by the key rule afterwards.
+    Returns the files DuckDB's reader cannot read (they go through the line-by-line path)."""
     columns = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in _SEGMENT_COLUMNS.items()) + "}"
-    listed = "[" + ", ".join(sql_string(str(staged.lf.path)) for staged in files) + "]"
-    try:
-        # DuckDB keeps the order of the files and of the lines within each file (insertion order is preserved),
-        # so a running number over the scan is, within each file, the record's number plus the file's offset.
-        con.execute(
+    [(threads,)] = con.execute("select current_setting('threads')::integer").fetchall()
+    queue = list(reversed(files))
+    unreadable: list[_StagedFile] = []
+    lock = threading.Lock()
+
+    def append(cursor: duckdb.DuckDBPyConnection, staged: _StagedFile) -> None:
+        cursor.execute(
             f"""
-            create or replace temp table _incoming as
-            select files.file_index, scan.running_number as line_number, scan."messageId" as record_id,
-                   scan.event, scan."userId" as user_id, scan."anonymousId" as anonymous_id,
-                   scan.context ->> 'groupId' as account_id, scan."timestamp" as event_timestamp, scan.properties,
-                   scan.context
-            from (
-                select *, row_number() over () as running_number
-                from read_json({listed}, format = 'newline_delimited', columns = {columns}, filename = true)
-            ) as scan
-            join _files as files on files.path = scan.filename
-            """
+            insert into {spec.table} ({_RAW_SEGMENT_COLUMNS})
+            select coalesce("messageId", ''), event, "userId", "anonymousId", context ->> 'groupId', "timestamp",
+                   properties, context, ?::date, ?::varchar, row_number() over (), ?::varchar, ?::timestamp
+            from read_json({sql_string(str(staged.lf.path))}, format = 'newline_delimited', columns = {columns})
+            """,
+            [staged.lf.partition_date, staged.lf.relative_path, batch_id, loaded_at],
         )
-        numbered = _number_lines_per_file(con, files)
-    except duckdb.Error:
-        numbered = False
-    _segment_drift(con, files)
-    if numbered:
-        return
-    # Error path: each file on its own, so that an unreadable one does not stop the others.
-    con.execute(
-        """
-        create or replace temp table _incoming (
-            file_index integer, line_number bigint, record_id varchar, event varchar, user_id varchar,
-            anonymous_id varchar, account_id varchar, event_timestamp varchar, properties json, context json
-        )
-        """
-    )
-    con.execute("update _files set line_offset = 0")
-    unreadable = []
-    for staged in files:
-        reader = f"read_json({sql_string(str(staged.lf.path))}, format = 'newline_delimited', columns = {columns})"
-        try:
-            con.execute(
-                f"""
-                insert into _incoming
-                select {staged.file_index}, row_number() over (), "messageId", event, "userId", "anonymousId",
-                       context ->> 'groupId', "timestamp", properties, context
-                from {reader}
-                """
-            )
-        except duckdb.Error:
-            unreadable.append(staged)
-    if unreadable:
-        # A file the fast reader rejects is read line by line in SQL, so its good events still load and each
-        # bad line is quarantined with its number.
-        _stage_lines(con, unreadable)
-        con.execute(
-            f"insert into _incoming select file_index, line_number, {_SEGMENT_FROM_JSON.format(j='line_text')} "
-            "from _lines"
-        )
-        con.execute("drop table _lines")
 
+    def work() -> None:
+        with con.cursor() as cursor:
+            done: list[_StagedFile] = []
+            cursor.execute("begin transaction")
+            while True:
+                with lock:
+                    if not queue:
+                        break
+                    staged = queue.pop()
+                try:
+                    append(cursor, staged)
+                    done.append(staged)
+                except duckdb.Error:
+                    # A failed statement aborts the transaction: start it again without this file.
+                    cursor.execute("rollback")
+                    with lock:
+                        unreadable.append(staged)
+                    cursor.execute("begin transaction")
+                    for again in done:
+                        append(cursor, again)
+            cursor.execute("commit")
 
-def _number_lines_per_file(con: duckdb.DuckDBPyConnection, files: list[_StagedFile]) -> bool:
-    """Turn the scan's running number into each file's own line numbers: `_files.line_offset` is subtracted
-    where a line number leaves the load (rejects, raw table), so the staged events are never rewritten. False
-    if the numbers of a file are not one unbroken run following the previous file's (order not kept)."""
-    ranges = con.execute(
-        "select file_index, min(line_number), max(line_number), count(*) from _incoming group by 1 order by 1"
-    ).fetchall()
-    previous_last = 0
-    for _, first, last, count in ranges:
-        if last - first + 1 != count or first <= previous_last:
-            return False
-        previous_last = last
-    con.execute(
-        "update _files set line_offset = offsets.line_offset "
-        "from (select unnest(?::integer[]) as file_index, unnest(?::bigint[]) as line_offset) as offsets "
-        "where _files.file_index = offsets.file_index",
-        [[r[0] for r in ranges], [r[1] - 1 for r in ranges]],
-    )
-    return True
+    workers = max(1, min(threads, len(files)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="append") as pool:
+        for worker in [pool.submit(work) for _ in range(workers)]:
+            worker.result()
+    return sorted(unreadable, key=lambda staged: staged.file_index)
 
 
 # Schema drift is looked for in the first records of every file (a new top-level field of Segment's track call
@@ -514,24 +496,26 @@ def _segment_drift(con: duckdb.DuckDBPyConnection, files: list[_StagedFile]) -> 
     """Schema drift: top-level fields outside Segment's track spec in the first records of each file, found by
     DuckDB's `json_keys` over every file's head in one query (lines that are not JSON objects are left to the
     load, which quarantines them with their line number)."""
+    # The heads go into a table first: unnesting the parameter lists inside the query is ten times slower.
+    con.execute(
+        "create or replace temp table _heads as "
+        "select unnest(?::integer[]) as file_index, unnest(?::varchar[]) as head",
+        [[staged.file_index for staged in files], [_head(staged.lf.path) for staged in files]],
+    )
     rows = con.execute(
         """
         select file_index, list(distinct field) from (
             select file_index, unnest(json_keys(line)) as field from (
-                select file_index, unnest(string_split(head, chr(10))) as line
-                from (select unnest(?::integer[]) as file_index, unnest(?::varchar[]) as head)
+                select file_index, unnest(string_split(head, chr(10))) as line from _heads
             )
             where coalesce(json_valid(line), false) and left(ltrim(line), 1) = '{'
         )
         where field not in (select unnest(?))
         group by 1
         """,
-        [
-            [staged.file_index for staged in files],
-            [_head(staged.lf.path) for staged in files],
-            sorted(SEGMENT_SPEC_FIELDS),
-        ],
+        [sorted(SEGMENT_SPEC_FIELDS)],
     ).fetchall()
+    con.execute("drop table _heads")
     _note_drift(files, {index: sorted(fields) for index, fields in rows})
 
 
@@ -542,28 +526,33 @@ def _json_error(path: Path, error: duckdb.Error) -> LandingFileError:
     return LandingFileError(path, f"cannot be read: {str(error).splitlines()[0]}")
 
 
-def _raw_record_sql(spec: EntitySpec) -> str:
+def _raw_record_sql(spec: EntitySpec, key: str = "record_id") -> str:
     if spec.layout == "json_object":
         return "payload::varchar"
     if spec.layout == "csv":
         return "to_json(struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in spec.csv_columns) + "))::varchar"
     return (
-        "to_json(struct_pack(messageId := record_id, event := event, userId := user_id, "
+        f"to_json(struct_pack(messageId := {key}, event := event, userId := user_id, "
         "anonymousId := anonymous_id, timestamp := event_timestamp, context := context, "
         "properties := properties))::varchar"
     )
 
 
-def _apply_rules(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
-    """Move records without a primary key or breaking a rule from `_incoming` to `_rejected` (first rule wins)."""
+def _rule_sql(spec: EntitySpec, key: str = "record_id") -> tuple[str, str]:
+    """(the reason of the first rule a record breaks, a predicate true when it breaks any); `key` is its key."""
     key_reason = "event has no messageId" if spec.layout == "segment_tracks" else "record has no primary key"
     rules = [
-        ("record_id is null", f"'{key_reason} (field {spec.primary_key_description})'"),
+        (f"{key} is null", f"'{key_reason} (field {spec.primary_key_description})'"),
         *((rule.bad_when, rule.reason) for rule in spec.rules),
     ]
     predicates = [f"coalesce(({bad_when}), true)" for bad_when, _ in rules]
     reason = "case " + " ".join(f"when {p} then {r}" for p, (_, r) in zip(predicates, rules, strict=True)) + " end"
-    broken = " or ".join(predicates)
+    return reason, " or ".join(predicates)
+
+
+def _apply_rules(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
+    """Move records without a primary key or breaking a rule from `_incoming` to `_rejected` (first rule wins)."""
+    reason, broken = _rule_sql(spec)
     con.execute(
         f"insert into _rejected select file_index, line_number, {reason}, {_raw_record_sql(spec)} "
         f"from _incoming where {broken}"
@@ -639,7 +628,7 @@ def load_files(
 
     con.execute(
         "create or replace temp table _files (file_index integer, path varchar, relative_path varchar, "
-        "partition_date date, size_bytes bigint, mtime_ns bigint, line_offset bigint default 0)"
+        "partition_date date, size_bytes bigint, mtime_ns bigint)"
     )
     con.execute(
         "insert into _files (file_index, path, relative_path, partition_date, size_bytes, mtime_ns) "
@@ -662,23 +651,26 @@ def load_files(
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
     digests = {f.file_index: hashing.submit(sha256_of, f.lf.path) for f in staged}
     try:
-        {"json_object": _stage_json_objects, "csv": _stage_csv, "segment_tracks": _stage_segment}[spec.layout](
-            con, spec, staged
-        )
-        _apply_rules(con, spec)
-        failed = [f.file_index for f in staged if f.error is not None]
-        if failed:
-            for table in ("_incoming", "_rejected"):
-                con.execute(f"delete from {table} where file_index in ({', '.join(map(str, failed))})")
-        good = [f for f in staged if f.error is None]
-        result.unknown_columns = {f.lf.relative_path: f.extra_columns for f in good if f.extra_columns}
+        if spec.layout == "segment_tracks":
+            loads = _load_segment(con, spec, staged, batch_id, digests)
+        else:
+            {"json_object": _stage_json_objects, "csv": _stage_csv}[spec.layout](con, spec, staged)
+            _apply_rules(con, spec)
+            failed = [f.file_index for f in staged if f.error is not None]
+            if failed:
+                for table in ("_incoming", "_rejected"):
+                    con.execute(f"delete from {table} where file_index in ({', '.join(map(str, failed))})")
+            good = [f for f in staged if f.error is None]
+            loads = _replace_partitions(con, spec, good, batch_id, digests) if good else []
+        result.unknown_columns = {
+            f.lf.relative_path: f.extra_columns for f in staged if f.extra_columns and not f.error
+        }
         result.errors = [f.error for f in staged if f.error is not None]
         _record_rejected_files(con, spec, [f for f in staged if f.error is not None], batch_id)
-        if good:
-            result.loads.extend(_replace_partitions(con, spec, good, batch_id, digests))
+        result.loads.extend(loads)
     finally:
         hashing.shutdown(cancel_futures=True)
-        for table in ("_incoming", "_rejected", "_files", "_lines", "_superseded"):
+        for table in ("_incoming", "_rejected", "_files", "_lines", "_superseded", "_resent", "_broken"):
             con.execute(f"drop table if exists {table}")
     result.seconds = round(time.monotonic() - started, 3)
     return result
@@ -710,6 +702,188 @@ def _record_rejected_files(
     )
 
 
+def _load_segment(
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    staged: list[_StagedFile],
+    batch_id: str,
+    digests: dict[int, Future[str]],
+) -> list[FileLoad]:
+    """Usage events: appended straight to the raw table by several connections at once (`_append_segment_files`),
+    then settled in one transaction: the partitions' previous rows go, rule breakers move to the rejects table,
+    later copies of a messageId go. The appended rows carry this load's `_batch_id` and `_loaded_at`; they are
+    committed before the settling transaction, so the load is listed in `raw_meta.loads_in_progress` until it
+    commits, and a load that died in between is taken out by the next load of the entity."""
+    _take_out_interrupted_loads(con, spec)
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(f"insert into {LOADS_IN_PROGRESS} values (?, ?, ?, ?)", [spec.source, spec.entity, batch_id, loaded_at])
+    this_load = f"_batch_id = {sql_string(batch_id)} and _loaded_at = '{loaded_at.isoformat(sep=' ')}'::timestamp"
+    try:
+        _segment_drift(con, staged)
+        unreadable = _append_segment_files(con, spec, staged, batch_id, loaded_at)
+        if unreadable:
+            # A file DuckDB's reader rejects is read line by line in SQL, so its good events still load and each
+            # bad line is quarantined with its number (a file that is not UTF-8 fails whole).
+            _stage_lines(con, unreadable)
+        good = [f for f in staged if f.error is None]
+        return _settle_segment_load(con, spec, good, unreadable, batch_id, loaded_at, this_load, digests)
+    except BaseException:
+        con.execute(f"delete from {spec.table} where {this_load}")
+        con.execute(f"delete from {LOADS_IN_PROGRESS} where batch_id = ? and loaded_at = ?", [batch_id, loaded_at])
+        raise
+
+
+def _take_out_interrupted_loads(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
+    interrupted = con.execute(
+        f"select batch_id, loaded_at from {LOADS_IN_PROGRESS} where source = ? and entity = ?",
+        [spec.source, spec.entity],
+    ).fetchall()
+    if not interrupted:
+        return
+    con.execute("begin transaction")
+    for batch, at in interrupted:
+        for table in (spec.table, spec.rejects_table):
+            con.execute(f"delete from {table} where _batch_id = ? and _loaded_at = ?", [batch, at])
+    con.execute(f"delete from {LOADS_IN_PROGRESS} where source = ? and entity = ?", [spec.source, spec.entity])
+    con.execute("commit")
+
+
+def _settle_segment_load(
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    good: list[_StagedFile],
+    unreadable: list[_StagedFile],
+    batch_id: str,
+    loaded_at: datetime,
+    this_load: str,
+    digests: dict[int, Future[str]],
+) -> list[FileLoad]:
+    table, key = spec.table, "nullif(message_id, '')"
+    if not good:
+        con.execute(f"delete from {LOADS_IN_PROGRESS} where batch_id = ? and loaded_at = ?", [batch_id, loaded_at])
+        return []
+    partitions = _partitions_of(good)
+    good_indexes = ", ".join(str(f.file_index) for f in good)
+    reason, broken = _rule_sql(spec, key=key)
+    con.execute("begin transaction")
+    try:
+        if any(f.error is None for f in unreadable):
+            con.execute(
+                f"""
+                insert into {table} ({_RAW_SEGMENT_COLUMNS})
+                select {_SEGMENT_FROM_JSON.format(j="line_text").strip()}, files.partition_date,
+                       files.relative_path, lines.line_number, ?, ?::timestamp
+                from _lines as lines join _files as files using (file_index)
+                where file_index in ({good_indexes})
+                """,
+                [batch_id, loaded_at],
+            )
+        # The partitions' previous content goes (events of this load are told apart by batch and load time).
+        con.execute(f"delete from {table} where _partition_date in {partitions} and not ({this_load})")
+        con.execute(f"delete from {spec.rejects_table} where _partition_date in {partitions}")
+        appended = dict(
+            con.execute(f"select _source_file, count(*) from {table} where {this_load} group by 1").fetchall()
+        )
+        # The rules are evaluated once: the few records that break one are set aside, then moved.
+        con.execute(
+            f"""
+            create or replace temp table _broken as
+            select {reason} as reason, {_raw_record_sql(spec, key=key)} as raw_record, _partition_date,
+                   _source_file, _line_number
+            from {table} where {this_load} and ({broken})
+            """
+        )
+        if con.execute("select count(*) from _broken").fetchall()[0][0]:
+            con.execute(
+                f"insert into {spec.rejects_table} select *, ?, ?::timestamp from _broken", [batch_id, loaded_at]
+            )
+            con.execute(
+                f"""
+                delete from {table} using _broken as broken
+                where {table}._source_file = broken._source_file and {table}._line_number = broken._line_number
+                  and {this_load}
+                """
+            )
+        if unreadable:
+            con.execute(
+                f"""
+                insert into {spec.rejects_table}
+                select rejected.reason, rejected.raw_record, files.partition_date, files.relative_path,
+                       rejected.line_number, ?, ?::timestamp
+                from _rejected as rejected join _files as files using (file_index)
+                where file_index in ({good_indexes})
+                order by rejected.file_index, rejected.line_number
+                """,
+                [batch_id, loaded_at],
+            )
+        malformed = dict(
+            con.execute(
+                f"select files.relative_path, count(*) from _rejected join _files as files using (file_index) "
+                f"where file_index in ({good_indexes}) group by 1"
+            ).fetchall()
+        )
+        # Events are immutable: the first copy of a messageId wins (earlier day, then earlier line). Copies are
+        # ranked only among the keys that occur more than once in this load (a hash aggregate finds them).
+        con.execute(
+            f"""
+            create or replace temp table _superseded as
+            select _source_file, _line_number, version_rank, in_file_rank from (
+                select _source_file, _line_number,
+                       row_number() over (partition by message_id order by _partition_date, _line_number)
+                           as version_rank,
+                       row_number() over (partition by _source_file, message_id order by _line_number)
+                           as in_file_rank
+                from {table} semi join (
+                    select hash(message_id) as key_hash from {table} where {this_load} group by 1 having count(*) > 1
+                ) as repeated on repeated.key_hash = hash(message_id)
+                where {this_load}
+            )
+            where version_rank > 1 or in_file_rank > 1
+            """
+        )
+        con.execute(
+            f"""
+            delete from {table} using _superseded as superseded
+            where {table}._source_file = superseded._source_file and {table}._line_number = superseded._line_number
+              and superseded.version_rank > 1 and {this_load}
+            """
+        )
+        # ... and against the rest of the table: an event re-sent on another day is already loaded. The new
+        # events are joined to the rest (an inner join builds its hash table on the smaller side).
+        con.execute(
+            f"""
+            create or replace temp table _resent as
+            select new.message_id from (select message_id from {table} where {this_load}) as new
+            join (select message_id from {table} where _partition_date not in {partitions}) as loaded
+            using (message_id)
+            """
+        )
+        con.execute(f"delete from {table} where {this_load} and message_id in (select message_id from _resent)")
+        in_file = dict(
+            con.execute("select _source_file, count(*) from _superseded where in_file_rank > 1 group by 1").fetchall()
+        )
+        rejected = dict(
+            con.execute(
+                f"select _source_file, count(*) from {spec.rejects_table} where {this_load} group by 1"
+            ).fetchall()
+        )
+        loaded = dict(
+            con.execute(f"select _source_file, count(*) from {table} where {this_load} group by 1").fetchall()
+        )
+        loads = []
+        for f in good:
+            name = f.lf.relative_path
+            read = appended.get(name, 0) + malformed.get(name, 0)
+            loads.append(_file_load(f, read, rejected.get(name, 0), in_file.get(name, 0), loaded.get(name, 0)))
+        _log_loads(con, spec, good, loads, batch_id, loaded_at, digests)
+        con.execute(f"delete from {LOADS_IN_PROGRESS} where batch_id = ? and loaded_at = ?", [batch_id, loaded_at])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return loads
+
+
 def _replace_partitions(
     con: duckdb.DuckDBPyConnection,
     spec: EntitySpec,
@@ -717,68 +891,37 @@ def _replace_partitions(
     batch_id: str,
     digests: dict[int, Future[str]],
 ) -> list[FileLoad]:
+    """JSON objects and CSV records: staged in `_incoming`; within a file the later line is the later version."""
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    good_indexes = ", ".join(str(f.file_index) for f in good)
-    partitions = f"(select partition_date from _files where file_index in ({good_indexes}))"
-    if spec.layout == "segment_tracks":
-        # Events are immutable: the first copy of a messageId wins, here and against the rest of the table.
-        select, key, first = _SEGMENT_SELECT, "record_id", "file_index, line_number"
-        extra = f"not exists (select 1 from {spec.table} as t where t.message_id = incoming.record_id)"
+    partitions = _partitions_of(good)
+    if spec.layout == "json_object":
+        select = "record_id, payload"
     else:
-        # Objects: within a file, the later line is the later version.
-        if spec.layout == "json_object":
-            select = "record_id, payload"
-        else:
-            select = ", ".join(f'"{c}"' for c in spec.csv_columns) + ", _extra_columns"
-        key, first, extra = "file_index, record_id", "line_number desc", None
-    # Grouping by a 64-bit hash of the key is much cheaper than by the text; a collision only adds a key whose
-    # copies then rank apart (the window partitions by the key itself).
-    key_hashes = ", ".join(f"hash({column}) as {column}_hash" for column in key.split(", "))
-    key_match = " and ".join(f"repeated.{column}_hash = hash(_incoming.{column})" for column in key.split(", "))
-    # Versions are ranked only among the keys that occur more than once (a hash aggregate finds them), not by a
-    # window over every record: `_superseded` holds each copy that loses, and whether an earlier copy of it is in
-    # the same file (a duplicate within the file) or not.
+        select = ", ".join(f'"{c}"' for c in spec.csv_columns) + ", _extra_columns"
+    # Versions are ranked only among the keys that occur more than once in a file (a hash aggregate finds them,
+    # grouping by a 64-bit hash is much cheaper than by the text), not by a window over every record.
     con.execute(
-        f"""
+        """
         create or replace temp table _superseded as
-        select file_index, line_number, version_rank, in_file_rank from (
+        select file_index, line_number from (
             select file_index, line_number,
-                   row_number() over (partition by {key} order by {first}) as version_rank,
-                   row_number() over (partition by file_index, record_id order by line_number) as in_file_rank
+                   row_number() over (partition by file_index, record_id order by line_number desc) as version_rank
             from _incoming semi join (
-                select {key_hashes} from _incoming group by all having count(*) > 1
-            ) as repeated on {key_match}
+                select file_index, hash(record_id) as key_hash from _incoming group by all having count(*) > 1
+            ) as repeated
+            on repeated.file_index = _incoming.file_index and repeated.key_hash = hash(_incoming.record_id)
         )
-        where version_rank > 1 or in_file_rank > 1
+        where version_rank > 1
         """
     )
-    counts = {
-        row[0]: row[1:]
-        for row in con.execute(
-            """
-            select incoming.file_index, incoming.records, coalesce(repeats.in_file, 0)
-            from (select file_index, count(*) as records from _incoming group by 1) as incoming
-            left join (
-                select file_index, count(*) filter (in_file_rank > 1) as in_file from _superseded group by 1
-            ) as repeats using (file_index)
-            """
+    counts = dict(
+        con.execute(
+            "select file_index, count(*) from (select file_index from _incoming union all "
+            "select file_index from _rejected) group by 1"
         ).fetchall()
-    }
-    rejected_counts = dict(con.execute("select file_index, count(*) from _rejected group by file_index").fetchall())
-    # Each anti-join is written only when it can remove something (the first load of a table skips both).
-    conditions = ["true"]
-    if con.execute("select count(*) from _superseded where version_rank > 1").fetchall()[0][0]:
-        conditions.append(
-            "not exists (select 1 from _superseded as s where s.file_index = incoming.file_index "
-            "and s.line_number = incoming.line_number and s.version_rank > 1)"
-        )
-    if (
-        extra
-        and con.execute(
-            f"select count(*) from (select 1 from {spec.table} where _partition_date not in {partitions} limit 1)"
-        ).fetchall()[0][0]
-    ):
-        conditions.append(extra)
+    )
+    in_file = dict(con.execute("select file_index, count(*) from _superseded group by 1").fetchall())
+    rejected = dict(con.execute("select file_index, count(*) from _rejected group by 1").fetchall())
     con.execute("begin transaction")
     try:
         con.execute(f"delete from {spec.table} where _partition_date in {partitions}")
@@ -787,11 +930,10 @@ def _replace_partitions(
             f"""
             insert into {spec.table} by name
             select {select}, files.partition_date as _partition_date, files.relative_path as _source_file,
-                   incoming.line_number - files.line_offset as _line_number, ?::varchar as _batch_id,
-                   ?::timestamp as _loaded_at
+                   incoming.line_number as _line_number, ?::varchar as _batch_id, ?::timestamp as _loaded_at
             from _incoming as incoming
             join _files as files using (file_index)
-            where {" and ".join(conditions)}
+            anti join _superseded as superseded using (file_index, line_number)
             """,
             [batch_id, loaded_at],
         )
@@ -799,67 +941,81 @@ def _replace_partitions(
             f"""
             insert into {spec.rejects_table}
             select rejected.reason, rejected.raw_record, files.partition_date, files.relative_path,
-                   rejected.line_number - files.line_offset, ?, ?::timestamp
+                   rejected.line_number, ?, ?::timestamp
             from _rejected as rejected
             join _files as files using (file_index)
             order by rejected.file_index, rejected.line_number
             """,
             [batch_id, loaded_at],
         )
-        loaded = dict(
-            con.execute(
-                f"select _partition_date, count(*) from {spec.table} where _partition_date in {partitions} group by 1"
-            ).fetchall()
-        )
-        loads = []
-        for f in good:
-            valid, in_file = counts.get(f.file_index, (0, 0))
-            rejected = rejected_counts.get(f.file_index, 0)
-            records_loaded = loaded.get(f.lf.partition_date, 0)
-            loads.append(
-                FileLoad(
-                    source_file=f.lf.relative_path,
-                    partition_date=f.lf.partition_date.isoformat(),
-                    status="loaded",
-                    records_read=valid + rejected,
-                    records_loaded=records_loaded,
-                    records_rejected=rejected,
-                    duplicates_in_file=in_file,
-                    duplicates_across_files=valid - in_file - records_loaded,
-                )
-            )
-        # One statement for every file's log row (lists unnested side by side), not one per file.
-        con.execute(
-            f"""
-            insert or replace into {LOAD_LOG}
-            select ?, ?, unnest(?::date[]), unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::bigint[]),
-                   unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::bigint[]), unnest(?::bigint[]), ?,
-                   ?::timestamp
-            """,
-            [
-                spec.source,
-                spec.entity,
-                [f.lf.partition_date for f in good],
-                [f.lf.relative_path for f in good],
-                [f.size for f in good],
-                [f.mtime_ns for f in good],
-                [digests[f.file_index].result() for f in good],
-                [load.records_read for load in loads],
-                [load.records_loaded for load in loads],
-                [load.records_rejected for load in loads],
-                batch_id,
-                loaded_at,
-            ],
-        )
-        con.execute(
-            f"delete from {REJECTED_FILES} where source = ? and entity = ? and partition_date in {partitions}",
-            [spec.source, spec.entity],
-        )
+        loads = [
+            _file_load(f, counts.get(f.file_index, 0), rejected.get(f.file_index, 0), in_file.get(f.file_index, 0))
+            for f in good
+        ]
+        _log_loads(con, spec, good, loads, batch_id, loaded_at, digests)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return loads
+
+
+def _partitions_of(files: list[_StagedFile]) -> str:
+    return "(" + ", ".join(f"date '{f.lf.partition_date.isoformat()}'" for f in files) + ")"
+
+
+def _file_load(staged: _StagedFile, read: int, rejected: int, in_file: int, loaded: int | None = None) -> FileLoad:
+    """Counts of one file; `loaded` defaults to everything read that was neither rejected nor superseded."""
+    valid = read - rejected
+    records_loaded = valid - in_file if loaded is None else loaded
+    return FileLoad(
+        source_file=staged.lf.relative_path,
+        partition_date=staged.lf.partition_date.isoformat(),
+        status="loaded",
+        records_read=read,
+        records_loaded=records_loaded,
+        records_rejected=rejected,
+        duplicates_in_file=in_file,
+        duplicates_across_files=valid - in_file - records_loaded,
+    )
+
+
+def _log_loads(
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    good: list[_StagedFile],
+    loads: list[FileLoad],
+    batch_id: str,
+    loaded_at: datetime,
+    digests: dict[int, Future[str]],
+) -> None:
+    """The load log's row of every file, in one statement (lists unnested side by side), inside the load's
+    transaction; the files are no longer listed as rejected."""
+    con.execute(
+        f"""
+        insert or replace into {LOAD_LOG}
+        select ?, ?, unnest(?::date[]), unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::bigint[]),
+               unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::bigint[]), unnest(?::bigint[]), ?, ?::timestamp
+        """,
+        [
+            spec.source,
+            spec.entity,
+            [f.lf.partition_date for f in good],
+            [f.lf.relative_path for f in good],
+            [f.size for f in good],
+            [f.mtime_ns for f in good],
+            [digests[f.file_index].result() for f in good],
+            [load.records_read for load in loads],
+            [load.records_loaded for load in loads],
+            [load.records_rejected for load in loads],
+            batch_id,
+            loaded_at,
+        ],
+    )
+    con.execute(
+        f"delete from {REJECTED_FILES} where source = ? and entity = ? and partition_date in {_partitions_of(good)}",
+        [spec.source, spec.entity],
+    )
 
 
 def load_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, batch_id: str, *, force: bool = False) -> FileLoad:

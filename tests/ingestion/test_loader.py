@@ -314,3 +314,41 @@ def test_a_broken_gzip_file_is_rejected_whole_and_a_day_cannot_have_both(con, la
     write_lines(folder / "2026-03-02.jsonl", [json.dumps(_track("m-1"))])
     with pytest.raises(LandingFileError, match=r"2026-03-02\.jsonl is there too"):
         landing_file(landing, get_entity("segment", "tracks"), DAY)
+
+
+def test_a_usage_load_that_died_before_settling_is_taken_out_by_the_next(con, landing):
+    from ingestion.loader import load_files
+
+    spec = get_entity("segment", "tracks")
+    days = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
+    for number, day in enumerate(days):
+        # Several files: the appending connections take them from one queue, each numbered on its own.
+        lines = [json.dumps(_track(f"m-{number}-{n}", timestamp=f"{day}T10:00:00Z")) for n in range(50)]
+        # The second day has a malformed line 11: that file goes through the line-by-line path, the others not.
+        bad = ["not json"] if number == 1 else []
+        write_lines(landing / f"segment/tracks/{day}.jsonl", [*lines[:10], *bad, *lines[10:]])
+    load_files(con, [landing_file(landing, spec, days[0])], "b1")
+    # A load that appended its rows and died before its settling transaction: its rows are still in the table.
+    con.execute(
+        "insert into raw_meta.loads_in_progress values ('segment', 'tracks', 'dead', timestamp '2026-03-03 00:00:00')"
+    )
+    con.execute(
+        "insert into raw_segment.tracks (message_id, _partition_date, _source_file, _line_number, _batch_id, "
+        "_loaded_at) values ('m-0-0', date '2026-03-02', 'segment/tracks/2026-03-02.jsonl', 1, 'dead', "
+        "timestamp '2026-03-03 00:00:00')"
+    )
+    result = load_files(con, [landing_file(landing, spec, day) for day in days[1:]], "b2")
+    loads = [(load.records_read, load.records_loaded, load.records_rejected) for load in result.loads]
+    assert loads == [(51, 50, 1), (50, 50, 0)]
+    assert con.execute("select count(*) from raw_meta.loads_in_progress").fetchall() == [(0,)]
+    assert con.execute(
+        "select _partition_date, count(*), count(distinct message_id), min(_line_number), max(_line_number), "
+        "count(*) filter (_batch_id = 'dead') from raw_segment.tracks group by 1 order by 1"
+    ).fetchall() == [(days[0], 50, 50, 1, 50, 0), (days[1], 50, 50, 1, 51, 0), (days[2], 50, 50, 1, 50, 0)]
+    assert con.execute("select _source_file, _line_number from raw_segment.tracks_rejects").fetchall() == [
+        ("segment/tracks/2026-03-02.jsonl", 11)
+    ]
+    # The event numbered 10 in each file: line 11, or 12 after the malformed line.
+    assert con.execute(
+        "select message_id, _line_number from raw_segment.tracks where message_id like 'm-_-10' order by 1"
+    ).fetchall() == [("m-0-10", 11), ("m-1-10", 12), ("m-2-10", 11)]
