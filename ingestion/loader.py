@@ -443,8 +443,8 @@ def _append_segment_files(
             [staged.lf.partition_date, staged.lf.relative_path, batch_id, loaded_at],
         )
 
-    def work() -> None:
-        with con.cursor() as cursor:
+    def work(cursor: duckdb.DuckDBPyConnection) -> None:
+        with cursor:
             done: list[_StagedFile] = []
             cursor.execute("begin transaction")
             while True:
@@ -465,9 +465,10 @@ def _append_segment_files(
                         append(cursor, again)
             cursor.execute("commit")
 
-    workers = max(1, min(threads, len(files)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="append") as pool:
-        for worker in [pool.submit(work) for _ in range(workers)]:
+    # The connections are opened here, before the threads start (a cursor is a new connection to the same database).
+    cursors = [con.cursor() for _ in range(max(1, min(threads, len(files))))]
+    with ThreadPoolExecutor(max_workers=len(cursors), thread_name_prefix="append") as pool:
+        for worker in [pool.submit(work, cursor) for cursor in cursors]:
             worker.result()
     return sorted(unreadable, key=lambda staged: staged.file_index)
 
