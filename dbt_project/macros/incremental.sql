@@ -36,3 +36,24 @@
 {% macro date_window_partition_by(date_column) -%}
     {{ return(none if date_window_strategy() == 'delete+insert' else [date_column]) }}
 {%- endmacro %}
+
+{#- The partition window widened to whole weeks (Monday to Sunday), as two SQL date expressions, or none when the
+    run has no window (a full build). For weekly models whose measures cannot be summed from days. -#}
+{% macro week_window_bounds() -%}
+    {%- if var('min_date') and var('max_date') -%}
+        {%- set first = "cast(" ~ dbt.date_trunc('week', "cast('" ~ var('min_date') ~ "' as date)") ~ " as date)" -%}
+        {%- set last_start = dbt.date_trunc('week', "cast('" ~ var('max_date') ~ "' as date)") -%}
+        {{ return([first, "cast(" ~ dbt.dateadd('day', 6, last_start) ~ " as date)"]) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- Pre-hook of a weekly model: on an incremental run, delete the weeks the widened window covers. -#}
+{% macro delete_week_window(relation, week_column) -%}
+    {%- set bounds = week_window_bounds() -%}
+    {%- if is_incremental() and bounds and date_window_strategy() == 'delete+insert' -%}
+        delete from {{ relation }}
+        where {{ week_column }} between {{ bounds[0] }} and {{ bounds[1] }}
+    {%- endif -%}
+{%- endmacro %}
+

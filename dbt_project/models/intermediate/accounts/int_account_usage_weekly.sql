@@ -1,15 +1,15 @@
 -- Product usage per account and week (weeks start on Monday), and its 30-day trend at the week's end.
---   events, core_events, active_users: from the week's Segment events (active users are distinct over the
---   whole week, so they are counted from the events, not summed from days);
+--   events, core_events, active_users: the week's Segment events, from int_usage_weekly (active users are
+--   distinct over the whole week; that model rebuilds only the weeks of each partition window);
 --   events_last_30d / events_prior_30d: events in the 30 days ending on the week's last day (or on the as-of
 --   date, the latest activity date, for the current week) and in the 30 days before those;
 --   usage_change_30d: events_last_30d / events_prior_30d - 1, rounded to 4 decimals (null without prior events);
 --   is_usage_declining: usage_change_30d at or below -var('usage_decline_threshold').
 with
 
-tracks as (
+usage_weekly as (
 
-    select * from {{ ref('stg_segment__tracks') }}
+    select * from {{ ref('int_usage_weekly') }}
 
 ),
 
@@ -30,13 +30,11 @@ weekly as (
 
     select
         account_id,
-        cast({{ dbt.date_trunc('week', 'activity_date') }} as date) as week_start,
-        count(*) as events,
-        count(case when event_name in ({{ sql_string_list(var('core_events')) }}) then 1 end) as core_events,
-        count(distinct user_id) as active_users
-    from tracks
-    where account_id is not null
-    group by account_id, cast({{ dbt.date_trunc('week', 'activity_date') }} as date)
+        week_start,
+        events,
+        core_events,
+        active_users
+    from usage_weekly
 
 ),
 

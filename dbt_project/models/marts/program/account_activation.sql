@@ -20,9 +20,9 @@ billing_history as (
 
 ),
 
-tracks as (
+key_events_daily as (
 
-    select * from {{ ref('stg_segment__tracks') }}
+    select * from {{ ref('int_usage_key_events_daily') }}
 
 ),
 
@@ -109,13 +109,13 @@ first_key_events as (
 
     select
         account_key_events.account_id,
-        min(tracks.event_at) as first_key_event_at,
-        min_by(tracks.event_name, tracks.event_at) as first_key_event
+        min(key_events_daily.first_event_at) as first_key_event_at,
+        min_by(key_events_daily.event_name, key_events_daily.first_event_at) as first_key_event
     from account_key_events
-    inner join tracks
+    inner join key_events_daily
         on
-            account_key_events.account_id = tracks.account_id
-            and account_key_events.event_name = tracks.event_name
+            account_key_events.account_id = key_events_daily.account_id
+            and account_key_events.event_name = key_events_daily.event_name
     group by account_key_events.account_id
 
 ),
