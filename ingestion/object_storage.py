@@ -2,7 +2,8 @@
 
     NPS_SOURCE_MODE_SEGMENT=s3 NPS_SEGMENT_S3_URL=s3://bucket/segment-tracks  ->  mirror("segment", landing_dir)
 
-The bucket holds one object per day named like the landing files, `<prefix>/<YYYY-MM-DD>.jsonl`. A mirror run
+The bucket holds one object per day named like the landing files, `<prefix>/<YYYY-MM-DD>.jsonl`, or `.jsonl.gz` as
+Segment's S3 destination writes them (mirrored as `.jsonl.gz` landing files, which DuckDB decompresses). A mirror run
 lists them with DuckDB (`read_blob(...)` projecting only name, size and last-modified time, so nothing is
 downloaded), downloads each object whose size or last-modified time differs from what the previous mirror recorded
 (`read_blob` again, content this time: whole files pass through Python as bytes, never rows), and writes it to
@@ -50,14 +51,14 @@ from pathlib import Path
 import duckdb
 
 from ingestion.api.settings import S3_SOURCES, ConfigurationError, GetEnv, Secret
-from ingestion.landing import exclusive, landing_file, write_atomic
+from ingestion.landing import LandingFile, exclusive, write_atomic
 from ingestion.loader import sql_string
 from ingestion.registry import get_entity
 
 # The entity each S3 source lands (one object per day, the landing file's name).
 S3_ENTITIES = {"segment": "tracks"}
 BACKENDS = ("auto", "httpfs", "fsspec")
-_DAY_OBJECT = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl$")
+_DAY_OBJECT = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -89,7 +90,7 @@ class S3Settings:
 
     @property
     def glob(self) -> str:
-        # Every object directly under the prefix: those not named <YYYY-MM-DD>.jsonl are reported as ignored.
+        # Every object directly under the prefix: those not named <YYYY-MM-DD>.jsonl[.gz] are reported as ignored.
         return f"{self.url}/*"
 
     @property
@@ -342,7 +343,7 @@ class MirrorResult:
     started_at: str
     seconds: float = 0.0
     objects_listed: int = 0
-    # Objects under the prefix not named <YYYY-MM-DD>.jsonl: not mirrored, reported.
+    # Objects under the prefix not named <YYYY-MM-DD>.jsonl[.gz]: not mirrored, reported.
     objects_ignored: list[str] = field(default_factory=list)
     files: list[MirroredFile] = field(default_factory=list)
     bytes_downloaded: int = 0
@@ -430,7 +431,9 @@ def mirror(
             if day is None:
                 result.objects_ignored.append(name)
                 continue
-            lf = landing_file(landing_dir, spec, day)
+            # A gzip object (what Segment's S3 destination writes) lands as <day>.jsonl.gz, read as it is.
+            relative = f"{spec.landing_subdir}/{day.isoformat()}.{spec.extension}{match.group(2) or ''}"
+            lf = LandingFile(spec=spec, path=landing_dir / relative, partition_date=day, relative_path=relative)
             entry = files.get(lf.relative_path)
             if _up_to_date(entry, url, size, last_modified_ms, lf.path):
                 result.files.append(MirroredFile(lf.relative_path, url, size, last_modified_ms, "unchanged", False))

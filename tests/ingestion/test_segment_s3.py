@@ -4,6 +4,7 @@ the unchanged loader loads them, and the raw table equals what a file-mode load 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -437,3 +438,35 @@ def test_cli_fetches_s3_mode_segment_before_the_run(
     assert fetch_remote_sources(tmp_path / "other") is False
     out = capsys.readouterr().out
     assert out.startswith("error: segment from S3: could not list") and "cli-wrong-secret-0000" not in out
+
+
+def test_gzip_objects_are_mirrored_as_gzip_day_files_and_load_the_same(
+    s3_server: S3Server, segment_files, tmp_path: Path
+):
+    # Segment's S3 destination writes gzip objects: the same days, compressed, must give the same raw rows.
+    compressed = tmp_path / "compressed"
+    compressed.mkdir()
+    for path in segment_files[:5]:
+        (compressed / f"{path.name}.gz").write_bytes(gzip.compress(path.read_bytes()))
+    url = make_bucket(s3_server, "nps-gzip", sorted(compressed.iterdir()))
+    landing = tmp_path / "landing"
+    result = mirror("segment", landing, environment(s3_server, url).get)
+    assert not result.objects_ignored
+    assert result.downloaded == [f"segment/tracks/{path.name}.gz" for path in segment_files[:5]]
+    s3_load = load_landing(landing, tmp_path / "s3.duckdb", "s3")
+    plain = tmp_path / "plain"
+    for path in segment_files[:5]:
+        (plain / SPEC.landing_subdir).mkdir(parents=True, exist_ok=True)
+        (plain / SPEC.landing_subdir / path.name).write_bytes(path.read_bytes())
+    file_load = load_landing(plain, tmp_path / "files.duckdb", "files")
+    assert not s3_load.errors
+    assert [(load.source_file, load.records_loaded) for load in s3_load.loads] == [
+        (f"{load.source_file}.gz", load.records_loaded) for load in file_load.loads
+    ]
+    query = (
+        "select * exclude (_source_file, _batch_id, _loaded_at), regexp_replace(_source_file, '\\.gz$', '') "
+        "from raw_segment.tracks order by all"
+    )
+    rows = table(tmp_path / "s3.duckdb", query)
+    assert rows == table(tmp_path / "files.duckdb", query) and len(rows) > 100
+    assert {row[0] for row in rows} == message_ids(segment_files[:5])
