@@ -37,6 +37,14 @@
     {{ return(none if date_window_strategy() == 'delete+insert' else [date_column]) }}
 {%- endmacro %}
 
+{#- `where <date_column> in the run's partition window`, or nothing on a run without one (a full build): the filter
+    of the incremental models that read Segment events. -#}
+{% macro where_in_date_window(date_column) -%}
+    {%- if var('min_date') and var('max_date') -%}
+        where {{ date_column }} between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The partition window widened to whole weeks (Monday to Sunday), as two SQL date expressions, or none when the
     run has no window (a full build). For weekly models whose measures cannot be summed from days. -#}
 {% macro week_window_bounds() -%}

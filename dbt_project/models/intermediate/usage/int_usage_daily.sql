@@ -22,9 +22,7 @@ with
 tracks as (
 
     select * from {{ ref('stg_segment__tracks') }}
-    {%- if var('min_date') and var('max_date') %}
-    where activity_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
-    {%- endif %}
+    {{ where_in_date_window('activity_date') }}
 
 ),
 
