@@ -806,17 +806,7 @@ def _settle_segment_load(
                 """
             )
         if unreadable:
-            con.execute(
-                f"""
-                insert into {spec.rejects_table}
-                select rejected.reason, rejected.raw_record, files.partition_date, files.relative_path,
-                       rejected.line_number, ?, ?::timestamp
-                from _rejected as rejected join _files as files using (file_index)
-                where file_index in ({good_indexes})
-                order by rejected.file_index, rejected.line_number
-                """,
-                [batch_id, loaded_at],
-            )
+            _insert_staged_rejects(con, spec, good, batch_id, loaded_at)
         malformed = dict(
             con.execute(
                 f"select files.relative_path, count(*) from _rejected join _files as files using (file_index) "
@@ -938,17 +928,7 @@ def _replace_partitions(
             """,
             [batch_id, loaded_at],
         )
-        con.execute(
-            f"""
-            insert into {spec.rejects_table}
-            select rejected.reason, rejected.raw_record, files.partition_date, files.relative_path,
-                   rejected.line_number, ?, ?::timestamp
-            from _rejected as rejected
-            join _files as files using (file_index)
-            order by rejected.file_index, rejected.line_number
-            """,
-            [batch_id, loaded_at],
-        )
+        _insert_staged_rejects(con, spec, good, batch_id, loaded_at)
         loads = [
             _file_load(f, counts.get(f.file_index, 0), rejected.get(f.file_index, 0), in_file.get(f.file_index, 0))
             for f in good
@@ -959,6 +939,23 @@ def _replace_partitions(
         con.execute("rollback")
         raise
     return loads
+
+
+def _insert_staged_rejects(
+    con: duckdb.DuckDBPyConnection, spec: EntitySpec, good: list[_StagedFile], batch_id: str, loaded_at: datetime
+) -> None:
+    """The records set aside in `_rejected` (with their file's line) into the rejects table, for the good files."""
+    con.execute(
+        f"""
+        insert into {spec.rejects_table}
+        select rejected.reason, rejected.raw_record, files.partition_date, files.relative_path,
+               rejected.line_number, ?, ?::timestamp
+        from _rejected as rejected join _files as files using (file_index)
+        where file_index in ({", ".join(str(f.file_index) for f in good)})
+        order by rejected.file_index, rejected.line_number
+        """,
+        [batch_id, loaded_at],
+    )
 
 
 def _partitions_of(files: list[_StagedFile]) -> str:
