@@ -120,6 +120,9 @@ class EntitySpec:
     rules: tuple[RowRule, ...] = field(default_factory=tuple)
     # The GX suite run over a partition once it is loaded (see ingestion/expectations.py).
     quality: QualitySuite | None = None
+    # Usage events: how many days either side of the loaded partitions an earlier copy of a key is looked for
+    # (a re-sent event); None looks through the whole table. A bound keeps a daily load's cost off the history.
+    resend_window_days: int | None = None
 
     @property
     def extension(self) -> str:

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -840,12 +840,16 @@ def _settle_segment_load(
             """
         )
         # ... and against the rest of the table: an event re-sent on another day is already loaded. The new
-        # events are joined to the rest (an inner join builds its hash table on the smaller side).
+        # events are joined to the days within the spec's re-send window (an inner join builds its hash table on
+        # the smaller side); the partition filter lets DuckDB skip the rest of the history.
         con.execute(
             f"""
             create or replace temp table _resent as
             select new.message_id from (select message_id from {table} where {this_load}) as new
-            join (select message_id from {table} where _partition_date not in {partitions}) as loaded
+            join (
+                select message_id from {table}
+                where _partition_date not in {partitions} {_resend_window_filter(spec, good)}
+            ) as loaded
             using (message_id)
             """
         )
@@ -960,6 +964,15 @@ def _insert_staged_rejects(
 
 def _partitions_of(files: list[_StagedFile]) -> str:
     return "(" + ", ".join(f"date '{f.lf.partition_date.isoformat()}'" for f in files) + ")"
+
+
+def _resend_window_filter(spec: EntitySpec, files: list[_StagedFile]) -> str:
+    """`and _partition_date between ...`: the days where an earlier copy of a loaded key is looked for."""
+    if spec.resend_window_days is None:
+        return ""
+    days = [f.lf.partition_date for f in files]
+    window = timedelta(days=spec.resend_window_days)
+    return f"and _partition_date between date '{min(days) - window}' and date '{max(days) + window}'"
 
 
 def _file_load(staged: _StagedFile, read: int, rejected: int, in_file: int, loaded: int | None = None) -> FileLoad:

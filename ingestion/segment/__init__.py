@@ -9,6 +9,10 @@ ENTITIES = (
         entity="tracks",
         layout="segment_tracks",
         primary_key_fields=("messageId",),
+        # Segment's own service drops re-sent messageIds within about 24 hours; a client that never got its
+        # acknowledgement may re-send a queued event days later. 30 days covers that, at a daily cost of a
+        # month of keys rather than the whole history.
+        resend_window_days=30,
         rules=(
             RowRule(bad_when="event is null", reason="'missing required field event'"),
             is_timestamp("event_timestamp"),

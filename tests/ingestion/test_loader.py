@@ -183,6 +183,32 @@ def test_segment_events_are_typed_and_unique_across_files(con, landing):
     ]
 
 
+def test_a_re_sent_event_is_looked_for_within_the_resend_window(con, landing):
+    """An earlier copy is looked for within `resend_window_days` (30 for Segment) either side of the loaded day:
+    a copy 30 days later is recognised, one 31 days later is loaded again (and the whole-table unique test of a
+    full dbt build would name it)."""
+    spec = get_entity("segment", "tracks")
+    assert spec.resend_window_days == 30
+    first, within, beyond = date(2026, 3, 1), date(2026, 3, 31), date(2026, 4, 1)
+    for day, message_ids in ((first, ["m-1", "m-2"]), (within, ["m-1", "m-3"]), (beyond, ["m-2", "m-4"])):
+        events = [
+            {"type": "track", "messageId": m, "event": "Report Created", "userId": "usr_1",
+             "timestamp": f"{day.isoformat()}T10:00:00.000Z", "context": {"groupId": "acc_00001"}}
+            for m in message_ids
+        ]  # fmt: skip
+        write_lines(landing / f"segment/tracks/{day.isoformat()}.jsonl", [json.dumps(e) for e in events])
+    load(con, landing, "segment", "tracks", day=first)
+    second = load(con, landing, "segment", "tracks", day=within)
+    third = load(con, landing, "segment", "tracks", day=beyond)
+    assert (second.records_loaded, second.duplicates_across_files) == (1, 1)
+    assert (third.records_loaded, third.duplicates_across_files) == (2, 0)
+    assert con.execute(
+        "select message_id, _partition_date from raw_segment.tracks order by 1, 2"
+    ).fetchall() == [
+        ("m-1", first), ("m-2", first), ("m-2", beyond), ("m-3", within), ("m-4", beyond),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("source", "entity", "content", "line", "words"),
     [
