@@ -65,3 +65,33 @@
     {%- endif -%}
 {%- endmacro %}
 
+
+{#- The first week an incremental run of a weekly model measured "as of" the latest day rebuilds: the window's first
+    week, or the table's latest week when that is earlier (that week was measured on the previous run's as-of date,
+    which the new day moves). A SQL date expression, or none on a run without a window (a full build). Read before
+    the pre-hook below deletes anything, so the model and its pre-hook agree. -#}
+{% macro rebuild_from_week(relation, week_column) -%}
+    {%- set bounds = week_window_bounds() -%}
+    {#- A unit test renders the model without a relation (`this` is none): it builds as a full build. -#}
+    {%- if relation is none or not (bounds and is_incremental()) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set latest = none -%}
+    {%- if execute -%}
+        {%- set query = "select cast(max(" ~ week_column ~ ") as " ~ dbt.type_string() ~ ") from " ~ relation -%}
+        {%- set latest = run_query(query).columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if latest -%}
+        {{ return("least(" ~ bounds[0] ~ ", cast('" ~ latest ~ "' as date))") }}
+    {%- endif -%}
+    {{ return(bounds[0]) }}
+{%- endmacro %}
+
+{#- Pre-hook of such a weekly model: delete every week from rebuild_from_week on; the model rebuilds them all. -#}
+{% macro delete_from_week(relation, week_column) -%}
+    {%- set rebuild_from = rebuild_from_week(relation, week_column) -%}
+    {%- if rebuild_from and date_window_strategy() == 'delete+insert' -%}
+        delete from {{ relation }}
+        where {{ week_column }} >= {{ rebuild_from }}
+    {%- endif -%}
+{%- endmacro %}

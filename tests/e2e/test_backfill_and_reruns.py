@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +16,7 @@ import pytest
 
 from ingestion.landing import dates_present
 from ingestion.registry import ENTITIES
+from orchestration.paths import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -58,10 +63,13 @@ def test_backfill_in_pieces_matches_the_full_run(pipeline, small_landing, full_r
     days = dates_present(small_landing, ENTITIES)
     middle = days[len(days) // 2]
     warehouse = tmp_path / "backfilled.duckdb"
-    # An analyst backfills the second half first, then the first half, then an overlapping window again.
-    pipeline.run(warehouse, small_landing, middle, days[-1])
+    # An analyst backfills the second half first (but its last two days), then the first half, then an overlapping
+    # window again; the daily schedule then runs the last two days one at a time, each moving the as-of date.
+    pipeline.run(warehouse, small_landing, middle, days[-3])
     pipeline.run(warehouse, small_landing, days[0], middle - timedelta(days=1))
     pipeline.run(warehouse, small_landing, middle - timedelta(days=10), middle + timedelta(days=10))
+    pipeline.run(warehouse, small_landing, days[-2], days[-2])
+    pipeline.run(warehouse, small_landing, days[-1], days[-1])
     assert table_hashes(warehouse, "marts") == table_hashes(full_run, "marts")
     assert table_hashes(warehouse, "intermediate") == table_hashes(full_run, "intermediate")
     assert all(count == 0 for count in raw_key_duplicates(warehouse).values())
@@ -78,3 +86,50 @@ def test_rerunning_everything_changes_nothing(pipeline, small_landing, full_run,
     raw_counts_after = {t: table_hashes(warehouse, t.split(".")[0])[t.split(".")[1]][0] for t in before_raw}
     assert raw_counts_after == raw_counts_before
     assert all(count == 0 for count in raw_key_duplicates(warehouse).values())
+
+
+def test_weekly_usage_follows_the_as_of_date_across_days_without_events(full_run, tmp_path):
+    """int_account_usage_weekly measures the current week on the as-of date (the latest activity date). History up
+    to a Wednesday, then four days without any event, then a run for the next week's window: the Wednesday's week
+    must be measured again on its Sunday, exactly as a full build of the same inputs does."""
+    warehouse = tmp_path / "gap.duckdb"
+    shutil.copy(full_run, warehouse)
+    env = {**os.environ, "NPS_DUCKDB_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
+
+    def build(*args: str) -> None:
+        dbt = Path(sys.executable).parent / "dbt"
+        command = [str(dbt), "build", "--profiles-dir", ".", "-q", "--select", "int_account_usage_weekly", *args]
+        subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, check=True)
+
+    def weeks() -> list[tuple]:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.execute("select * from intermediate.int_account_usage_weekly order by 1, 2").fetchall()
+
+    with duckdb.connect(str(warehouse)) as con:
+        [(last_day,)] = con.execute("select max(activity_date) from intermediate.int_usage_daily").fetchall()
+        monday = last_day - timedelta(days=last_day.weekday())
+        wednesday = monday - timedelta(days=5)
+        con.execute(
+            "create table main.held_back_daily as select * from intermediate.int_usage_daily where activity_date >= ?",
+            [monday],
+        )
+        con.execute(
+            "create table main.held_back_weekly as select * from intermediate.int_usage_weekly where week_start >= ?",
+            [monday],
+        )
+        con.execute("delete from intermediate.int_usage_daily where activity_date > ?", [wednesday])
+        con.execute("delete from intermediate.int_usage_weekly where week_start >= ?", [monday])
+    build("--full-refresh")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select max(measured_on) from intermediate.int_account_usage_weekly").fetchall() == [
+            (wednesday,)
+        ]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into intermediate.int_usage_daily select * from main.held_back_daily")
+        con.execute("insert into intermediate.int_usage_weekly select * from main.held_back_weekly")
+    build("--vars", json.dumps({"min_date": monday.isoformat(), "max_date": last_day.isoformat()}))
+    incremental = weeks()
+    build("--full-refresh")
+    assert incremental == weeks()
+    sunday = wednesday + timedelta(days=4)
+    assert {row[2] for row in incremental if row[1] == wednesday - timedelta(days=2)} == {sunday}

@@ -1,3 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=date_window_strategy(),
+        partition_by=date_window_partition_by('week_start'),
+        unique_key=['week_start', 'account_id'],
+        on_schema_change='append_new_columns',
+        tags=['partitioned'],
+        pre_hook="{{ delete_from_week(this, 'week_start') }}",
+    )
+}}
+
 -- Product usage per account and week (weeks start on Monday), and its 30-day trend at the week's end.
 --   events, core_events, active_users: the week's Segment events, from int_usage_weekly (active users are
 --   distinct over the whole week; that model rebuilds only the weeks of each partition window);
@@ -5,6 +17,10 @@
 --   date, the latest activity date, for the current week) and in the 30 days before those;
 --   usage_change_30d: events_last_30d / events_prior_30d - 1, rounded to 4 decimals (null without prior events);
 --   is_usage_declining: usage_change_30d at or below -var('usage_decline_threshold').
+-- Incremental: a run for a partition window rebuilds every week from the window's first week on (a later week's
+-- trend reads the 60 days before it), and the table's latest week, measured on the previous as-of date
+-- (rebuild_from_week). A daily run rebuilds one or two weeks and reads 60 days of daily usage, not the history.
+{%- set rebuild_from = rebuild_from_week(this, 'week_start') %}
 with
 
 usage_weekly as (
@@ -72,6 +88,19 @@ weeks_measured as (
         on
             account_first_weeks.account_id = weekly.account_id
             and weeks.period_start = weekly.week_start
+    {%- if rebuild_from %}
+    where weeks.period_start >= {{ rebuild_from }}
+    {%- endif %}
+
+),
+
+-- The daily usage the trends read: the 60 days before the first rebuilt week's first day on an incremental run.
+usage_daily_trailing as (
+
+    select * from usage_daily
+    {%- if rebuild_from %}
+    where activity_date > cast({{ dbt.dateadd('day', -60, rebuild_from) }} as date)
+    {%- endif %}
 
 ),
 
@@ -99,7 +128,7 @@ trend as (
             end
         ) as events_prior_30d
     from weeks_measured
-    inner join usage_daily
+    inner join usage_daily_trailing as usage_daily
         on
             weeks_measured.account_id = usage_daily.account_id
             and weeks_measured.measured_on >= usage_daily.activity_date

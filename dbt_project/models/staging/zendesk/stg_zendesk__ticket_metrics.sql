@@ -1,3 +1,7 @@
+-- A table, not a view: the latest version of each object is picked from every version loaded and its JSON is
+-- parsed once, instead of again for each of its tests and for every model that reads it.
+{{ config(materialized='table') }}
+
 with
 
 source as (
