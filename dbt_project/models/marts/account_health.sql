@@ -163,11 +163,25 @@ ticket_days as (
         account_id,
         cast(created_at as date) as activity_date,
         count(*) as tickets,
-        count(case when is_refund_related then 1 end) as refund_tickets,
+        count(case when is_refund_related then 1 end) as refund_tickets
+    from tickets
+    where account_id is not null and not is_nps_followup
+    group by 1, 2
+
+),
+
+-- First replies count from the day they were known: the ticket's day, or the later landing day of the first
+-- metric set with a reply (Zendesk's metrics can land days later, e.g. with the solve), so no day reads a reply
+-- that arrived after it, and a daily run gives the same row as a full build.
+reply_days as (
+
+    select
+        account_id,
+        greatest(cast(created_at as date), coalesce(first_reply_loaded_on, cast(created_at as date))) as activity_date,
         sum(first_reply_minutes) as first_reply_minutes,
         count(first_reply_minutes) as replied_tickets
     from tickets
-    where account_id is not null and not is_nps_followup
+    where account_id is not null and not is_nps_followup and first_reply_minutes is not null
     group by 1, 2
 
 ),
@@ -193,14 +207,16 @@ daily_signals as (
         coalesce(usage_daily.events, 0) as events,
         coalesce(ticket_days.tickets, 0) as tickets,
         coalesce(ticket_days.refund_tickets, 0) as refund_tickets,
-        coalesce(ticket_days.first_reply_minutes, 0) as first_reply_minutes,
-        coalesce(ticket_days.replied_tickets, 0) as replied_tickets,
+        coalesce(reply_days.first_reply_minutes, 0) as first_reply_minutes,
+        coalesce(reply_days.replied_tickets, 0) as replied_tickets,
         coalesce(failed_charge_days.failed_charges, 0) as failed_charges
     from paying_days
     left join usage_daily
         on paying_days.account_id = usage_daily.account_id and paying_days.as_of_date = usage_daily.activity_date
     left join ticket_days
         on paying_days.account_id = ticket_days.account_id and paying_days.as_of_date = ticket_days.activity_date
+    left join reply_days
+        on paying_days.account_id = reply_days.account_id and paying_days.as_of_date = reply_days.activity_date
     left join failed_charge_days
         on
             paying_days.account_id = failed_charge_days.account_id

@@ -34,6 +34,7 @@ final as (
         tickets.group_id,
         tickets.requester_id,
         ticket_metrics.first_reply_minutes,
+        ticket_metrics.first_reply_loaded_on,
         ticket_metrics.full_resolution_minutes,
         ticket_metrics.reopens,
         ticket_metrics.replies,

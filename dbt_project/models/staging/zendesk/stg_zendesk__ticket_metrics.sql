@@ -10,12 +10,26 @@ source as (
 
 ),
 
+-- The landing day of the first version that carries a first reply time: when the reply became known here.
+versions_with_reply_day as (
+
+    select
+        *,
+        min(
+            case
+                when {{ json_text('payload', '$.reply_time_in_minutes.calendar') }} is not null then _partition_date
+            end
+        ) over (partition by {{ json_text('payload', '$.ticket_id') }}) as first_reply_loaded_on
+    from source
+
+),
+
 -- Zendesk keeps one metric set per ticket, so the latest version is picked per ticket_id
 -- (the key everything joins on) rather than per metric-set id.
 latest_versions as (
 
     {{ latest_versions(
-        'source', key=json_text('payload', '$.ticket_id'), updated_at=json_text('payload', '$.updated_at')
+        'versions_with_reply_day', key=json_text('payload', '$.ticket_id'), updated_at=json_text('payload', '$.updated_at')
     ) }}
 
 ),
@@ -29,6 +43,7 @@ final as (
         cast({{ json_text('payload', '$.replies') }} as integer) as replies,
         cast({{ json_text('payload', '$.reply_time_in_minutes.calendar') }} as integer) as first_reply_minutes,
         cast({{ json_text('payload', '$.reply_time_in_minutes.business') }} as integer) as first_reply_business_minutes,
+        first_reply_loaded_on,
         cast(
             {{ json_text('payload', '$.full_resolution_time_in_minutes.calendar') }} as integer
         ) as full_resolution_minutes,
