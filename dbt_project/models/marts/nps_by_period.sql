@@ -55,18 +55,46 @@ sends_segmented as (
 
 ),
 
+-- Counts per UTC day first; a period's counts are the sums of its days' (every grain is whole days).
+daily_response_counts as (
+
+    select
+        cast({{ dbt.date_trunc('day', 'responded_at') }} as date) as response_date,
+        segment_type,
+        segment_value,
+        count(*) as responses,
+        count(case when is_promoter then 1 end) as promoters,
+        count(case when is_passive then 1 end) as passives,
+        count(case when is_detractor then 1 end) as detractors
+    from responses_segmented
+    group by 1, 2, 3
+
+),
+
+daily_send_counts as (
+
+    select
+        cast({{ dbt.date_trunc('day', 'event_at') }} as date) as send_date,
+        segment_type,
+        segment_value,
+        count(*) as sends
+    from sends_segmented
+    group by 1, 2, 3
+
+),
+
 response_counts as (
 
     select
         period_grains.period_grain,
-        {{ period_start('period_grains.period_grain', 'responses_segmented.responded_at') }} as period_start,
-        responses_segmented.segment_type,
-        responses_segmented.segment_value,
-        count(*) as responses,
-        count(case when responses_segmented.is_promoter then 1 end) as promoters,
-        count(case when responses_segmented.is_passive then 1 end) as passives,
-        count(case when responses_segmented.is_detractor then 1 end) as detractors
-    from responses_segmented
+        {{ period_start('period_grains.period_grain', 'daily_response_counts.response_date') }} as period_start,
+        daily_response_counts.segment_type,
+        daily_response_counts.segment_value,
+        sum(daily_response_counts.responses) as responses,
+        sum(daily_response_counts.promoters) as promoters,
+        sum(daily_response_counts.passives) as passives,
+        sum(daily_response_counts.detractors) as detractors
+    from daily_response_counts
     cross join period_grains
     group by 1, 2, 3, 4
 
@@ -76,11 +104,11 @@ send_counts as (
 
     select
         period_grains.period_grain,
-        {{ period_start('period_grains.period_grain', 'sends_segmented.event_at') }} as period_start,
-        sends_segmented.segment_type,
-        sends_segmented.segment_value,
-        count(*) as sends
-    from sends_segmented
+        {{ period_start('period_grains.period_grain', 'daily_send_counts.send_date') }} as period_start,
+        daily_send_counts.segment_type,
+        daily_send_counts.segment_value,
+        sum(daily_send_counts.sends) as sends
+    from daily_send_counts
     cross join period_grains
     group by 1, 2, 3, 4
 
