@@ -1,7 +1,9 @@
-"""What an entity is: where its files land, how they are read, and its primary key.
+"""What an entity is: where its files land, how they are read, its primary key and its typed contract.
 
 Each source package (`ingestion/<source>/`) declares its entities with `EntitySpec`; `ingestion.registry`
-collects them. The DuckDB tables they load into are described in docs/raw_layer.md.
+collects them. The contract (`fields`, in the vocabulary of `ingestion.contracts.fields`, and the cross-field
+`rules`) is the one place a field's type and rules live: the loader's quarantine, the GX suite and the staging
+models' typed values all come from it. The DuckDB tables they load into are described in docs/raw_layer.md.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ingestion.expectations import EARLIEST_PLAUSIBLE, FUTURE_TOLERANCE_DAYS, QualitySuite
+from ingestion.contracts.fields import Field
 
 # How a landing file is read:
 #   json_object: one vendor object per line, kept whole in `payload JSON` with `record_id` extracted;
@@ -22,8 +24,9 @@ Layout = Literal["json_object", "csv", "segment_tracks"]
 class RowRule:
     """A record-level rule: records for which `bad_when` is true go to the entity's rejects table.
 
-    Both are SQL over the staged record (JSON layouts: `payload`; CSV: the text columns; Segment: the typed
-    columns). `reason` is a text expression that names the field and the offending value.
+    Both are DuckDB SQL over the raw record (JSON layouts: `payload`; CSV: the text columns; usage events: the
+    raw columns). `reason` is a text expression that names the field and the offending value. Field rules come
+    from the contract (`ingestion.contracts.rules`); an entity declares only the rules that span fields.
     """
 
     bad_when: str
@@ -35,72 +38,13 @@ def names(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
-def required(*fields: str) -> tuple[RowRule, ...]:
-    """JSON fields (dotted paths) that every record must carry, non-null."""
-    return tuple(
-        RowRule(
-            bad_when=f"coalesce(json_type(json_extract(payload, '$.{name}')), 'NULL') = 'NULL'",
-            reason=f"'missing required field {name}'",
-        )
-        for name in fields
-    )
+@dataclass(frozen=True)
+class AccountRef:
+    """The account a record belongs to: the typed value of contract field `field`, looked up in one of the account
+    domains of `ingestion.expectations` (our account id, a Stripe customer, a Zendesk organization)."""
 
-
-def is_timestamp(column: str) -> RowRule:
-    """A text column that must hold an ISO-8601 timestamp (a missing zone is read as UTC)."""
-    return RowRule(
-        bad_when=f"try_cast({column} as timestamptz) is null",
-        reason=f"'{column} ' || coalesce('\"' || {column} || '\"', 'is empty') || ' is not an ISO-8601 timestamp'",
-    )
-
-
-def plausible_time(value_sql: str, name: str, *, epoch_seconds: bool = False) -> RowRule:
-    """A time that cannot be read, is before 2000 (a zeroed or defaulted clock) or is more than a day ahead of
-    the load (a broken clock or a bad export) is not a record. `value_sql` is ISO-8601 text (a missing zone
-    is read as UTC), or Unix seconds with `epoch_seconds`. An absent value is left to `required`."""
-    if epoch_seconds:
-        parsed, kind = f"to_timestamp(try_cast({value_sql} as bigint))", "a Unix time in seconds"
-    else:
-        parsed, kind = f"try_cast({value_sql} as timestamptz)", "an ISO-8601 timestamp"
-    return RowRule(
-        bad_when=(
-            f"({value_sql}) is not null and coalesce({parsed} < timestamptz '{EARLIEST_PLAUSIBLE}' "
-            f"or {parsed} > now() + interval {FUTURE_TOLERANCE_DAYS} day, true)"
-        ),
-        reason=(
-            f"'{name} ' || case when {parsed} is null then '\"' || ({value_sql}) || '\" is not {kind}' "
-            f"else ({value_sql}) || case when {parsed} < timestamptz '{EARLIEST_PLAUSIBLE}' "
-            f"then ' is before {EARLIEST_PLAUSIBLE}' else ' is more than a day in the future' end end"
-        ),
-    )
-
-
-def whole_numbers(*fields: str) -> tuple[RowRule, ...]:
-    """JSON fields (dotted paths) that, when present, must be whole numbers (ids, counts, minutes)."""
-    return tuple(
-        RowRule(
-            bad_when=(
-                f"coalesce(json_type(json_extract(payload, '$.{name}')), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT') "
-                f"and not regexp_full_match(coalesce(payload ->> '$.{name}', ''), '-?[0-9]{{1,18}}')"
-            ),
-            reason=f"'{name} ' || json_extract(payload, '$.{name}')::varchar || ' is not a whole number'",
-        )
-        for name in fields
-    )
-
-
-def booleans(*fields: str) -> tuple[RowRule, ...]:
-    """JSON fields that, when present, must be true or false."""
-    return tuple(
-        RowRule(
-            bad_when=(
-                f"coalesce(json_type(json_extract(payload, '$.{name}')), 'NULL') not in ('NULL', 'BOOLEAN') "
-                f"and lower(payload ->> '$.{name}') not in ('true', 'false')"
-            ),
-            reason=f"'{name} ' || json_extract(payload, '$.{name}')::varchar || ' is not true or false'",
-        )
-        for name in fields
-    )
+    field: str
+    domain: str = "account"
 
 
 @dataclass(frozen=True)
@@ -116,13 +60,28 @@ class EntitySpec:
     known_fields: tuple[str, ...] = field(default_factory=tuple)
     # CSV layout: the exact header columns; the first one is the primary key.
     csv_columns: tuple[str, ...] = field(default_factory=tuple)
-    # Record-level rules, applied in order (the first that matches names the reason).
+    # The typed contract: every field the platform reads (ingestion/contracts/fields.py).
+    fields: tuple[Field, ...] = field(default_factory=tuple)
+    # Rules that span several fields, tried after the field rules (the first that matches names the reason).
     rules: tuple[RowRule, ...] = field(default_factory=tuple)
-    # The GX suite run over a partition once it is loaded (see ingestion/expectations.py).
-    quality: QualitySuite | None = None
+    # How the GX suite and its samples name the primary key, the contract field that dates a record, and the
+    # account a record belongs to (ingestion/expectations.py).
+    key_name: str = "id"
+    record_time: str = ""
+    account: AccountRef | None = None
     # Usage events: how many days either side of the loaded partitions an earlier copy of a key is looked for
     # (a re-sent event); None looks through the whole table. A bound keeps a daily load's cost off the history.
     resend_window_days: int | None = None
+
+    def contract_field(self, name: str) -> Field:
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"{self.source}/{self.entity} has no contract field {name}")
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}.{self.entity}"
 
     @property
     def extension(self) -> str:

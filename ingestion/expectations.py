@@ -1,68 +1,28 @@
-"""What each raw entity must satisfy once loaded: a Great Expectations suite, declared as plain data.
+"""Each raw entity's Great Expectations suite, built from its typed contract.
 
-The row rules in `ingestion.entities` quarantine bad records before they load. The suite declared here is
-the second line, run by `ingestion.quality` with GX Core over everything a partition holds after the load
-(whatever path the records came in by). Each expectation is one Dagster asset check on the raw asset:
-`critical` ones block the dbt models downstream, `warning` ones are reported and do not block.
+The loader quarantines the records that break the contract before they load. The suite is the second line, run
+by `ingestion.quality` with GX Core over everything a partition holds after the load (whatever path the records
+came in by: a connector, a manual insert, a file loaded under older rules). Each expectation is one Dagster asset
+check on the raw asset. Every expectation is about records, so every one is a warning: it is reported with its
+count and samples and never stops the run (a record-level problem never stops the marts for everyone).
 
-Each entity declares a typed projection of its raw table (`columns`, SQL over the raw row `r`), the account
-its records belong to (`AccountRef`), and the expectations over that projection. Dates bounding a plausible
-timestamp are resolved when the suite runs (`EARLIEST_PLAUSIBLE`, now + 1 day).
+The suite of every entity: its key is present and unique within a day; every record satisfies the contract (the
+same rules the loader applies, `ingestion.contracts.rules`); values of the contract's warn-only sets are known;
+amounts are not absurd; the record's account is known and the record is not older than the account.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from ingestion.contracts.render import typed
+from ingestion.contracts.rules import ContractSettings, contract_rules
+from ingestion.entities import EntitySpec
+from ingestion.loader.records import rule_sql
+
 Severity = Literal["critical", "warning"]
-
-# Nothing our users measure happened before 2000: an earlier date is a zeroed or defaulted clock.
-EARLIEST_PLAUSIBLE = "2000-01-01"
-# A timestamp more than this far ahead of the check is a broken clock (the row rules use the same bound).
-FUTURE_TOLERANCE_DAYS = 1
-# Marker in an expectation's arguments, replaced by now + FUTURE_TOLERANCE_DAYS when the suite runs.
-LATEST_PLAUSIBLE = "<now + 1 day>"
-# A single invoice or charge above this many minor units (10 million in a two-decimal currency) is almost
-# certainly a unit mistake; it loads, and the warning makes someone look.
-ABSURD_AMOUNT_MINOR_UNITS = 1_000_000_000
-
-# The account domains a record can point into, and the SQL listing each domain's ids with the earliest
-# moment the account is known to have existed. They read the raw tables, so a check sees what is loaded.
-ACCOUNT_DOMAINS: Mapping[str, str] = {
-    # Our account id: Stripe customer metadata.account_id or Zendesk organization external_id. Only the
-    # Stripe customer bounds when the account began: support agents create Zendesk organizations lazily,
-    # often after the first tickets and after trial usage.
-    "account": """
-        select account_id, min(created_at) as created_at from (
-            select payload ->> '$.metadata.account_id' as account_id,
-                   to_timestamp(try_cast(payload ->> '$.created' as bigint)) as created_at
-            from raw_stripe.customers
-            union all
-            select payload ->> '$.external_id', null
-            from raw_zendesk.organizations
-        ) where account_id is not null group by 1
-    """,
-    "stripe_customer": """
-        select record_id as account_id, min(to_timestamp(try_cast(payload ->> '$.created' as bigint))) as created_at
-        from raw_stripe.customers group by 1
-    """,
-    "zendesk_organization": """
-        select record_id as account_id, null::timestamptz as created_at
-        from raw_zendesk.organizations group by 1
-    """,
-}
-# The domains whose created_at bounds the records that point at them.
-DOMAINS_WITH_CREATION = ("account", "stripe_customer")
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    """The account a record belongs to: `id_sql` over the raw row, looked up in one of ACCOUNT_DOMAINS."""
-
-    id_sql: str
-    domain: str = "account"
 
 
 @dataclass(frozen=True)
@@ -73,146 +33,154 @@ class Expectation:
     gx_type: str
     kwargs: Mapping[str, Any]
     description: str
-    severity: Severity = "critical"
+    severity: Severity = "warning"
 
 
 @dataclass(frozen=True)
 class QualitySuite:
-    # Name -> SQL over the raw row `r` (and `accounts`, the row's account, when `account` is set).
+    # Name -> SQL over the raw row (the frame GX validates).
     columns: Mapping[str, str]
     expectations: tuple[Expectation, ...]
-    account: AccountRef | None = None
+    # The account domain (see `account_domains`) when the records belong to accounts.
+    account_domain: str | None = None
     # The columns that identify a record in the samples shown with a failed check.
     locator: tuple[str, ...] = ("_source_file", "_line_number")
 
 
-# --- the building blocks every suite uses ----------------------------------------------------------------------
+def account_domains() -> dict[str, str]:
+    """The account domains a record can point into: SQL listing each domain's ids with the earliest moment the
+    account is known to have existed, from the raw tables (typed by their contracts), so a check sees what is
+    loaded. Only the Stripe customer bounds when an account began: support agents create Zendesk organizations
+    lazily, often after the first tickets and after trial usage."""
+    from ingestion.registry import get_entity
 
-
-def not_null(column: str) -> Expectation:
-    return Expectation(
-        f"gx_{column}_not_null", "ExpectColumnValuesToNotBeNull", {"column": column}, f"`{column}` is present."
-    )
-
-
-def unique_per_day(column: str) -> Expectation:
-    return Expectation(
-        f"gx_{column}_unique_per_day",
-        "ExpectCompoundColumnsToBeUnique",
-        {"column_list": [column, "_partition_date"]},
-        f"`{column}` is unique within each day's batch.",
-    )
-
-
-def plausible_time(column: str) -> Expectation:
-    return Expectation(
-        f"gx_{column}_plausible",
-        "ExpectColumnValuesToBeBetween",
-        {"column": column, "min_value": EARLIEST_PLAUSIBLE, "max_value": LATEST_PLAUSIBLE},
-        f"`{column}` is a timestamp from {EARLIEST_PLAUSIBLE} to one day after the check.",
-    )
-
-
-def in_set(column: str, values: list, *, severity: Severity = "critical", what: str = "") -> Expectation:
-    return Expectation(
-        f"gx_{column}_in_set",
-        "ExpectColumnValuesToBeInSet",
-        {"column": column, "value_set": values},
-        what or f"`{column}` is one of {', '.join(map(str, values))}.",
-        severity,
-    )
-
-
-def whole_number_between(column: str, low: int, high: int) -> Expectation:
-    return Expectation(
-        f"gx_{column}_{low}_to_{high}",
-        "ExpectColumnValuesToBeInSet",
-        {"column": column, "value_set": list(range(low, high + 1))},
-        f"`{column}`, where given, is a whole number from {low} to {high}.",
-    )
-
-
-def non_negative(column: str) -> Expectation:
-    return Expectation(
-        f"gx_{column}_non_negative",
-        "ExpectColumnValuesToBeBetween",
-        {"column": column, "min_value": 0},
-        f"`{column}` is not negative.",
-    )
-
-
-def not_absurd(column: str) -> Expectation:
-    return Expectation(
-        f"gx_{column}_not_absurd",
-        "ExpectColumnValuesToBeBetween",
-        {"column": column, "max_value": ABSURD_AMOUNT_MINOR_UNITS},
-        f"`{column}` is at most {ABSURD_AMOUNT_MINOR_UNITS:,} minor units (a warning: larger is likely a unit error).",
-        "warning",
-    )
-
-
-def account_known() -> Expectation:
-    return Expectation(
-        "gx_account_known",
-        "ExpectColumnValuesToBeNull",
-        {"column": "unknown_account_id"},
-        "The record's account is known to the billing or support source (a warning: the record still loads "
-        "and reaches the marts as unmatched).",
-        "warning",
-    )
-
-
-def after_account_created(column: str) -> Expectation:
-    return Expectation(
-        f"gx_{column}_after_account_created",
-        "ExpectColumnPairValuesAToBeGreaterThanB",
-        {
-            "column_A": column,
-            "column_B": "account_created_at",
-            "or_equal": True,
-            "ignore_row_if": "either_value_is_missing",
-        },
-        f"`{column}` is not before the account was created (a warning).",
-        "warning",
-    )
-
-
-def epoch_seconds(sql: str) -> str:
-    """A Stripe-style Unix time in seconds, as a UTC timestamp (NULL when it is not a whole number)."""
-    return f"timezone('UTC', to_timestamp(try_cast({sql} as bigint)))"
-
-
-def iso_time(sql: str) -> str:
-    """An ISO-8601 text timestamp as a UTC timestamp (a missing zone is read as UTC; NULL when unreadable)."""
-    return f"timezone('UTC', try_cast({sql} as timestamptz))"
-
-
-def record_suite(
-    key: str,
-    time_column: str,
-    time_sql: str,
-    *,
-    key_sql: str = "r.record_id",
-    columns: Mapping[str, str] | None = None,
-    expectations: tuple[Expectation, ...] = (),
-    account: AccountRef | None = None,
-) -> QualitySuite:
-    """The checks every entity gets (key present and unique per day, a plausible timestamp, a known account
-    created before the record) plus its own."""
-    account_checks: tuple[Expectation, ...] = ()
-    if account is not None:
-        account_checks = (account_known(),)
-        if account.domain in DOMAINS_WITH_CREATION:
-            account_checks += (after_account_created(time_column),)
-    return QualitySuite(
-        columns={key: key_sql, time_column: time_sql, **(columns or {})},
-        expectations=(
-            not_null(key),
-            unique_per_day(key),
-            not_null(time_column),
-            plausible_time(time_column),
-            *expectations,
-            *account_checks,
+    customers, organizations = get_entity("stripe", "customers"), get_entity("zendesk", "organizations")
+    created = typed("duckdb", customers.contract_field("created"))
+    account_id = typed("duckdb", customers.contract_field("metadata.account_id"))
+    external_id = typed("duckdb", organizations.contract_field("external_id"))
+    return {
+        "account": f"""
+            select account_id, min(created_at) as created_at from (
+                select {account_id} as account_id, {created} as created_at from {customers.table}
+                union all
+                select {external_id}, null from {organizations.table}
+            ) where account_id is not null group by 1
+        """,
+        "stripe_customer": f"select record_id as account_id, min({created}) as created_at from {customers.table} group by 1",
+        "zendesk_organization": (
+            f"select record_id as account_id, null::timestamp as created_at from {organizations.table} group by 1"
         ),
-        account=account,
-    )
+    }
+
+
+# The domains whose created_at bounds the records that point at them.
+DOMAINS_WITH_CREATION = ("account", "stripe_customer")
+
+
+def _column_name(field_name: str) -> str:
+    return field_name.replace("[].", "_").replace(".", "_")
+
+
+def key_sql(spec: EntitySpec) -> str:
+    if spec.layout == "json_object":
+        return "record_id"
+    if spec.layout == "csv":
+        return f"nullif(trim(\"{spec.csv_columns[0]}\"), '')"
+    return "nullif(message_id, '')"
+
+
+def _warn_fields(spec: EntitySpec):
+    """The top-level fields with a warn-only value set, and the amounts with an absurdity bound."""
+    for f in spec.fields:
+        if f.within or f.element:
+            continue
+        if f.values and f.on_unknown == "warn":
+            yield "in_set", f
+        if f.warn_above is not None:
+            yield "not_absurd", f
+
+
+def expectations_for(spec: EntitySpec) -> tuple[Expectation, ...]:
+    """The entity's expectations (what the checks are; `suite_for` adds the SQL of the frame they read)."""
+    expectations = [
+        Expectation(
+            f"gx_{spec.key_name}_not_null",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": spec.key_name},
+            f"`{spec.key_name}` is present.",
+        ),
+        Expectation(
+            f"gx_{spec.key_name}_unique_per_day",
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": [spec.key_name, "_partition_date"]},
+            f"`{spec.key_name}` is unique within each day's batch.",
+        ),
+        Expectation(
+            "gx_contract",
+            "ExpectColumnValuesToBeNull",
+            {"column": "contract_violation"},
+            "Every record satisfies the entity's typed contract (the loader's rules; the samples give the reason).",
+        ),
+    ]
+    for check, f in _warn_fields(spec):
+        name = _column_name(f.name)
+        if check == "in_set":
+            expectations.append(
+                Expectation(
+                    f"gx_{name}_in_set",
+                    "ExpectColumnValuesToBeInSet",
+                    {"column": name, "value_set": list(f.values)},
+                    f"`{f.name}` is one of {', '.join(f.values)} (an unknown value loads and is reported).",
+                )
+            )
+        else:
+            expectations.append(
+                Expectation(
+                    f"gx_{name}_not_absurd",
+                    "ExpectColumnValuesToBeBetween",
+                    {"column": name, "max_value": f.warn_above},
+                    f"`{f.name}` is at most {f.warn_above:,} minor units (larger is likely a unit error).",
+                )
+            )
+    if spec.account is not None:
+        expectations.append(
+            Expectation(
+                "gx_account_known",
+                "ExpectColumnValuesToBeNull",
+                {"column": "unknown_account_id"},
+                "The record's account is known to the billing or support source (the record still loads and "
+                "reaches the marts as unmatched).",
+            )
+        )
+        if spec.account.domain in DOMAINS_WITH_CREATION and spec.record_time:
+            time = spec.record_time
+            expectations.append(
+                Expectation(
+                    f"gx_{time}_after_account_created",
+                    "ExpectColumnPairValuesAToBeGreaterThanB",
+                    {
+                        "column_A": time,
+                        "column_B": "account_created_at",
+                        "or_equal": True,
+                        "ignore_row_if": "either_value_is_missing",
+                    },
+                    f"`{time}` is not before the account was created.",
+                )
+            )
+    return tuple(expectations)
+
+
+def suite_for(spec: EntitySpec, settings: ContractSettings) -> QualitySuite:
+    """The entity's suite: the typed projection GX validates and the expectations over it."""
+    fields = {f.name: f for f in spec.fields}
+    reason, _ = rule_sql(spec, contract_rules(spec, settings), key=key_sql(spec))
+    columns = {spec.key_name: key_sql(spec), "contract_violation": reason}
+    for check, f in _warn_fields(spec):
+        as_number = replace(f, kind="int64") if check == "not_absurd" else f
+        columns[_column_name(f.name)] = typed("duckdb", as_number, fields)
+    domain = spec.account.domain if spec.account is not None else None
+    if spec.account is not None:
+        columns["account_ref"] = typed("duckdb", spec.contract_field(spec.account.field), fields)
+        if spec.record_time:
+            columns[spec.record_time] = typed("duckdb", spec.contract_field(spec.record_time), fields)
+    return QualitySuite(columns=columns, expectations=expectations_for(spec), account_domain=domain)

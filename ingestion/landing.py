@@ -30,6 +30,7 @@ class LandingFileError(ValueError):
     def __init__(self, path: Path | str, message: str, line: int | None = None):
         self.path = str(path)
         self.line = line
+        self.problem = message
         where = f"{self.path}, line {line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
 
@@ -56,18 +57,141 @@ def landing_file(landing_dir: Path, spec: EntitySpec, day: date) -> LandingFile:
     return LandingFile(spec=spec, path=landing_dir / relative, partition_date=day, relative_path=relative)
 
 
-def dates_present(landing_dir: Path, specs: Iterable[EntitySpec]) -> list[date]:
-    """Every partition date that has a file for any of the given entities, sorted."""
-    found: set[date] = set()
-    for spec in specs:
-        folder = landing_dir / spec.landing_subdir
-        if not folder.is_dir():
+@dataclass(frozen=True)
+class Ignored:
+    """An entry of the landing folder that is not a day file of an entity, and why (never loaded, always listed)."""
+
+    path: str  # relative to the landing folder
+    reason: str
+    source: str | None = None
+    entity: str | None = None
+
+
+@dataclass
+class LandingScan:
+    """What the landing folder holds: the loadable day files of each entity, and every other entry with a reason."""
+
+    days: dict[tuple[str, str], set[date]]
+    ignored: list[Ignored]
+
+    def dates(self) -> list[date]:
+        return sorted(set().union(*self.days.values())) if self.days else []
+
+    def ignored_in(self, spec: EntitySpec) -> list[Ignored]:
+        return [entry for entry in self.ignored if (entry.source, entry.entity) == (spec.source, spec.entity)]
+
+
+def _is_inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve(strict=True).relative_to(root)
+    except (OSError, ValueError, RuntimeError):
+        return False
+    return True
+
+
+def why_not_loadable(landing_dir: Path, path: Path) -> str | None:
+    """None when `path` is a regular file whose real path (symbolic links followed) is inside the landing folder;
+    else the reason. A link that leaves the landing folder is refused: only what lands there is loaded."""
+    if path.is_symlink() and not path.exists():
+        return "a symbolic link to nothing"
+    if not _is_inside(path, landing_dir.resolve()):
+        return "a symbolic link to a path outside the landing folder (refused: only files in the landing folder load)"
+    if path.is_dir():
+        return "a directory, not a file"
+    if not path.is_file():
+        return "not a regular file"
+    return None
+
+
+def day_files(
+    landing_dir: Path, spec: EntitySpec, days: Iterable[date]
+) -> tuple[list[LandingFile], list[tuple[LandingFile, LandingFileError]]]:
+    """The loadable files of `spec` for `days` (a day without a file has none), and the day files refused (a link
+    out of the landing folder, a directory, both `.jsonl` and `.jsonl.gz`) with the error naming them."""
+    files: list[LandingFile] = []
+    refused: list[tuple[LandingFile, LandingFileError]] = []
+    for day in days:
+        try:
+            lf = landing_file(landing_dir, spec, day)
+        except LandingFileError as error:
+            relative = f"{spec.landing_subdir}/{day.isoformat()}.{spec.extension}.gz"
+            refused.append((LandingFile(spec, Path(error.path), day, relative), error))
             continue
-        for child in folder.iterdir():
-            match = _DATE_FILE.match(child.name)
-            if match and match.group(2) == spec.extension and (match.group(3) is None or spec.accepts_gzip):
-                found.add(date.fromisoformat(match.group(1)))
-    return sorted(found)
+        if not lf.path.exists() and not lf.path.is_symlink():
+            continue
+        problem = why_not_loadable(landing_dir, lf.path)
+        if problem:
+            refused.append((lf, LandingFileError(lf.path, problem)))
+        else:
+            files.append(lf)
+    return files, refused
+
+
+def _day_file_problem(name: str, spec: EntitySpec) -> tuple[date | None, str | None]:
+    match = _DATE_FILE.match(name)
+    if match is None:
+        return None, f"not named <YYYY-MM-DD>.{spec.extension}" + (" or .jsonl.gz" if spec.accepts_gzip else "")
+    try:
+        day = date.fromisoformat(match.group(1))
+    except ValueError:
+        return None, f"{match.group(1)} is not a calendar date"
+    if match.group(2) != spec.extension:
+        return None, f".{match.group(2)} file: {spec.source}/{spec.entity} files are .{spec.extension}"
+    if match.group(3) is not None and not spec.accepts_gzip:
+        return None, f"compressed: {spec.source}/{spec.entity} files are plain .{spec.extension}"
+    return day, None
+
+
+def scan(landing_dir: Path, specs: Iterable[EntitySpec]) -> LandingScan:
+    """Walk the landing folder once: every day file of the entities, and every other entry with the reason it is
+    not loaded. Never raises for what the folder holds. Hidden entries (a name starting with ".", such as the
+    temporary file of a write in progress) and state folders at the top (a name starting with "_") are skipped."""
+    specs = list(specs)
+    days: dict[tuple[str, str], set[date]] = {}
+    ignored: list[Ignored] = []
+    if not landing_dir.is_dir():
+        return LandingScan(days, ignored)
+    by_folder = {(spec.source, spec.entity): spec for spec in specs}
+    sources = {spec.source for spec in specs}
+
+    def visible(entries):
+        return sorted(entry for entry in entries if not entry.name.startswith("."))
+
+    for top in visible(landing_dir.iterdir()):
+        relative = top.name
+        if top.name.startswith("_"):
+            continue
+        if top.name not in sources or not top.is_dir():
+            ignored.append(Ignored(relative, "not the folder of a known source (" + ", ".join(sorted(sources)) + ")"))
+            continue
+        problem = why_not_loadable(landing_dir, top) if top.is_symlink() else None
+        if problem:
+            ignored.append(Ignored(relative, problem, top.name))
+            continue
+        for folder in visible(top.iterdir()):
+            spec = by_folder.get((top.name, folder.name))
+            relative = f"{top.name}/{folder.name}"
+            if spec is None or not folder.is_dir():
+                ignored.append(Ignored(relative, f"not the folder of a known {top.name} entity", top.name))
+                continue
+            problem = why_not_loadable(landing_dir, folder) if folder.is_symlink() else None
+            if problem:
+                ignored.append(Ignored(relative, problem, spec.source, spec.entity))
+                continue
+            for entry in visible(folder.iterdir()):
+                relative = f"{spec.landing_subdir}/{entry.name}"
+                day, problem = _day_file_problem(entry.name, spec)
+                problem = problem or why_not_loadable(landing_dir, entry)
+                if problem:
+                    ignored.append(Ignored(relative, problem, spec.source, spec.entity))
+                else:
+                    days.setdefault((spec.source, spec.entity), set()).add(day)
+    return LandingScan(days, ignored)
+
+
+def dates_present(landing_dir: Path, specs: Iterable[EntitySpec]) -> list[date]:
+    """Every partition date that has a loadable file for any of the given entities, sorted."""
+    return scan(landing_dir, specs).dates()
 
 
 def is_empty(landing_dir: Path) -> bool:

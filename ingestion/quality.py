@@ -1,4 +1,4 @@
-"""Run an entity's GX Core suite (declared in `ingestion.expectations`) over the partitions just loaded.
+"""Run an entity's GX Core suite (built from its contract in `ingestion.expectations`) over the partitions loaded.
 
 DuckDB computes the typed projection and the account lookup in SQL; GX validates the resulting frame and
 reports, per expectation, the unexpected count and where the first offending records are (file and line).
@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from ingestion.contracts.rules import ContractSettings, load_settings
 from ingestion.entities import EntitySpec
-from ingestion.expectations import (
-    ACCOUNT_DOMAINS,
-    EARLIEST_PLAUSIBLE,
-    FUTURE_TOLERANCE_DAYS,
-    LATEST_PLAUSIBLE,
-    Expectation,
-    QualitySuite,
-)
+from ingestion.expectations import Expectation, QualitySuite, account_domains, suite_for
 from ingestion.loader import ensure_tables
 from ingestion.registry import get_entity
 
@@ -52,32 +46,22 @@ class CheckOutcome:
 
 
 def projection_sql(spec: EntitySpec, suite: QualitySuite) -> str:
-    """The frame GX validates: the partition window's records, typed, with their account looked up."""
-    columns = [f"{sql} as {name}" for name, sql in suite.columns.items()]
-    join = ""
-    if suite.account is not None:
-        account_id = suite.account.id_sql
-        join = (
-            f"left join ({ACCOUNT_DOMAINS[suite.account.domain]}) as accounts on accounts.account_id = ({account_id})"
-        )
-        columns += [
-            f"case when ({account_id}) is not null and accounts.account_id is null then ({account_id}) end "
-            "as unknown_account_id",
-            "timezone('UTC', accounts.created_at) as account_created_at",
-        ]
-    return f"""select r._partition_date, r._source_file, r._line_number, {", ".join(columns)}
-        from {spec.table} as r {join}
-        where r._partition_date between $first and $last
+    """The frame GX validates: the partition window's records, typed by the contract, with their account."""
+    columns = ", ".join(f'{sql} as "{name}"' for name, sql in suite.columns.items())
+    typed_rows = f"""
+        select _partition_date, _source_file, _line_number, {columns}
+        from {spec.table} where _partition_date between $first and $last
     """
-
-
-def _resolve(kwargs: dict[str, Any], now: datetime) -> dict[str, Any]:
-    bounds = {EARLIEST_PLAUSIBLE: datetime.fromisoformat(EARLIEST_PLAUSIBLE)}
-    bounds[LATEST_PLAUSIBLE] = now.astimezone(UTC).replace(tzinfo=None) + timedelta(days=FUTURE_TOLERANCE_DAYS)
-    return {
-        key: bounds[value] if key in ("min_value", "max_value") and value in bounds else value
-        for key, value in kwargs.items()
-    }
+    if suite.account_domain is None:
+        return typed_rows
+    return f"""
+        select r.*,
+               case when r.account_ref is not null and accounts.account_id is null then r.account_ref end
+                   as unknown_account_id,
+               accounts.created_at as account_created_at
+        from ({typed_rows}) as r
+        left join ({account_domains()[suite.account_domain]}) as accounts on accounts.account_id = r.account_ref
+    """
 
 
 @lru_cache(maxsize=1)
@@ -119,17 +103,14 @@ def _day_chunks(con: duckdb.DuckDBPyConnection, spec: EntitySpec, first: date, l
     return chunks or [(first, last)]
 
 
-def _validate_chunk(con, spec: EntitySpec, first: date, last: date, now: datetime) -> dict[str, CheckOutcome]:
-    suite = spec.quality
+def _validate_chunk(con, spec: EntitySpec, suite: QualitySuite, first: date, last: date) -> dict[str, CheckOutcome]:
     frame = con.execute(projection_sql(spec, suite), {"first": first, "last": last}).df()
     gx, batch_definition = _gx_batch_definition()
     expectations = {expectation.check_name: expectation for expectation in suite.expectations}
     gx_suite = gx.ExpectationSuite(
         name=spec.table,
         expectations=[
-            getattr(gx.expectations, e.gx_type)(
-                **_resolve(dict(e.kwargs), now), severity=e.severity, meta={"check_name": e.check_name}
-            )
+            getattr(gx.expectations, e.gx_type)(**dict(e.kwargs), severity=e.severity, meta={"check_name": e.check_name})
             for e in suite.expectations
         ],
     )
@@ -189,24 +170,26 @@ def _merge(a: CheckOutcome, b: CheckOutcome) -> CheckOutcome:
 
 
 def validate_partitions(
-    con: duckdb.DuckDBPyConnection, spec: EntitySpec, first: date, last: date, *, now: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    first: date,
+    last: date,
+    *,
+    settings: ContractSettings | None = None,
 ) -> list[CheckOutcome]:
     """Validate every record of `spec` in partitions first..last (inclusive) against its suite.
 
     The window is validated in chunks of whole days (at most CHUNK_ROWS records each, so a year of events
     never has to fit in memory at once); counts add up and the first samples are kept.
     """
-    suite = spec.quality
-    if suite is None:
-        return []
-    if suite.account is not None:
+    suite = suite_for(spec, settings or load_settings())
+    if suite.account_domain is not None:
         # The account lists read these tables; they exist (empty) even before their sources first load.
         for source, entity in (("stripe", "customers"), ("zendesk", "organizations")):
             ensure_tables(con, get_entity(source, entity))
-    now = now or datetime.now(UTC)
     con.execute("set enable_progress_bar = false")  # the frames are fetched in a worker, not a terminal
     merged: dict[str, CheckOutcome] = {}
     for chunk_first, chunk_last in _day_chunks(con, spec, first, last):
-        for name, outcome in _validate_chunk(con, spec, chunk_first, chunk_last, now).items():
+        for name, outcome in _validate_chunk(con, spec, suite, chunk_first, chunk_last).items():
             merged[name] = _merge(merged[name], outcome) if name in merged else outcome
     return [merged[expectation.check_name] for expectation in suite.expectations]

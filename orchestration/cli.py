@@ -1,7 +1,8 @@
 """`make run`: demo data if the landing folder is empty, every landing date in one Dagster run, then a summary.
 
-python -m orchestration.cli run [--force]    # --force re-runs even when nothing changed
+python -m orchestration.cli run [--force]    # --force re-reads and re-validates every landing file
 python -m orchestration.cli summary
+python -m orchestration.cli empty-day <source>/<entity> <YYYY-MM-DD>   # empty a loaded day on purpose
 """
 
 from __future__ import annotations
@@ -128,14 +129,12 @@ def run(force: bool, demo: dict | None = None) -> int:
     job = defs().resolve_job_def("daily_pipeline")
     instance = dg.DagsterInstance.get()
     print(f"Loading {len(days)} days ({days[0]} to {days[-1]}) from {landing} into {warehouse} ...", flush=True)
-    result = job.execute_in_process(
-        instance=instance,
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat(),
-        },
-        raise_on_error=False,
-    )
+    from orchestration.defs.ingestion.assets import RELOAD_TAG
+
+    tags = {ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(), ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat()}
+    if force:
+        tags[RELOAD_TAG] = "all"
+    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
     if not result.success:
         failures = [event.message for event in result.all_events if event.is_failure]
         print("Run failed:\n  " + "\n  ".join(message or "" for message in failures[:5]), file=sys.stderr)
@@ -145,15 +144,49 @@ def run(force: bool, demo: dict | None = None) -> int:
     return 0
 
 
+def empty_day(entity: str, day: date) -> int:
+    """Remove the day's records of the entity and record its landing file (empty or absent) as loaded; the marts
+    follow at the next run."""
+    from ingestion.landing import landing_file
+    from ingestion.loader import empty_day as empty
+    from ingestion.registry import get_entity
+    from orchestration.defs.resources import WarehouseResource
+
+    export_defaults()
+    try:
+        spec = get_entity(*entity.split("/", 1))
+    except (KeyError, TypeError):
+        print(f"error: unknown entity {entity!r} (<source>/<entity>, e.g. zendesk/tickets)", file=sys.stderr)
+        return 2
+    lf = landing_file(landing_dir(), spec, day)
+    if lf.path.is_file() and lf.path.stat().st_size > 0 and any(line.strip() for line in lf.path.open("rb")):
+        print(f"error: {lf.path} holds data: remove it or empty it first, then run this again", file=sys.stderr)
+        return 2
+    with WarehouseResource(database=str(duckdb_path())).write_connection() as con:
+        removed = empty(con, lf, batch_id=f"empty-day:{datetime.now(UTC).isoformat()}")
+    print(f"{spec.table}: {removed} record(s) of {day} removed; the next run rebuilds the marts without them")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="load every landing date and build the marts")
-    run_parser.add_argument("--force", action="store_true", help="run even if nothing changed")
+    run_parser.add_argument(
+        "--force", action="store_true", help="run even if nothing changed, reading and validating every file again"
+    )
     run_parser.add_argument("--demo-accounts", type=int, help="accounts in the demo data (default 2000)")
     run_parser.add_argument("--demo-months", type=int, help="months of demo data (default 12)")
     commands.add_parser("summary", help="print the summary of the current warehouse")
+    empty = commands.add_parser(
+        "empty-day",
+        help="empty one loaded day of one entity on purpose (a file that would empty it is otherwise refused)",
+    )
+    empty.add_argument("entity", help="<source>/<entity>, e.g. zendesk/tickets")
+    empty.add_argument("day", type=date.fromisoformat, help="the day, YYYY-MM-DD")
     args = parser.parse_args(argv)
+    if args.command == "empty-day":
+        return empty_day(args.entity, args.day)
     if args.command == "run":
         demo = {"accounts": args.demo_accounts, "months": args.demo_months}
         return run(force=args.force, demo={key: value for key, value in demo.items() if value is not None})

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from ingestion.entities import EntitySpec
-from ingestion.expectations import EARLIEST_PLAUSIBLE
+from ingestion.contracts.rules import EARLIEST_PLAUSIBLE
 from ingestion.landing import landing_file, write_atomic
 from ingestion.registry import get_entity
 

@@ -1,7 +1,12 @@
-"""Segment: product usage as track events (high volume: read by DuckDB's own JSON reader)."""
+"""Segment: product usage as track events (high volume: read by DuckDB's own JSON reader into raw columns).
 
-from ingestion.entities import EntitySpec, RowRule, is_timestamp, plausible_time
-from ingestion.expectations import AccountRef, iso_time, not_null, record_suite
+The raw columns and the track-spec fields they come from (https://segment.com/docs/connections/spec/track/):
+message_id <- messageId, event, user_id <- userId, anonymous_id <- anonymousId, account_id <- context.groupId,
+event_timestamp <- timestamp, properties, context. The contract names the raw columns.
+"""
+
+from ingestion.contracts.fields import columns, iso_time, json_object, text
+from ingestion.entities import AccountRef, EntitySpec
 
 ENTITIES = (
     EntitySpec(
@@ -13,20 +18,18 @@ ENTITIES = (
         # acknowledgement may re-send a queued event days later. 30 days covers that, at a daily cost of a
         # month of keys rather than the whole history.
         resend_window_days=30,
-        rules=(
-            RowRule(bad_when="event is null", reason="'missing required field event'"),
-            is_timestamp("event_timestamp"),
-            plausible_time("event_timestamp", "timestamp"),
+        fields=columns(
+            text("event", required=True),
+            text("user_id"),
+            text("anonymous_id"),
+            text("account_id"),
+            iso_time("event_timestamp", required=True, time_role="event"),
+            json_object("properties"),
+            json_object("context"),
         ),
-        quality=record_suite(
-            "message_id",
-            "event_timestamp",
-            iso_time("r.event_timestamp"),
-            key_sql="r.message_id",
-            columns={"event": "r.event"},
-            expectations=(not_null("event"),),
-            account=AccountRef("r.account_id"),
-        ),
+        key_name="message_id",
+        record_time="event_timestamp",
+        account=AccountRef("account_id"),
         description="Segment track calls (messageId, event, userId, timestamp, context.groupId = account id).",
     ),
 )

@@ -1,43 +1,13 @@
-"""Stripe: customers, subscriptions, invoices and charges as the list endpoints return them."""
+"""Stripe: customers, subscriptions, invoices and charges as the list endpoints return them (API reference)."""
 
-from ingestion.entities import EntitySpec, RowRule, booleans, names, plausible_time, required, whole_numbers
-from ingestion.expectations import (
-    AccountRef,
-    epoch_seconds,
-    in_set,
-    non_negative,
-    not_absurd,
-    record_suite,
-)
-from ingestion.stripe.currencies import ISO_4217_CODES
+from functools import partial
 
-# Stripe amounts are integers in minor units with an ISO 4217 currency code (lower case).
-_CURRENCY = "upper(payload ->> '$.currency')"
-ISO_CURRENCY = RowRule(
-    bad_when=f"coalesce({_CURRENCY}, '') not in ({', '.join(repr(code) for code in sorted(ISO_4217_CODES))})",
-    reason=(
-        "'currency ' || coalesce('\"' || (payload ->> '$.currency') || '\"', 'is missing') "
-        "|| ' is not an ISO 4217 code'"
-    ),
-)
-CREATED = plausible_time("payload ->> '$.created'", "created", epoch_seconds=True)
-# The subscription items' quantity and billing interval count must be whole numbers (staging casts them).
-ITEM_NUMBERS = RowRule(
-    bad_when=(
-        "coalesce(len(list_filter(json_extract(payload, '$.items.data[*]'), lambda item: "
-        "coalesce(json_type(item, '$.quantity'), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT') "
-        "or coalesce(json_type(item, '$.price.recurring.interval_count'), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT') "
-        "or (coalesce(item ->> '$.price.unit_amount_decimal', item ->> '$.price.unit_amount') is not null and "
-        "try_cast(coalesce(item ->> '$.price.unit_amount_decimal', item ->> '$.price.unit_amount') as decimal(18, 4)) "
-        "is null)"
-        ")), 0) > 0"
-    ),
-    reason=(
-        "'an item of items.data has a quantity, price.recurring.interval_count or price.unit_amount that is not "
-        "a number'"
-    ),
-)
-SUBSCRIPTION_STATUSES = [
+from ingestion.contracts import fields as f
+from ingestion.contracts.rules import MAX_AMOUNT_MINOR_UNITS
+from ingestion.entities import AccountRef, EntitySpec, names
+from ingestion.stripe.currencies import STRIPE_MINOR_UNITS
+
+SUBSCRIPTION_STATUSES = (
     "incomplete",
     "incomplete_expired",
     "trialing",
@@ -46,9 +16,20 @@ SUBSCRIPTION_STATUSES = [
     "canceled",
     "unpaid",
     "paused",
-]
-CUSTOMER = AccountRef("r.payload ->> '$.customer'", domain="stripe_customer")
-STRIPE_CURRENCIES = sorted(code.lower() for code in ISO_4217_CODES)
+)
+INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
+CHARGE_STATUSES = ("succeeded", "pending", "failed")
+BILLING_INTERVALS = ("day", "week", "month", "year")
+CUSTOMER = AccountRef("customer", domain="stripe_customer")
+# A single invoice or charge above this many minor units (10 million in a two-decimal currency) is almost
+# certainly a unit mistake: it loads, and a GX warning makes someone look.
+ABSURD_AMOUNT_MINOR_UNITS = 1_000_000_000
+
+# Money: amounts in the minor unit of the record's `currency` (ingestion/stripe/currencies.py). A currency that is
+# converted to USD downstream needs an exchange rate in dbt_project/seeds/fx_rates.csv.
+_currency = partial(f.currency, table=STRIPE_MINOR_UNITS)
+_amount = partial(f.amount, currency_field="currency", table=STRIPE_MINOR_UNITS, warn_above=ABSURD_AMOUNT_MINOR_UNITS)
+_created = f.epoch_seconds("created", required=True, time_role="record")
 
 # Top-level fields of each Stripe object (API reference); anything else is kept in `payload` and reported as drift.
 _COMMON = ("id", "object", "created", "livemode", "metadata", "currency", "customer", "description")
@@ -58,7 +39,7 @@ CUSTOMER_FIELDS = (
         """
     address balance cash_balance default_source delinquent discount email invoice_credit_balance
     invoice_prefix invoice_settings name next_invoice_sequence phone preferred_locales shipping sources
-    subscriptions tax tax_exempt tax_ids test_clock
+    subscriptions tax tax_exempt tax_ids test_clock deleted
     """
     ),
 )
@@ -108,49 +89,22 @@ CHARGE_FIELDS = (
     ),
 )
 
-
-# Beyond this many minor units no real amount exists (and it would not fit the staging decimals).
-MAX_AMOUNT_MINOR_UNITS = 10**14
-
-
-def non_negative_amount(field: str) -> RowRule:
-    value = f"payload ->> '$.{field}'"
-    return RowRule(
-        bad_when=(
-            f"{value} is not null "
-            f"and coalesce(try_cast({value} as hugeint) not between 0 and {MAX_AMOUNT_MINOR_UNITS - 1}, true)"
-        ),
-        reason=f"'{field} ' || ({value}) || ' is not a non-negative whole amount in minor units (below 10^14)'",
-    )
-
-
-def money_suite(key: str, amounts: tuple[str, ...]):
-    """Invoices and charges: a known currency, and amounts that are neither negative nor absurd."""
-    return record_suite(
-        key,
-        "created",
-        epoch_seconds("r.payload ->> '$.created'"),
-        columns={
-            "currency": "r.payload ->> '$.currency'",
-            **{amount: f"try_cast(r.payload ->> '$.{amount}' as double)" for amount in amounts},
-        },
-        expectations=(
-            in_set("currency", STRIPE_CURRENCIES, what="`currency` is an ISO 4217 code in lower case."),
-            *(non_negative(amount) for amount in amounts),
-            *(not_absurd(amount) for amount in amounts),
-        ),
-        account=CUSTOMER,
-    )
-
-
 ENTITIES = (
     EntitySpec(
         source="stripe",
         entity="customers",
         layout="json_object",
         known_fields=CUSTOMER_FIELDS,
-        rules=(*required("created"), CREATED, *booleans("deleted")),
-        quality=record_suite("customer_id", "created", epoch_seconds("r.payload ->> '$.created'")),
+        fields=(
+            f.text("metadata.account_id"),
+            f.lower("email"),
+            f.upper("address.country"),
+            _currency("currency"),
+            f.boolean("deleted"),
+            _created,
+        ),
+        key_name="customer_id",
+        record_time="created",
         description="Stripe Customer objects; metadata.account_id is the account id.",
     ),
     EntitySpec(
@@ -158,27 +112,34 @@ ENTITIES = (
         entity="subscriptions",
         layout="json_object",
         known_fields=SUBSCRIPTION_FIELDS,
-        rules=(
-            *required("customer", "status", "created"),
-            CREATED,
-            ITEM_NUMBERS,
-            *whole_numbers("start_date", "trial_end", "canceled_at", "ended_at"),
-        ),
-        quality=record_suite(
-            "subscription_id",
-            "created",
-            epoch_seconds("r.payload ->> '$.created'"),
-            columns={"status": "r.payload ->> '$.status'"},
-            expectations=(
-                in_set(
-                    "status",
-                    SUBSCRIPTION_STATUSES,
-                    severity="warning",
-                    what="`status` is a Stripe subscription status.",
-                ),
+        fields=(
+            f.reference("customer", required=True),
+            f.lower("status", SUBSCRIPTION_STATUSES, required=True),
+            _currency("currency"),
+            _created,
+            f.epoch_seconds("start_date", time_role="record"),
+            f.epoch_seconds("trial_end", time_role="schedule"),
+            f.epoch_seconds("canceled_at", time_role="record"),
+            f.epoch_seconds("ended_at", time_role="record"),
+            *f.within(
+                "items.data",
+                f.text("id"),
+                f.text("price.id"),
+                f.text("price.nickname"),
+                f.text("price.lookup_key"),
+                f.reference("price.product"),
+                f.text("price.product.name"),
+                f.count("quantity"),
+                f.amount("price.unit_amount", currency_field="price.currency", table=STRIPE_MINOR_UNITS),
+                f.decimal_amount("price.unit_amount_decimal", currency_field="price.currency", table=STRIPE_MINOR_UNITS),
+                _currency("price.currency", needs_rate=True),
+                f.lower("price.recurring.interval", BILLING_INTERVALS, on_unknown="reject"),
+                f.integer("price.recurring.interval_count", bits=32, minimum=1),
             ),
-            account=CUSTOMER,
         ),
+        key_name="subscription_id",
+        record_time="created",
+        account=CUSTOMER,
         description="Stripe Subscription objects with items.data[].price; each day's version is kept (plan history).",
     ),
     EntitySpec(
@@ -186,15 +147,23 @@ ENTITIES = (
         entity="invoices",
         layout="json_object",
         known_fields=INVOICE_FIELDS,
-        rules=(
-            *required("customer", "created"),
-            CREATED,
-            ISO_CURRENCY,
-            non_negative_amount("amount_due"),
-            non_negative_amount("amount_paid"),
-            *whole_numbers("total", "period_start", "period_end", "status_transitions.paid_at"),
+        fields=(
+            f.reference("customer", required=True),
+            f.reference("subscription"),
+            f.lower("status", INVOICE_STATUSES),
+            _currency("currency", required=True, needs_rate=True),
+            _amount("amount_due"),
+            _amount("amount_paid"),
+            # A total can be negative (credits larger than the lines).
+            _amount("total", minimum=-(MAX_AMOUNT_MINOR_UNITS - 1), warn_above=None),
+            _created,
+            f.epoch_seconds("period_start", time_role="schedule"),
+            f.epoch_seconds("period_end", time_role="schedule"),
+            f.epoch_seconds("status_transitions.paid_at", time_role="record"),
         ),
-        quality=money_suite("invoice_id", ("amount_due", "amount_paid")),
+        key_name="invoice_id",
+        record_time="created",
+        account=CUSTOMER,
         description="Stripe Invoice objects (amounts in minor units, lines with prices and periods).",
     ),
     EntitySpec(
@@ -202,15 +171,21 @@ ENTITIES = (
         entity="charges",
         layout="json_object",
         known_fields=CHARGE_FIELDS,
-        rules=(
-            *required("created", "amount"),
-            CREATED,
-            ISO_CURRENCY,
-            non_negative_amount("amount"),
-            non_negative_amount("amount_refunded"),
-            *booleans("paid", "refunded"),
+        fields=(
+            f.reference("customer"),
+            f.reference("invoice"),
+            f.lower("status", CHARGE_STATUSES),
+            _currency("currency", required=True, needs_rate=True),
+            _amount("amount", required=True),
+            _amount("amount_refunded"),
+            f.boolean("paid"),
+            f.boolean("refunded"),
+            f.text("failure_code"),
+            _created,
         ),
-        quality=money_suite("charge_id", ("amount", "amount_refunded")),
+        key_name="charge_id",
+        record_time="created",
+        account=CUSTOMER,
         description="Stripe Charge objects (status, failure_code, amount_refunded).",
     ),
 )

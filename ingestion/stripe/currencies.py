@@ -1,20 +1,16 @@
-"""ISO 4217 currency codes in circulation (from the iso-codes list, without funds, metals and test codes).
+"""The minor unit of every currency Stripe amounts can be in: ISO 4217's table, with Stripe's documented exceptions.
 
-Stripe sends them in lower case; a three-letter code outside this list ("xyz") is a broken record, not a currency.
+Stripe sends amounts as whole numbers in the currency's minor unit (https://docs.stripe.com/currencies#minor-units).
+The exponent of each code comes from ISO 4217's list (the `iso4217` package, which tracks the maintenance agency's
+amendments); Stripe departs from it for two currencies:
+- MGA is zero-decimal in Stripe's API (https://docs.stripe.com/currencies#zero-decimal), two-decimal in ISO 4217;
+- ISK is two-decimal in Stripe's API "for backwards compatibility" (an amount of 100 is 1 krona;
+  https://docs.stripe.com/currencies#special-cases), zero-decimal in ISO 4217.
+Codes without a minor unit (gold, SDRs, test codes) are not currencies an amount can be in.
 """
 
-from ingestion.entities import names
+from iso4217 import Currency
 
-ISO_4217_CODES = frozenset(
-    names(
-        """
-AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
-CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP
-GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD
-KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO
-NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL
-SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV
-WST XAF XCD XOF XPF YER ZAR ZMW ZWL
-"""
-    )
-)
+ISO_4217_MINOR_UNITS = {c.code.lower(): c.exponent for c in Currency if c.exponent is not None}
+STRIPE_EXCEPTIONS = {"mga": 0, "isk": 2}
+STRIPE_MINOR_UNITS = {**ISO_4217_MINOR_UNITS, **STRIPE_EXCEPTIONS}

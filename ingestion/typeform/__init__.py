@@ -1,18 +1,22 @@
-"""Typeform: survey responses as the Responses API returns them."""
+"""Typeform: survey responses as the Responses API returns them (https://www.typeform.com/developers/responses/)."""
 
-from ingestion.entities import EntitySpec, RowRule, names, plausible_time, required
-from ingestion.expectations import AccountRef, iso_time, record_suite, whole_number_between
+from ingestion.contracts.fields import ElementWhere, Var, in_element, integer, iso_time, lower, text
+from ingestion.contracts.render import elements_where
+from ingestion.entities import AccountRef, EntitySpec, RowRule, names
 
-# The answer to Typeform's NPS question type (`field.type = "nps"`), as JSON, or NULL when unanswered.
-NPS_ANSWER = "list_filter(json_extract(payload, '$.answers[*]'), lambda a: a ->> '$.field.type' = 'nps')[1]"
-NPS_SCORE_RULE = RowRule(
-    bad_when=(
-        f"{NPS_ANSWER} is not null and coalesce(not (json_type({NPS_ANSWER}, '$.number') in ('UBIGINT', 'BIGINT') "
-        f"and try_cast({NPS_ANSWER} ->> '$.number' as integer) between 0 and 10), true)"
-    ),
+# The NPS question and its reason are the answers whose form field `ref` is the configured one (dbt vars in
+# dbt_project/dbt_project.yml, read by the loader and by staging from that file).
+NPS_ANSWER = ElementWhere("answers", "field.ref", Var("typeform_nps_score_ref"), "answer to the NPS question")
+REASON_ANSWER = ElementWhere("answers", "field.ref", Var("typeform_nps_reason_ref"), "answer to the reason question")
+
+_NPS_TYPED_ANSWERS = "list_filter(json_extract(payload, '$.answers[*]'), lambda answer: answer ->> '$.field.type' = 'nps')"
+# A form whose NPS question carries another ref than the configured one would load every response without a score.
+NPS_REF_CONFIGURED = RowRule(
+    bad_when=f"len({_NPS_TYPED_ANSWERS}) > 0 and len({elements_where('duckdb', NPS_ANSWER)}) = 0",
     reason=(
-        f"'NPS answer ' || coalesce(json_extract({NPS_ANSWER}, '$.number')::varchar, 'null') "
-        "|| ' is not a whole number from 0 to 10'"
+        f"""'the answer to the NPS question has field ref "' || ({_NPS_TYPED_ANSWERS}[1] ->> '$.field.ref') """
+        """|| '", not the configured "' || __VAR_typeform_nps_score_ref__ || '" (dbt var typeform_nps_score_ref in """
+        """dbt_project/dbt_project.yml)'"""
     ),
 )
 
@@ -31,22 +35,23 @@ ENTITIES = (
         layout="json_object",
         known_fields=RESPONSE_FIELDS,
         primary_key_fields=("response_id", "token"),
-        rules=(
-            *required("submitted_at"),
-            plausible_time("payload ->> '$.submitted_at'", "submitted_at"),
-            NPS_SCORE_RULE,
+        fields=(
+            iso_time("submitted_at", required=True, time_role="record"),
+            iso_time("landed_at", time_role="record"),
+            # Hidden fields are the survey link's query parameters: always text.
+            text("hidden.account_id"),
+            lower("hidden.email"),
+            lower("hidden.survey_kind"),
+            lower("hidden.touchpoint"),
+            lower("hidden.channel"),
+            integer("hidden.ticket_id"),
+            *in_element(NPS_ANSWER, "nps_answer", integer("number", bits=32, minimum=0, maximum=10, required=True)),
+            *in_element(REASON_ANSWER, "reason_answer", text("text")),
         ),
-        quality=record_suite(
-            "response_id",
-            "submitted_at",
-            iso_time("r.payload ->> '$.submitted_at'"),
-            columns={
-                "nps_score": f"try_cast(json_extract({NPS_ANSWER.replace('payload', 'r.payload')}, '$.number') "
-                "as double)"
-            },
-            expectations=(whole_number_between("nps_score", 0, 10),),
-            account=AccountRef("nullif(trim(r.payload ->> '$.hidden.account_id'), '')"),
-        ),
+        rules=(NPS_REF_CONFIGURED,),
+        key_name="response_id",
+        record_time="submitted_at",
+        account=AccountRef("hidden.account_id"),
         description=(
             "Typeform Responses API items (answers[], hidden fields account_id, email, touchpoint, "
             "survey_kind), one per line, kept whole."

@@ -1,10 +1,22 @@
-"""Zendesk: tickets from the incremental export, ticket metrics, users and organizations."""
+"""Zendesk: tickets from the incremental export, ticket metrics, users and organizations (Support API)."""
 
-from ingestion.entities import EntitySpec, names, plausible_time, required, whole_numbers
-from ingestion.expectations import AccountRef, in_set, iso_time, not_null, record_suite
+from ingestion.contracts.fields import (
+    ElementWhere,
+    Var,
+    count,
+    in_element,
+    integer,
+    iso_time,
+    lower,
+    text,
+    text_list,
+)
+from ingestion.entities import AccountRef, EntitySpec, names
 
-TICKET_STATUSES = ["new", "open", "pending", "hold", "solved", "closed"]
-ORGANIZATION = AccountRef("r.payload ->> '$.organization_id'", domain="zendesk_organization")
+TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
+# The survey response a follow-up ticket answers: the value of the ticket's custom field whose id is the dbt var.
+NPS_RESPONSE_FIELD = ElementWhere("custom_fields", "id", Var("zendesk_nps_response_field_id"), "custom field")
+ORGANIZATION = AccountRef("organization_id", domain="zendesk_organization")
 
 # Top-level fields of each Zendesk object (Support API); anything else is kept in `payload` and reported as drift.
 TICKET_FIELDS = names(
@@ -40,6 +52,8 @@ ORGANIZATION_FIELDS = names(
     group_id tags organization_fields
     """
 )
+# Every object carries these; `updated_at` orders the versions of an object in staging.
+_TIMES = (iso_time("created_at", required=True, time_role="record"), iso_time("updated_at", time_role="record"))
 
 ENTITIES = (
     EntitySpec(
@@ -47,22 +61,25 @@ ENTITIES = (
         entity="tickets",
         layout="json_object",
         known_fields=TICKET_FIELDS,
-        rules=(
-            *required("created_at", "updated_at"),
-            plausible_time("payload ->> '$.created_at'", "created_at"),
-            plausible_time("payload ->> '$.updated_at'", "updated_at"),
-            *whole_numbers("id", "organization_id", "requester_id"),
+        fields=(
+            integer("id"),
+            lower("status", TICKET_STATUSES),
+            lower("type"),
+            lower("priority"),
+            text("subject"),
+            integer("organization_id"),
+            integer("requester_id"),
+            integer("group_id"),
+            integer("assignee_id"),
+            lower("via.channel"),
+            text_list("tags"),
+            *in_element(NPS_RESPONSE_FIELD, "nps_response_field", text("value")),
+            iso_time("created_at", required=True, time_role="record"),
+            iso_time("updated_at", required=True, time_role="record"),
         ),
-        quality=record_suite(
-            "ticket_id",
-            "created_at",
-            iso_time("r.payload ->> '$.created_at'"),
-            columns={"status": "r.payload ->> '$.status'"},
-            expectations=(
-                in_set("status", TICKET_STATUSES, severity="warning", what="`status` is a Zendesk ticket status."),
-            ),
-            account=ORGANIZATION,
-        ),
+        key_name="ticket_id",
+        record_time="created_at",
+        account=ORGANIZATION,
         description="Zendesk tickets from the incremental export; a ticket recurs on each day it changed.",
     ),
     EntitySpec(
@@ -70,27 +87,20 @@ ENTITIES = (
         entity="ticket_metrics",
         layout="json_object",
         known_fields=TICKET_METRIC_FIELDS,
-        rules=(
-            *required("ticket_id", "created_at"),
-            plausible_time("payload ->> '$.created_at'", "created_at"),
-            *whole_numbers(
-                "id",
-                "ticket_id",
-                "reopens",
-                "replies",
-                "reply_time_in_minutes.calendar",
-                "reply_time_in_minutes.business",
-                "full_resolution_time_in_minutes.calendar",
-                "full_resolution_time_in_minutes.business",
-            ),
+        fields=(
+            integer("id"),
+            integer("ticket_id", required=True),
+            count("reopens"),
+            count("replies"),
+            count("reply_time_in_minutes.calendar"),
+            count("reply_time_in_minutes.business"),
+            count("full_resolution_time_in_minutes.calendar"),
+            count("full_resolution_time_in_minutes.business"),
+            iso_time("solved_at", time_role="record"),
+            *_TIMES,
         ),
-        quality=record_suite(
-            "ticket_metric_id",
-            "created_at",
-            iso_time("r.payload ->> '$.created_at'"),
-            columns={"ticket_id": "try_cast(r.payload ->> '$.ticket_id' as bigint)"},
-            expectations=(not_null("ticket_id"),),
-        ),
+        key_name="ticket_metric_id",
+        record_time="created_at",
         description="Zendesk Ticket Metrics objects (first reply, resolution times, reopens).",
     ),
     EntitySpec(
@@ -98,12 +108,10 @@ ENTITIES = (
         entity="users",
         layout="json_object",
         known_fields=USER_FIELDS,
-        rules=(
-            *required("created_at"),
-            plausible_time("payload ->> '$.created_at'", "created_at"),
-            *whole_numbers("id", "organization_id"),
-        ),
-        quality=record_suite("user_id", "created_at", iso_time("r.payload ->> '$.created_at'"), account=ORGANIZATION),
+        fields=(integer("id"), lower("email"), integer("organization_id"), lower("role"), *_TIMES),
+        key_name="user_id",
+        record_time="created_at",
+        account=ORGANIZATION,
         description="Zendesk users (end users with email and organization_id).",
     ),
     EntitySpec(
@@ -111,12 +119,9 @@ ENTITIES = (
         entity="organizations",
         layout="json_object",
         known_fields=ORGANIZATION_FIELDS,
-        rules=(
-            *required("created_at"),
-            plausible_time("payload ->> '$.created_at'", "created_at"),
-            *whole_numbers("id"),
-        ),
-        quality=record_suite("organization_id", "created_at", iso_time("r.payload ->> '$.created_at'")),
+        fields=(integer("id"), text("name"), text("external_id"), *_TIMES),
+        key_name="organization_id",
+        record_time="created_at",
         description="Zendesk organizations; external_id is the account id.",
     ),
 )

@@ -12,9 +12,11 @@ import dagster as dg
 
 from ingestion.api.connector import ApiFetchError
 from ingestion.api.settings import API_SOURCES, S3_SOURCES, ConfigurationError, source_mode
+from ingestion.contracts.rules import ConfigurationProblem, load_settings
 from ingestion.entities import EntitySpec
-from ingestion.landing import landing_file
-from ingestion.loader import ensure_tables, load_files
+from ingestion.expectations import expectations_for
+from ingestion.landing import Ignored, day_files, scan
+from ingestion.loader import ensure_tables, load_files, record_landing_scan, record_refused_files
 from ingestion.object_storage import ObjectStorageError, mirror
 from ingestion.quality import CheckOutcome, validate_partitions
 from ingestion.registry import ENTITIES
@@ -29,18 +31,20 @@ def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((end - first).days)]
 
 
+# Set on a run (the CLI's `run --force`, or "Launch with tags" in the UI): read and validate every file again.
+RELOAD_TAG = "nps/reload"
+
+
 def gx_check_specs(spec: EntitySpec, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    """One asset check per expectation of the entity's GX suite; critical ones block the dbt models."""
-    if spec.quality is None:
-        return []
+    """One asset check per expectation of the entity's GX suite: warnings, never blocking (record-level)."""
     return [
         dg.AssetCheckSpec(
             expectation.check_name,
             asset=key,
-            blocking=expectation.severity == "critical",
+            blocking=False,
             description=f"GX {expectation.gx_type} ({expectation.severity}): {expectation.description}",
         )
-        for expectation in spec.quality.expectations
+        for expectation in expectations_for(spec)
     ]
 
 
@@ -119,6 +123,16 @@ def mirror_from_object_storage(context: dg.AssetExecutionContext, spec: EntitySp
     return {"s3_mirror": dg.MetadataValue.json(result.summary())}
 
 
+def ignored_for(spec: EntitySpec, ignored: list[Ignored]) -> list[Ignored]:
+    """What the entity's check reports: entries in its folder, in its source's folder, and outside any source."""
+    return [
+        entry
+        for entry in ignored
+        if (entry.source, entry.entity) == (spec.source, spec.entity)
+        or (entry.entity is None and entry.source in (None, spec.source))
+    ]
+
+
 def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     key = dg.AssetKey([spec.schema, spec.entity])
 
@@ -128,7 +142,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         description=(
             f"{spec.description} Loaded from `<landing>/{spec.landing_subdir}/<YYYY-MM-DD>.{spec.extension}` "
             f"into `{spec.table}` (primary key: {spec.primary_key_description}); re-running a day replaces it. "
-            f"Records that break a rule go to `{spec.rejects_table}`."
+            f"Records that break the entity's typed contract go to `{spec.rejects_table}`."
             + (
                 f" With `NPS_SOURCE_MODE_{spec.source.upper()}=api` the {spec.source} API is read into the landing "
                 "folder first (docs/api_sources.md)."
@@ -153,7 +167,20 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
                 "reconciliation",
                 asset=key,
                 blocking=True,
-                description="For every file: records read = loaded + rejected + superseded + already loaded.",
+                description="For every file: records read = loaded + rejected + superseded + already loaded (the "
+                "integrity of the load; the only check that stops the models downstream).",
+            ),
+            dg.AssetCheckSpec(
+                "files_readable",
+                asset=key,
+                description="No day file was rejected whole (unreadable, refused, or one that would empty a day "
+                "that holds data); such a day keeps its content (an error that does not stop the run).",
+            ),
+            dg.AssetCheckSpec(
+                "no_rejects",
+                asset=key,
+                description=f"No record went to {spec.rejects_table} (a warning, with samples naming file, line and "
+                "field).",
             ),
             dg.AssetCheckSpec(
                 "no_schema_drift",
@@ -162,9 +189,10 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
                 "CSV columns are kept in `_extra_columns`, unknown JSON fields in `payload`).",
             ),
             dg.AssetCheckSpec(
-                "no_rejects",
+                "landing_files_recognised",
                 asset=key,
-                description=f"No record went to {spec.rejects_table} and no file was rejected whole (a warning).",
+                description="Every entry of the entity's landing folder is a day file it loads (a warning listing "
+                "the others: wrong names, extensions, dates, directories, links out of the landing folder).",
             ),
             *gx_check_specs(spec, key),
         ],
@@ -177,27 +205,37 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         fetched = fetch_from_api(context, vendor_apis, spec, landing.path)
         fetched.update(mirror_from_object_storage(context, spec, landing.path))
+        try:
+            settings = load_settings()
+        except ConfigurationProblem as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
         days = partition_dates(context)
-        files = [lf for lf in (landing_file(landing.path, spec, day) for day in days) if lf.path.exists()]
+        files, refused = day_files(landing.path, spec, days)
+        ignored = ignored_for(spec, scan(landing.path, ENTITIES).ignored)
+        force = context.run.tags.get(RELOAD_TAG) == "all"
+        batch_id = f"{context.run.run_id}:{spec.source}/{spec.entity}"
         with warehouse.write_connection() as con:
             # The table exists even when a source has no file yet, so the dbt models build on an empty source.
             ensure_tables(con, spec)
-            result = load_files(con, files, batch_id=f"{context.run.run_id}:{spec.source}/{spec.entity}")
+            result = load_files(con, files, batch_id=batch_id, force=force, settings=settings)
+            record_refused_files(con, spec, refused, batch_id)
+            record_landing_scan(con, spec, ignored)
             table_rows = con.execute(f"select count(*) from {spec.table}").fetchall()[0][0]
-            outcomes = validate_partitions(con, spec, days[0], days[-1])
+            outcomes = validate_partitions(con, spec, days[0], days[-1], settings=settings)
             samples = con.execute(
                 f"select _source_file, _line_number, reason from {spec.rejects_table} "
                 f"where _batch_id like ? order by _partition_date, _line_number limit 5",
                 [f"{context.run.run_id}:%"],
             ).fetchall()
+        errors = [*result.errors, *(error for _, error in refused)]
         loaded = [load for load in result.loads if load.status == "loaded"]
         metadata = {
             "partition_days": len(days),
-            "files_present": len(files),
+            "files_present": len(files) + len(refused),
             "files_loaded": len(loaded),
             "files_unchanged": len(result.loads) - len(loaded),
-            "files_rejected": len(result.errors),
-            "days_without_file": len(days) - len(files),
+            "files_rejected": len(errors),
+            "days_without_file": len(days) - len(files) - len(refused),
             "records_read": sum(load.records_read for load in loaded),
             "records_loaded": sum(load.records_loaded for load in loaded),
             "records_rejected": sum(load.records_rejected for load in loaded),
@@ -207,10 +245,13 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             "table": spec.table,
             "rejects_table": spec.rejects_table,
             "seconds": result.seconds,
+            "reloaded_all": force,
             **fetched,
         }
-        for error in result.errors:
-            context.log.error(f"rejected whole (kept in the landing folder for replay): {error}")
+        for error in errors:
+            context.log.error(f"rejected whole (kept in the landing folder for replay; the day keeps its content): {error}")
+        for entry in ignored:
+            context.log.warning(f"not loaded: {entry.path}: {entry.reason}")
         context.log.info(
             f"{spec.table}: {metadata['files_loaded']} file(s) loaded, {metadata['files_unchanged']} unchanged, "
             f"{metadata['files_rejected']} rejected whole; {metadata['records_loaded']} of "
@@ -226,21 +267,32 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             metadata={"files_checked": len(loaded), "unbalanced_files": dg.MetadataValue.json(unbalanced)},
         )
         yield dg.AssetCheckResult(
+            check_name="files_readable",
+            passed=not errors,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"files_rejected": dg.MetadataValue.json([str(error) for error in errors])},
+        )
+        yield dg.AssetCheckResult(
+            check_name="no_rejects",
+            passed=not metadata["records_rejected"],
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "records_rejected": metadata["records_rejected"],
+                "rejects_table": spec.rejects_table,
+                "sample_rejects": dg.MetadataValue.json([list(map(str, row)) for row in samples]),
+            },
+        )
+        yield dg.AssetCheckResult(
             check_name="no_schema_drift",
             passed=not result.unknown_columns,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"unknown_columns": dg.MetadataValue.json(result.unknown_columns)},
         )
         yield dg.AssetCheckResult(
-            check_name="no_rejects",
-            passed=not result.errors and not metadata["records_rejected"],
+            check_name="landing_files_recognised",
+            passed=not ignored,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "records_rejected": metadata["records_rejected"],
-                "rejects_table": spec.rejects_table,
-                "sample_rejects": dg.MetadataValue.json([list(map(str, row)) for row in samples]),
-                "files_rejected": dg.MetadataValue.json([str(error) for error in result.errors]),
-            },
+            metadata={"not_loaded": dg.MetadataValue.json([[entry.path, entry.reason] for entry in ignored])},
         )
         for outcome in outcomes:
             yield gx_check_result(outcome)

@@ -1,4 +1,5 @@
-{%- set currency = json_text('payload', '$.currency') %}
+-- Amounts in the currency's major unit (minor units divided by the currency's exponent, from the contract).
+{%- set entity = 'stripe.charges' %}
 with
 
 source as (
@@ -17,16 +18,16 @@ final as (
 
     select
         record_id as charge_id,
-        coalesce({{ json_text('payload', '$.customer.id') }}, {{ json_text('payload', '$.customer') }}) as customer_id,
-        {{ json_text('payload', '$.invoice') }} as invoice_id,
-        {{ clean_enum(json_text('payload', '$.status')) }} as status,
-        {{ clean_enum(json_text('payload', '$.currency')) }} as currency,
-        {{ stripe_minor_to_major(json_text('payload', '$.amount'), currency) }} as amount,
-        {{ stripe_minor_to_major(json_text('payload', '$.amount_refunded'), currency) }} as amount_refunded,
-        coalesce(cast({{ json_text('payload', '$.paid') }} as boolean), false) as is_paid,
-        coalesce(cast({{ json_text('payload', '$.refunded') }} as boolean), false) as is_refunded,
-        {{ clean_text(json_text('payload', '$.failure_code')) }} as failure_code,
-        {{ epoch_to_timestamp(json_text('payload', '$.created')) }} as created_at
+        {{ raw_field(entity, 'customer') }} as customer_id,
+        {{ raw_field(entity, 'invoice') }} as invoice_id,
+        {{ raw_field(entity, 'status') }} as status,
+        {{ raw_field(entity, 'currency') }} as currency,
+        {{ raw_field(entity, 'amount') }} as amount,
+        {{ raw_field(entity, 'amount_refunded') }} as amount_refunded,
+        coalesce({{ raw_field(entity, 'paid') }}, false) as is_paid,
+        coalesce({{ raw_field(entity, 'refunded') }}, false) as is_refunded,
+        {{ raw_field(entity, 'failure_code') }} as failure_code,
+        {{ raw_field(entity, 'created') }} as created_at
     from latest_versions
 
 )

@@ -1,3 +1,4 @@
+{%- set entity = 'stripe.customers' %}
 with
 
 source as (
@@ -17,12 +18,12 @@ final as (
 
     select
         record_id as customer_id,
-        {{ clean_text(json_text('payload', '$.metadata.account_id')) }} as account_id,
-        {{ clean_email(json_text('payload', '$.email')) }} as email,
-        upper({{ clean_text(json_text('payload', '$.address.country')) }}) as country,
-        {{ clean_enum(json_text('payload', '$.currency')) }} as currency,
-        coalesce(cast({{ json_text('payload', '$.deleted') }} as boolean), false) as is_deleted,
-        {{ epoch_to_timestamp(json_text('payload', '$.created')) }} as created_at
+        {{ raw_field(entity, 'metadata.account_id') }} as account_id,
+        {{ raw_field(entity, 'email') }} as email,
+        {{ raw_field(entity, 'address.country') }} as country,
+        {{ raw_field(entity, 'currency') }} as currency,
+        coalesce({{ raw_field(entity, 'deleted') }}, false) as is_deleted,
+        {{ raw_field(entity, 'created') }} as created_at
     from latest_versions
 
 )

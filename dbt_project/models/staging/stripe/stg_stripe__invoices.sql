@@ -1,4 +1,5 @@
-{%- set currency = json_text('payload', '$.currency') %}
+-- Amounts in the currency's major unit (minor units divided by the currency's exponent, from the contract).
+{%- set entity = 'stripe.invoices' %}
 with
 
 source as (
@@ -17,17 +18,17 @@ final as (
 
     select
         record_id as invoice_id,
-        coalesce({{ json_text('payload', '$.customer.id') }}, {{ json_text('payload', '$.customer') }}) as customer_id,
-        {{ json_text('payload', '$.subscription') }} as subscription_id,
-        {{ clean_enum(json_text('payload', '$.status')) }} as status,
-        {{ clean_enum(json_text('payload', '$.currency')) }} as currency,
-        {{ stripe_minor_to_major(json_text('payload', '$.amount_due'), currency) }} as amount_due,
-        {{ stripe_minor_to_major(json_text('payload', '$.amount_paid'), currency) }} as amount_paid,
-        {{ stripe_minor_to_major(json_text('payload', '$.total'), currency) }} as total_amount,
-        {{ epoch_to_timestamp(json_text('payload', '$.created')) }} as created_at,
-        {{ epoch_to_timestamp(json_text('payload', '$.period_start')) }} as period_started_at,
-        {{ epoch_to_timestamp(json_text('payload', '$.period_end')) }} as period_ended_at,
-        {{ epoch_to_timestamp(json_text('payload', '$.status_transitions.paid_at')) }} as paid_at
+        {{ raw_field(entity, 'customer') }} as customer_id,
+        {{ raw_field(entity, 'subscription') }} as subscription_id,
+        {{ raw_field(entity, 'status') }} as status,
+        {{ raw_field(entity, 'currency') }} as currency,
+        {{ raw_field(entity, 'amount_due') }} as amount_due,
+        {{ raw_field(entity, 'amount_paid') }} as amount_paid,
+        {{ raw_field(entity, 'total') }} as total_amount,
+        {{ raw_field(entity, 'created') }} as created_at,
+        {{ raw_field(entity, 'period_start') }} as period_started_at,
+        {{ raw_field(entity, 'period_end') }} as period_ended_at,
+        {{ raw_field(entity, 'status_transitions.paid_at') }} as paid_at
     from latest_versions
 
 )

@@ -1,3 +1,4 @@
+{%- set entity = 'surveys.responses' %}
 with
 
 source as (
@@ -15,17 +16,17 @@ latest_versions as (
 final as (
 
     select
-        {{ clean_text('response_id') }} as response_id,
-        {{ clean_enum('survey_type') }} as survey_type,
-        {{ clean_enum('survey_kind') }} as survey_kind,
-        try_cast({{ clean_text('score') }} as integer) as score,
-        {{ clean_text('comment') }} as comment,
-        {{ clean_email('email') }} as email,
-        {{ clean_text('account_id') }} as account_id,
-        try_cast({{ clean_text('ticket_id') }} as bigint) as ticket_id,
-        {{ clean_enum('channel') }} as channel,
-        {{ clean_enum('touchpoint') }} as touchpoint,
-        {{ to_utc_timestamp('responded_at') }} as responded_at
+        {{ raw_field(entity, 'response_id') }} as response_id,
+        {{ raw_field(entity, 'survey_type') }} as survey_type,
+        {{ raw_field(entity, 'survey_kind') }} as survey_kind,
+        {{ raw_field(entity, 'score') }} as score,
+        {{ raw_field(entity, 'comment') }} as comment,
+        {{ raw_field(entity, 'email') }} as email,
+        {{ raw_field(entity, 'account_id') }} as account_id,
+        {{ raw_field(entity, 'ticket_id') }} as ticket_id,
+        {{ raw_field(entity, 'channel') }} as channel,
+        {{ raw_field(entity, 'touchpoint') }} as touchpoint,
+        {{ raw_field(entity, 'responded_at') }} as responded_at
     from latest_versions
 
 )

@@ -1,3 +1,4 @@
+{%- set entity = 'surveys.sends' %}
 with
 
 source as (
@@ -15,14 +16,14 @@ latest_versions as (
 final as (
 
     select
-        {{ clean_text('send_id') }} as send_id,
-        {{ clean_enum('survey_type') }} as survey_type,
-        {{ clean_enum('survey_kind') }} as survey_kind,
-        {{ clean_enum('channel') }} as channel,
-        {{ clean_enum('touchpoint') }} as touchpoint,
-        {{ clean_text('account_id') }} as account_id,
-        {{ clean_email('email') }} as email,
-        {{ to_utc_timestamp('sent_at') }} as sent_at
+        {{ raw_field(entity, 'send_id') }} as send_id,
+        {{ raw_field(entity, 'survey_type') }} as survey_type,
+        {{ raw_field(entity, 'survey_kind') }} as survey_kind,
+        {{ raw_field(entity, 'channel') }} as channel,
+        {{ raw_field(entity, 'touchpoint') }} as touchpoint,
+        {{ raw_field(entity, 'account_id') }} as account_id,
+        {{ raw_field(entity, 'email') }} as email,
+        {{ raw_field(entity, 'sent_at') }} as sent_at
     from latest_versions
 
 )

@@ -1,6 +1,7 @@
 -- A table, not a view: the latest version of each object is picked from every version loaded and its JSON is
 -- parsed once, instead of again for each of its tests and for every model that reads it.
 {{ config(materialized='table') }}
+{%- set entity = 'zendesk.ticket_metrics' %}
 
 with
 
@@ -17,9 +18,9 @@ versions_with_reply_day as (
         *,
         min(
             case
-                when {{ json_text('payload', '$.reply_time_in_minutes.calendar') }} is not null then _partition_date
+                when {{ raw_field(entity, 'reply_time_in_minutes.calendar') }} is not null then _partition_date
             end
-        ) over (partition by {{ json_text('payload', '$.ticket_id') }}) as first_reply_loaded_on
+        ) over (partition by {{ raw_field(entity, 'ticket_id') }}) as first_reply_loaded_on
     from source
 
 ),
@@ -29,7 +30,7 @@ versions_with_reply_day as (
 latest_versions as (
 
     {{ latest_versions(
-        'versions_with_reply_day', key=json_text('payload', '$.ticket_id'), updated_at=json_text('payload', '$.updated_at')
+        'versions_with_reply_day', key=raw_field(entity, 'ticket_id'), updated_at=raw_field(entity, 'updated_at')
     ) }}
 
 ),
@@ -37,22 +38,18 @@ latest_versions as (
 final as (
 
     select
-        cast({{ json_text('payload', '$.ticket_id') }} as bigint) as ticket_id,
-        cast({{ json_text('payload', '$.id') }} as bigint) as ticket_metric_id,
-        cast({{ json_text('payload', '$.reopens') }} as integer) as reopens,
-        cast({{ json_text('payload', '$.replies') }} as integer) as replies,
-        cast({{ json_text('payload', '$.reply_time_in_minutes.calendar') }} as integer) as first_reply_minutes,
-        cast({{ json_text('payload', '$.reply_time_in_minutes.business') }} as integer) as first_reply_business_minutes,
+        {{ raw_field(entity, 'ticket_id') }} as ticket_id,
+        {{ raw_field(entity, 'id') }} as ticket_metric_id,
+        {{ raw_field(entity, 'reopens') }} as reopens,
+        {{ raw_field(entity, 'replies') }} as replies,
+        {{ raw_field(entity, 'reply_time_in_minutes.calendar') }} as first_reply_minutes,
+        {{ raw_field(entity, 'reply_time_in_minutes.business') }} as first_reply_business_minutes,
         first_reply_loaded_on,
-        cast(
-            {{ json_text('payload', '$.full_resolution_time_in_minutes.calendar') }} as integer
-        ) as full_resolution_minutes,
-        cast(
-            {{ json_text('payload', '$.full_resolution_time_in_minutes.business') }} as integer
-        ) as full_resolution_business_minutes,
-        {{ to_utc_timestamp(json_text('payload', '$.solved_at')) }} as solved_at,
-        {{ to_utc_timestamp(json_text('payload', '$.created_at')) }} as created_at,
-        {{ to_utc_timestamp(json_text('payload', '$.updated_at')) }} as updated_at
+        {{ raw_field(entity, 'full_resolution_time_in_minutes.calendar') }} as full_resolution_minutes,
+        {{ raw_field(entity, 'full_resolution_time_in_minutes.business') }} as full_resolution_business_minutes,
+        {{ raw_field(entity, 'solved_at') }} as solved_at,
+        {{ raw_field(entity, 'created_at') }} as created_at,
+        {{ raw_field(entity, 'updated_at') }} as updated_at
     from latest_versions
 
 )

@@ -1,3 +1,4 @@
+{%- set entity = 'zendesk.users' %}
 with
 
 source as (
@@ -8,19 +9,19 @@ source as (
 
 latest_versions as (
 
-    {{ latest_versions('source', updated_at=json_text('payload', '$.updated_at')) }}
+    {{ latest_versions('source', updated_at=raw_field(entity, 'updated_at')) }}
 
 ),
 
 final as (
 
     select
-        cast({{ json_text('payload', '$.id') }} as bigint) as user_id,
-        {{ clean_email(json_text('payload', '$.email')) }} as email,
-        cast({{ json_text('payload', '$.organization_id') }} as bigint) as organization_id,
-        {{ clean_enum(json_text('payload', '$.role')) }} as user_role,
-        {{ to_utc_timestamp(json_text('payload', '$.created_at')) }} as created_at,
-        {{ to_utc_timestamp(json_text('payload', '$.updated_at')) }} as updated_at
+        {{ raw_field(entity, 'id') }} as user_id,
+        {{ raw_field(entity, 'email') }} as email,
+        {{ raw_field(entity, 'organization_id') }} as organization_id,
+        {{ raw_field(entity, 'role') }} as user_role,
+        {{ raw_field(entity, 'created_at') }} as created_at,
+        {{ raw_field(entity, 'updated_at') }} as updated_at
     from latest_versions
 
 )

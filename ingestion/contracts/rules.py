@@ -1,0 +1,339 @@
+"""An entity's contract as the loader's record rules (DuckDB SQL over the staged record), first failing rule wins.
+
+For every field: the objects on its path hold no key twice; a required field is present; a value is a single
+value where one belongs; its typed value (`ingestion.contracts.render.typed`) is not NULL; it is in its range or
+set; a currency is known (and has an exchange rate where the field needs one); a time is plausible. Then the
+entity's own cross-field rules. The same rules give the GX suite's `contract` expectation
+(`ingestion.expectations`) and the webhook receiver's answer (`ingestion.webhooks.typeform`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ingestion.contracts.fields import SCALAR_KINDS, ElementWhere, Field
+from ingestion.contracts.render import (
+    ELEMENT,
+    EPOCH_DIGITS,
+    elements_where,
+    json_value,
+    literal,
+    raw_text,
+    sql_string,
+    substitute_vars,
+    typed,
+)
+from ingestion.entities import EntitySpec, RowRule
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+FX_RATES_SEED = DBT_PROJECT_DIR / "seeds" / "fx_rates.csv"
+# Nothing our users measure happened before 2000: an earlier time is a zeroed or defaulted clock.
+EARLIEST_PLAUSIBLE = "2000-01-01"
+# A record or event time more than this many days after the load is a broken clock.
+FUTURE_TOLERANCE_DAYS = 1
+# A scheduled time (trial end, due date) after this is not a date anyone scheduled.
+LATEST_SCHEDULED = "2100-01-01"
+# Beyond this many minor units no real amount exists.
+MAX_AMOUNT_MINOR_UNITS = 10**14
+
+
+@dataclass(frozen=True)
+class ContractSettings:
+    """What the rules read outside the code, at load time: dbt vars and the currencies with an exchange rate."""
+
+    vars: Mapping[str, object]
+    rated_currencies: frozenset[str]
+
+
+class ConfigurationProblem(ValueError):
+    """The rules cannot be built (a setting they read is missing or unreadable): the whole load refuses, once."""
+
+
+def load_settings() -> ContractSettings:
+    """dbt_project.yml's vars and the fx_rates seed's currencies, read now (both can change between runs)."""
+    try:
+        settings = ContractSettings(vars=dbt_vars(), rated_currencies=rated_currencies())
+    except (OSError, yaml.YAMLError, KeyError, csv.Error) as error:
+        raise ConfigurationProblem(f"the contract rules read dbt_project/dbt_project.yml and {FX_RATES_SEED}: {error}")
+    missing = [name for name in ("typeform_nps_score_ref", "typeform_nps_reason_ref", "zendesk_nps_response_field_id")
+               if name not in settings.vars]
+    if missing:
+        raise ConfigurationProblem(f"dbt_project/dbt_project.yml has no var {', '.join(missing)} (the contracts read it)")
+    return settings
+
+
+def dbt_vars() -> dict[str, object]:
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return dict(project.get("vars") or {})
+
+
+def rated_currencies(seed: Path = FX_RATES_SEED) -> frozenset[str]:
+    with seed.open(newline="", encoding="utf-8") as handle:
+        return frozenset(row["currency"].strip().lower() for row in csv.DictReader(handle) if row.get("currency"))
+
+
+def _shown(text: str) -> str:
+    """A value as a message shows it: quoted, cut at 80 characters."""
+    return f"""('"' || left({text}, 80) || case when length({text}) > 80 then '..."' else '"' end)"""
+
+
+def _parents(path: str) -> Iterator[str]:
+    parts = path.removeprefix("$.").split(".")
+    for end in range(1, len(parts)):
+        yield "$." + ".".join(parts[:end])
+
+
+def _duplicate_keys(json_sql: str) -> str:
+    keys = f"json_keys({json_sql})"
+    return f"list_filter({keys}, lambda key, position: list_position({keys}, key) < position)"
+
+
+def _duplicate_key_rule(container: str, where: str) -> RowRule:
+    duplicates = _duplicate_keys(container)
+    return RowRule(
+        bad_when=f"coalesce(len({duplicates}) > 0, false)",
+        reason=f"""'key "' || {duplicates}[1] || '" appears twice in {where}: which value is meant is ambiguous'""",
+    )
+
+
+def _words(f: Field) -> str:
+    return {
+        "int32": "a whole number",
+        "int64": "a whole number",
+        "decimal": "a decimal number",
+        "boolean": "true or false",
+        "iso_time": "an ISO-8601 timestamp",
+        "epoch_seconds": "a Unix time in whole seconds",
+        "minor_units": "a whole amount in minor units",
+        "decimal_minor_units": "an amount in minor units (at most 12 decimals)",
+    }[f.kind]
+
+
+TYPED_KINDS = frozenset(
+    {"int32", "int64", "decimal", "boolean", "iso_time", "epoch_seconds", "minor_units", "decimal_minor_units"}
+)
+
+
+def _type_reason(f: Field, label: str, text: str) -> str:
+    reason = f"{label} || ' ' || {_shown(text)} || ' is not {_words(f)}'"
+    if f.kind in ("int32", "int64", "minor_units"):
+        bits = 32 if f.kind == "int32" else 64
+        return (
+            f"case when regexp_full_match(trim({text}), '-?[0-9]+') "
+            f"then {label} || ' ' || trim({text}) || ' does not fit a {bits}-bit whole number' else {reason} end"
+        )
+    if f.kind == "epoch_seconds":
+        looks_like = sql_string(f"-?[0-9]{{{EPOCH_DIGITS + 1},}}")
+        return (
+            f"{reason} || case when regexp_full_match(trim({text}), {looks_like}) "
+            "then ' (it looks like milliseconds or microseconds)' else '' end"
+        )
+    return reason
+
+
+def _shape_rules(f: Field, base: str, label: str, layout: str, text: str):
+    """A single value where one belongs; an object, a list or a list of values where those belong."""
+    json = layout == "json_object"
+    if json and f.kind not in ("object", "array", "text_list"):
+        kind = f"json_type({base}, {sql_string(f.json_path)})"
+        yield (
+            f"{kind} in ('OBJECT', 'ARRAY')",
+            f"{label} || ' is ' || case {kind} when 'OBJECT' then 'an object' else 'a list' end "
+            "|| ', not a single value'",
+        )
+    elif layout == "segment_tracks" and f.column is not None and f.kind in SCALAR_KINDS:
+        # Usage events: the reader puts an object or list found where a value belongs into the column as its text.
+        yield (
+            f"left(ltrim({text}), 1) in ('{{', '[') and coalesce(json_valid({text}), false)",
+            f"{label} || ' is an object or a list, not a single value'",
+        )
+    if f.kind == "reference" and json:
+        kind = f"json_type({base}, {sql_string(f.json_path)})"
+        identifier = f"json_type({base}, {sql_string(f.json_path + '.id')})"
+        yield (
+            f"{kind} in ('ARRAY', 'OBJECT') and coalesce({identifier}, 'NULL') not in ('VARCHAR', 'BIGINT', 'UBIGINT')",
+            f"{label} || ' is neither an id nor an object with an id'",
+        )
+    if f.kind in ("object", "array") and (json or f.column is not None):
+        wanted = "OBJECT" if f.kind == "object" else "ARRAY"
+        kind = f"json_type({json_value('duckdb', base, f.json_path) if f.column is None else text})"
+        yield (
+            f"coalesce({kind}, 'NULL') not in ('NULL', '{wanted}')",
+            f"{label} || ' is not {'an object' if f.kind == 'object' else 'a list'}'",
+        )
+    if f.kind == "text_list" and json:
+        whole = json_value("duckdb", base, f.json_path)
+        items = f"json_extract({base}, {sql_string(f.json_path + '[*]')})"
+        yield (
+            f"coalesce(json_type({whole}), 'NULL') not in ('NULL', 'ARRAY') "
+            f"or coalesce(len(list_filter({items}, lambda item: json_type(item) in ('OBJECT', 'ARRAY'))), 0) > 0",
+            f"{label} || ' is not a list of single values'",
+        )
+
+
+def _range_rules(f: Field, label: str, text: str, value: str):
+    if f.kind == "minor_units":
+        low = 0 if f.minimum is None else f.minimum
+        number = f"try_cast(trim({text}) as hugeint)"
+        words = "is negative" if low == 0 else f"is below {low}"
+        yield f"({value}) is not null and {number} < {low}", f"{label} || ' ' || trim({text}) || ' {words}'"
+        yield (
+            f"({value}) is not null and {number} >= {MAX_AMOUNT_MINOR_UNITS}",
+            f"{label} || ' ' || trim({text}) || ' is 10^14 minor units or more (no real amount is)'",
+        )
+        return
+    if f.kind == "decimal_minor_units":
+        number = f"try_cast(trim({text}) as decimal(38, 12))"
+        yield f"({value}) is not null and {number} < 0", f"{label} || ' ' || trim({text}) || ' is negative'"
+        return
+    if f.minimum is not None:
+        yield f"({value}) < {f.minimum}", f"{label} || ' ' || trim({text}) || ' is below {f.minimum}'"
+    if f.maximum is not None:
+        yield f"({value}) > {f.maximum}", f"{label} || ' ' || trim({text}) || ' is above {f.maximum}'"
+
+
+def _value_rules(f: Field, label: str, text: str, value: str, settings: ContractSettings):
+    """Known values: a set that rejects, a currency (with a rate where needed), a plausible time."""
+    if f.values and f.on_unknown == "reject":
+        yield (
+            f"({value}) is not null and ({value}) not in ({', '.join(sql_string(v) for v in f.values)})",
+            f"{label} || ' ' || {_shown(text)} || ' is not one of {', '.join(f.values)}'",
+        )
+    if f.kind == "currency":
+        table = f.minor_units or {}
+        yield (
+            f"({value}) is not null and ({value}) not in ({', '.join(sql_string(c) for c in sorted(table))})",
+            f"{label} || ' ' || {_shown(text)} || ' is not an ISO 4217 currency code'",
+        )
+        if f.needs_rate:
+            rated = ", ".join(sql_string(c) for c in sorted(settings.rated_currencies)) or "null"
+            yield (
+                f"({value}) is not null and ({value}) not in ({rated})",
+                f"{label} || ' ' || ({value}) || ' has no exchange rate: add it to dbt_project/seeds/fx_rates.csv "
+                "(the record is loaded on the next run)'",
+            )
+    if f.kind in ("iso_time", "epoch_seconds"):
+        if f.time_role == "schedule":
+            latest, words = f"timestamp '{LATEST_SCHEDULED}'", f"after {LATEST_SCHEDULED}"
+        else:
+            latest = f"timezone('UTC', now()) + interval {FUTURE_TOLERANCE_DAYS} day"
+            words = "more than a day in the future (a broken clock)"
+        yield (
+            f"({value}) < timestamp '{EARLIEST_PLAUSIBLE}'",
+            f"{label} || ' ' || trim({text}) || ' is before {EARLIEST_PLAUSIBLE} (a zeroed clock)'",
+        )
+        yield f"({value}) > {latest}", f"{label} || ' ' || trim({text}) || ' is {words}'"
+
+
+def _scalar_rules(f: Field, fields: Mapping[str, Field], base: str, label: str, layout: str, settings: ContractSettings):
+    """(bad_when, reason) pairs of one field over `base` (the record's payload, an array element, or the picked
+    element), in the order they are tried; `label` is a SQL text expression naming the field where it is."""
+    text = raw_text("duckdb", f, base)
+    value = typed("duckdb", f, fields, base)
+    if f.required:
+        if f.kind in ("object", "array"):
+            missing = f"coalesce(json_type({json_value('duckdb', base, f.json_path)}), 'NULL') = 'NULL'"
+        else:
+            missing = f"nullif(trim({text}), '') is null"
+        yield missing, f"'missing required field ' || {label}"
+    yield from _shape_rules(f, base, label, layout, text)
+    if f.kind in TYPED_KINDS:
+        yield f"nullif(trim({text}), '') is not null and ({value}) is null", _type_reason(f, label, text)
+    yield from _range_rules(f, label, text, value)
+    yield from _value_rules(f, label, text, value, settings)
+
+
+def _field_rules(f: Field, fields: Mapping[str, Field], layout: str, settings: ContractSettings) -> Iterator[RowRule]:
+    if f.within is not None:
+        # Each element of the array is checked; the reason names the first offending element by its position.
+        elements = f"json_extract(payload, {sql_string('$.' + f.within + '[*]')})"
+        label = f"'{f.within}[' || (position - 1) || '].{f.path}'"
+        for bad_when, reason in _scalar_rules(f, fields, ELEMENT, label, layout, settings):
+            reasons = (
+                f"list_filter(list_transform({elements}, lambda {ELEMENT}, position: "
+                f"case when coalesce({bad_when}, false) then {reason} end), lambda reason: reason is not null)"
+            )
+            yield RowRule(bad_when=f"coalesce(len({reasons}), 0) > 0", reason=f"{reasons}[1]")
+        return
+    base, label, guard = "payload", sql_string(f.name), None
+    if f.element is not None:
+        picked = elements_where("duckdb", f.element)
+        base = f"{picked}[1]"
+        label = f"'{f.element.array}[{f.element.key}=' || {literal(f.element.value)} || '].{f.path}'"
+        # A field of the picked element is required only where the element is there.
+        guard = f"len({picked}) > 0"
+    for bad_when, reason in _scalar_rules(f, fields, base, label, layout, settings):
+        if guard and reason.startswith("'missing required field"):
+            bad_when = f"{guard} and {bad_when}"
+        # An absent value makes most predicates NULL: that is not a broken rule (`required` says when it is).
+        yield RowRule(bad_when=f"coalesce({bad_when}, false)", reason=reason)
+
+
+def _structure_rules(spec: EntitySpec) -> Iterator[RowRule]:
+    """Objects on a field's path hold no key twice; arrays that hold fields are arrays; a picked element is one."""
+    yield _duplicate_key_rule("payload", "the record")
+    parents: dict[str, None] = {}
+    arrays: dict[str, None] = {}
+    elements: dict[ElementWhere, None] = {}
+    for f in spec.fields:
+        if f.within is not None:
+            arrays[f.within] = None
+        elif f.element is not None:
+            elements[f.element] = None
+            arrays[f.element.array] = None
+        elif f.column is None:
+            parents.update(dict.fromkeys(_parents(f.json_path)))
+    for array in arrays:
+        value = json_value("duckdb", "payload", "$." + array)
+        parents.update(dict.fromkeys(_parents("$." + array)))
+        yield RowRule(
+            bad_when=f"coalesce(json_type({value}), 'NULL') not in ('NULL', 'ARRAY')",
+            reason=f"'{array} is not a list'",
+        )
+    for parent in parents:
+        yield _duplicate_key_rule(json_value("duckdb", "payload", parent), parent.removeprefix("$."))
+    for element in elements:
+        picked = elements_where("duckdb", element)
+        yield RowRule(
+            bad_when=f"coalesce(len({picked}) > 1, false)",
+            reason=(
+                f"len({picked}) || ' {element.label}s ({element.key} = ' || {literal(element.value)} "
+                "|| '): which one counts is ambiguous'"
+            ),
+        )
+        yield _duplicate_key_rule(f"{picked}[1]", f"the {element.label}")
+
+
+def contract_rules(spec: EntitySpec, settings: ContractSettings) -> tuple[RowRule, ...]:
+    """Every record rule of the entity, in the order they are tried, with dbt vars substituted."""
+    fields = {f.name: f for f in spec.fields}
+    rules: list[RowRule] = []
+    if spec.layout == "json_object":
+        rules += _structure_rules(spec)
+    else:
+        for f in spec.fields:
+            if f.kind == "object" and f.column is not None:
+                rules.append(_duplicate_key_rule(f'"{f.column}"', f.name))
+    for f in spec.fields:
+        rules += _field_rules(f, fields, spec.layout, settings)
+    rules += spec.rules
+    return tuple(
+        RowRule(substitute_vars(rule.bad_when, settings.vars), substitute_vars(rule.reason, settings.vars))
+        for rule in rules
+    )
+
+
+def contract_fingerprint(spec: EntitySpec, settings: ContractSettings) -> str:
+    """Changes when any rule of the entity changes (code, a dbt var, the currencies with a rate): files loaded
+    under other rules are validated again."""
+    digest = hashlib.sha256()
+    for rule in contract_rules(spec, settings):
+        digest.update(rule.bad_when.encode() + b"\0" + rule.reason.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
