@@ -144,7 +144,8 @@ def _tracks_files(landing: Path) -> list[Path]:
 def measure_ingest(landing: Path, work: Path) -> tuple[int, float, float]:
     """(events, our loader's seconds, DuckDB's straight read's seconds) for every usage-event file."""
     from ingestion.landing import landing_file
-    from ingestion.loader import _SEGMENT_COLUMNS, load_files
+    from ingestion.loader import load_files
+    from ingestion.loader.tables import SEGMENT_COLUMNS as _SEGMENT_COLUMNS
     from ingestion.registry import get_entity
 
     spec = get_entity("segment", "tracks")

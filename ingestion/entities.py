@@ -31,6 +31,8 @@ class RowRule:
 
     bad_when: str
     reason: str
+    # What the rule asks, in words (docs/data_quality.md).
+    description: str = ""
 
 
 def names(text: str) -> tuple[str, ...]:

@@ -66,7 +66,9 @@ def account_domains() -> dict[str, str]:
                 select {external_id}, null from {organizations.table}
             ) where account_id is not null group by 1
         """,
-        "stripe_customer": f"select record_id as account_id, min({created}) as created_at from {customers.table} group by 1",
+        "stripe_customer": (
+            f"select record_id as account_id, min({created}) as created_at from {customers.table} group by 1"
+        ),
         "zendesk_organization": (
             f"select record_id as account_id, null::timestamp as created_at from {organizations.table} group by 1"
         ),

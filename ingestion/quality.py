@@ -110,7 +110,9 @@ def _validate_chunk(con, spec: EntitySpec, suite: QualitySuite, first: date, las
     gx_suite = gx.ExpectationSuite(
         name=spec.table,
         expectations=[
-            getattr(gx.expectations, e.gx_type)(**dict(e.kwargs), severity=e.severity, meta={"check_name": e.check_name})
+            getattr(gx.expectations, e.gx_type)(
+                **dict(e.kwargs), severity=e.severity, meta={"check_name": e.check_name}
+            )
             for e in suite.expectations
         ],
     )

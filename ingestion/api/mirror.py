@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 
-from ingestion.entities import EntitySpec
 from ingestion.contracts.rules import EARLIEST_PLAUSIBLE
+from ingestion.entities import EntitySpec
 from ingestion.landing import landing_file, write_atomic
 from ingestion.registry import get_entity
 

@@ -114,7 +114,9 @@ def raw_text(dialect: Dialect, f: Field, base: str | None = None) -> str:
 
 def _int(dialect: Dialect, text: str, digits: int, sql_type: str) -> str:
     trimmed = f"trim({text})"
-    return f"case when {full_match(dialect, trimmed, f'-?[0-9]{{1,{digits}}}')} then try_cast({trimmed} as {sql_type}) end"
+    return (
+        f"case when {full_match(dialect, trimmed, f'-?[0-9]{{1,{digits}}}')} then try_cast({trimmed} as {sql_type}) end"
+    )
 
 
 def _decimal(dialect: Dialect, text: str) -> str:
@@ -181,8 +183,9 @@ def typed(dialect: Dialect, f: Field, sibling: Mapping[str, Field] | None = None
         number = _int(dialect, text, 19, "bigint") if kind == "minor_units" else _decimal(dialect, text)
         return f"cast({number} as double) / {minor_unit_divisor(f, currency)}"
     if kind == "reference":
+        # The expanded object's `id` where the value is an object that has one, else the value itself.
         nested = json_text(dialect, base or field_base(dialect, f), f.json_path + ".id")
-        return f"coalesce(nullif(trim({nested}), ''), nullif(trim({text}), ''))"
+        return f"case when {nested} is not null then nullif(trim({nested}), '') else nullif(trim({text}), '') end"
     if kind == "text_list":
         path = f.json_path + "[*]"
         if dialect == "duckdb":

@@ -22,6 +22,7 @@ from ingestion.contracts.render import (
     ELEMENT,
     EPOCH_DIGITS,
     elements_where,
+    json_text,
     json_value,
     literal,
     raw_text,
@@ -60,11 +61,18 @@ def load_settings() -> ContractSettings:
     try:
         settings = ContractSettings(vars=dbt_vars(), rated_currencies=rated_currencies())
     except (OSError, yaml.YAMLError, KeyError, csv.Error) as error:
-        raise ConfigurationProblem(f"the contract rules read dbt_project/dbt_project.yml and {FX_RATES_SEED}: {error}")
-    missing = [name for name in ("typeform_nps_score_ref", "typeform_nps_reason_ref", "zendesk_nps_response_field_id")
-               if name not in settings.vars]
+        raise ConfigurationProblem(
+            f"the contract rules read dbt_project/dbt_project.yml and {FX_RATES_SEED}: {error}"
+        ) from None
+    missing = [
+        name
+        for name in ("typeform_nps_score_ref", "typeform_nps_reason_ref", "zendesk_nps_response_field_id")
+        if name not in settings.vars
+    ]
     if missing:
-        raise ConfigurationProblem(f"dbt_project/dbt_project.yml has no var {', '.join(missing)} (the contracts read it)")
+        raise ConfigurationProblem(
+            f"dbt_project/dbt_project.yml has no var {', '.join(missing)} (the contracts read it)"
+        )
     return settings
 
 
@@ -140,7 +148,7 @@ def _type_reason(f: Field, label: str, text: str) -> str:
 def _shape_rules(f: Field, base: str, label: str, layout: str, text: str):
     """A single value where one belongs; an object, a list or a list of values where those belong."""
     json = layout == "json_object"
-    if json and f.kind not in ("object", "array", "text_list"):
+    if json and f.kind not in ("object", "array", "text_list", "reference"):
         kind = f"json_type({base}, {sql_string(f.json_path)})"
         yield (
             f"{kind} in ('OBJECT', 'ARRAY')",
@@ -156,8 +164,11 @@ def _shape_rules(f: Field, base: str, label: str, layout: str, text: str):
     if f.kind == "reference" and json:
         kind = f"json_type({base}, {sql_string(f.json_path)})"
         identifier = f"json_type({base}, {sql_string(f.json_path + '.id')})"
+        # A vendor id is a string (Stripe's "cus_..."), or the expanded object that carries it in `id`.
         yield (
-            f"{kind} in ('ARRAY', 'OBJECT') and coalesce({identifier}, 'NULL') not in ('VARCHAR', 'BIGINT', 'UBIGINT')",
+            f"coalesce({kind}, 'NULL') not in ('NULL', 'VARCHAR') "
+            f"and not ({kind} = 'OBJECT' and coalesce({identifier}, 'NULL') = 'VARCHAR' "
+            f"and nullif(trim({json_text('duckdb', base, f.json_path + '.id')}), '') is not null)",
             f"{label} || ' is neither an id nor an object with an id'",
         )
     if f.kind in ("object", "array") and (json or f.column is not None):
@@ -231,7 +242,9 @@ def _value_rules(f: Field, label: str, text: str, value: str, settings: Contract
         yield f"({value}) > {latest}", f"{label} || ' ' || trim({text}) || ' is {words}'"
 
 
-def _scalar_rules(f: Field, fields: Mapping[str, Field], base: str, label: str, layout: str, settings: ContractSettings):
+def _scalar_rules(
+    f: Field, fields: Mapping[str, Field], base: str, label: str, layout: str, settings: ContractSettings
+):
     """(bad_when, reason) pairs of one field over `base` (the record's payload, an array element, or the picked
     element), in the order they are tried; `label` is a SQL text expression naming the field where it is."""
     text = raw_text("duckdb", f, base)
@@ -303,7 +316,7 @@ def _structure_rules(spec: EntitySpec) -> Iterator[RowRule]:
         yield RowRule(
             bad_when=f"coalesce(len({picked}) > 1, false)",
             reason=(
-                f"len({picked}) || ' {element.label}s ({element.key} = ' || {literal(element.value)} "
+                f"'{element.label} given ' || len({picked}) || ' times ({element.key} = ' || {literal(element.value)} "
                 "|| '): which one counts is ambiguous'"
             ),
         )
@@ -336,4 +349,3 @@ def contract_fingerprint(spec: EntitySpec, settings: ContractSettings) -> str:
     for rule in contract_rules(spec, settings):
         digest.update(rule.bad_when.encode() + b"\0" + rule.reason.encode() + b"\0")
     return digest.hexdigest()[:16]
-

@@ -25,13 +25,19 @@ def ident(name: str) -> str:
 
 def read_header(path: Path) -> list[str]:
     """The header row, checked: present, UTF-8, every column named once."""
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        try:
-            header = next(csv.reader(handle))
-        except StopIteration:
-            raise LandingFileError(path, "empty file: expected a header row", line=1) from None
-        except UnicodeDecodeError as error:
-            raise LandingFileError(path, f"header is not valid UTF-8 ({error.reason})", line=1) from None
+    with path.open("rb") as handle:
+        first_line = handle.readline()
+    try:
+        text = first_line.decode("utf-8-sig")
+        header = next(csv.reader([text])) if text.strip() else []
+    except UnicodeDecodeError as error:
+        raise LandingFileError(path, f"header is not valid UTF-8 ({error.reason})", line=1) from None
+    if not header:
+        raise LandingFileError(
+            path,
+            "empty file: expected a header row" if not first_line else "line 1 is blank: expected a header row",
+            line=1,
+        )
     for position, name in enumerate(header, start=1):
         if not name.strip():
             raise LandingFileError(path, f"header column {position} has no name", line=1)
@@ -128,7 +134,9 @@ def _stage_file(con: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged
         con.execute(
             """
             update _incoming set line_number = lines.line
-            from (select generate_subscripts(l, 1) as ordinal, unnest(l) as line from (select ?::bigint[] as l)) as lines
+            from (
+                select generate_subscripts(l, 1) as ordinal, unnest(l) as line from (select ?::bigint[] as l)
+            ) as lines
             where _incoming.file_index = ? and _incoming.line_number = lines.ordinal
             """,
             [good_lines, staged.file_index],

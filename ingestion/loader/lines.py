@@ -22,9 +22,9 @@ from ingestion.loader.results import StagedFile
 from ingestion.loader.tables import sql_string
 
 # Values a lenient parser takes but JSON (RFC 8259) does not, outside strings: NaN and Infinity, a trailing comma.
-NOT_STRICT_JSON = (
-    r'^(?:[^"]|"(?:[^"\\]|\\.)*")*?(?:[:,\[]\s*[-+]?(?:NaN|Infinity|nan|inf|infinity)\s*[,}\]]|,\s*[}\]])'
-)
+NOT_STRICT_JSON = r'^(?:[^"]|"(?:[^"\\]|\\.)*")*?(?:[:,\[]\s*[-+]?(?:NaN|Infinity|nan|inf|infinity)\s*[,}\]]|,\s*[}\]])'
+# The key whose value is NaN or Infinity, to name the field in the reason.
+NON_NUMBER_KEY = r'"((?:[^"\\]|\\.)*)"\s*:\s*[-+]?(?:NaN|Infinity|nan|inf|infinity)\s*[,}\]]'
 _REJECTED_DDL = "(file_index integer, line_number bigint, reason varchar, raw_record varchar)"
 
 
@@ -75,9 +75,10 @@ def _json_lines_sql(paths: Sequence[Path]) -> str:
             select filename, unnest(lines) as line_text, generate_subscripts(lines, 1) as line_number from parts
         )
         -- A byte-order mark (U+FEFF) some exporters put at the start of a file is not part of the record.
+        -- A line of spaces, or of a carriage return only, is a blank line.
         select filename, line_number, ltrim(rtrim(line_text, chr(13)), chr(65279)) as line_text
         from numbered
-        where trim(line_text) <> ''
+        where trim(ltrim(rtrim(line_text, chr(13)), chr(65279)), ' ' || chr(9) || chr(13)) <> ''
     """
 
 
@@ -115,9 +116,11 @@ def _blank_non_utf8_lines(path: Path, folder: Path, file_index: int) -> tuple[Pa
     return copy, bad
 
 
-def stage_lines(con: duckdb.DuckDBPyConnection, files: list[StagedFile]) -> None:
-    """JSONL files into `_lines (file_index, line_number, line_text)`; lines that are not UTF-8, not JSON (strict:
-    no NaN, no trailing comma) or not a JSON object go to `_rejected` with their number."""
+def stage_lines(con: duckdb.DuckDBPyConnection, files: list[StagedFile], *, strict: bool = True) -> None:
+    """JSONL files into `_lines (file_index, line_number, line_text)`; lines that are not UTF-8, not JSON or not a
+    JSON object go to `_rejected` with their number. `strict` also refuses what JSON does not allow but DuckDB's
+    parser takes (NaN, Infinity, a trailing comma); usage events are read by DuckDB's JSON reader, which takes
+    them, so their line-by-line path does the same."""
     con.execute("create or replace temp table _lines (file_index integer, line_number bigint, line_text varchar)")
     with tempfile.TemporaryDirectory(prefix="nps-lines-") as folder:
         readable = {}
@@ -127,12 +130,19 @@ def stage_lines(con: duckdb.DuckDBPyConnection, files: list[StagedFile]) -> None
                 readable[staged.file_index] = path
         if readable:
             _insert_lines(con, files, readable, Path(folder))
-    valid = f"coalesce(json_valid(line_text), false) and not regexp_matches(line_text, {sql_string(NOT_STRICT_JSON)})"
+    valid = "coalesce(json_valid(line_text), false)"
+    if strict:
+        valid += f" and not regexp_matches(line_text, {sql_string(NOT_STRICT_JSON)})"
+    lenient = f"coalesce(json_valid(line_text), false) and regexp_matches(line_text, {sql_string(NOT_STRICT_JSON)})"
+    key = f"regexp_extract(line_text, {sql_string(NON_NUMBER_KEY)}, 1)"
     con.execute(
         f"""
         insert into _rejected
         select file_index, line_number,
-               case when not ({valid}) then 'not valid JSON (a truncated or malformed line)'
+               case when {lenient} and {key} <> ''
+                        then 'not valid JSON: field ' || {key} || ' is NaN or Infinity, which JSON does not allow'
+                    when {lenient} then 'not valid JSON (NaN, Infinity or a trailing comma, which JSON does not allow)'
+                    when not ({valid}) then 'not valid JSON (a truncated or malformed line)'
                     else 'line is JSON but not an object' end,
                line_text
         from _lines

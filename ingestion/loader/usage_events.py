@@ -192,7 +192,7 @@ def load(
         _note_segment_drift(con, staged)
         unreadable = _append_files(con, spec, staged, batch_id, loaded_at)
         if unreadable:
-            stage_lines(con, unreadable)
+            stage_lines(con, unreadable, strict=False)
             _append_lines(con, spec, unreadable, batch_id, loaded_at)
         return _settle(con, spec, staged, batch_id, loaded_at, this_load, rules, contract, refuse_emptying)
     except BaseException:
@@ -206,7 +206,9 @@ def _append_lines(
 ) -> None:
     """The line-by-line path: the lines of files the fast reader refused. A line whose object gives a key twice is
     set aside (the fast reader refuses it for the same reason; which value is meant is ambiguous)."""
-    duplicated = "list_filter(json_keys(line_text), lambda key, position: list_position(json_keys(line_text), key) < position)"
+    duplicated = (
+        "list_filter(json_keys(line_text), lambda key, position: list_position(json_keys(line_text), key) < position)"
+    )
     con.execute(
         f"""
         insert into _rejected
@@ -255,8 +257,12 @@ def _settle(
     )
     appended = dict(con.execute(f"select _source_file, count(*) from {table} where {this_load} group by 1").fetchall())
     broken_counts = dict(con.execute("select _source_file, count(*) from _broken group by 1").fetchall())
-    valid = {f.file_index: appended.get(f.lf.relative_path, 0) - broken_counts.get(f.lf.relative_path, 0) for f in staged}
-    refuse_emptying([f for f in staged if f.error is None], valid)
+    set_aside = dict(con.execute("select file_index, count(*) from _rejected group by 1").fetchall())
+    valid = {
+        f.file_index: appended.get(f.lf.relative_path, 0) - broken_counts.get(f.lf.relative_path, 0) for f in staged
+    }
+    read = {f.file_index: appended.get(f.lf.relative_path, 0) + set_aside.get(f.file_index, 0) for f in staged}
+    refuse_emptying([f for f in staged if f.error is None], valid, read)
     failed = [f.lf.relative_path for f in staged if f.error is not None]
     if failed:
         listed = ", ".join(sql_string(name) for name in failed)

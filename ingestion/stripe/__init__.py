@@ -131,7 +131,9 @@ ENTITIES = (
                 f.text("price.product.name"),
                 f.count("quantity"),
                 f.amount("price.unit_amount", currency_field="price.currency", table=STRIPE_MINOR_UNITS),
-                f.decimal_amount("price.unit_amount_decimal", currency_field="price.currency", table=STRIPE_MINOR_UNITS),
+                f.decimal_amount(
+                    "price.unit_amount_decimal", currency_field="price.currency", table=STRIPE_MINOR_UNITS
+                ),
                 _currency("price.currency", needs_rate=True),
                 f.lower("price.recurring.interval", BILLING_INTERVALS, on_unknown="reject"),
                 f.integer("price.recurring.interval_count", bits=32, minimum=1),

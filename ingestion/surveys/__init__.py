@@ -14,6 +14,7 @@ _HIGH = "case " + " ".join(f"when {_TYPE} = '{t}' then {hi}" for t, (_, hi) in S
 SCORE_ON_SCALE = RowRule(
     bad_when=f"{_SCORE} not between {_LOW} and {_HIGH}",
     reason=f"'score ' || trim(score) || ' is outside ' || {_LOW} || '-' || {_HIGH} || ' for ' || {_TYPE}",
+    description="`score` is on the scale of `survey_type`: NPS 0-10, CES 1-7, CSAT 1-5",
 )
 
 RESPONSE_COLUMNS = (

@@ -9,7 +9,9 @@ from ingestion.entities import AccountRef, EntitySpec, RowRule, names
 NPS_ANSWER = ElementWhere("answers", "field.ref", Var("typeform_nps_score_ref"), "answer to the NPS question")
 REASON_ANSWER = ElementWhere("answers", "field.ref", Var("typeform_nps_reason_ref"), "answer to the reason question")
 
-_NPS_TYPED_ANSWERS = "list_filter(json_extract(payload, '$.answers[*]'), lambda answer: answer ->> '$.field.type' = 'nps')"
+_NPS_TYPED_ANSWERS = (
+    "list_filter(json_extract(payload, '$.answers[*]'), lambda answer: answer ->> '$.field.type' = 'nps')"
+)
 # A form whose NPS question carries another ref than the configured one would load every response without a score.
 NPS_REF_CONFIGURED = RowRule(
     bad_when=f"len({_NPS_TYPED_ANSWERS}) > 0 and len({elements_where('duckdb', NPS_ANSWER)}) = 0",
@@ -18,6 +20,7 @@ NPS_REF_CONFIGURED = RowRule(
         """|| '", not the configured "' || __VAR_typeform_nps_score_ref__ || '" (dbt var typeform_nps_score_ref in """
         """dbt_project/dbt_project.yml)'"""
     ),
+    description="an answer to a Typeform NPS question (`field.type` nps) is under the configured ref",
 )
 
 # Top-level fields of a Responses API item; anything else is kept in `payload` and reported as drift.

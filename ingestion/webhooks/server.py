@@ -120,6 +120,7 @@ class TypeformWebhookHandler(BaseHTTPRequestHandler):
         except MalformedBody as error:
             self._respond(400, {"error": str(error)}, outcome="malformed_json", size=size)
         except InvalidEvent as error:
+            self.server.landing.keep_refused(body, str(error))
             self._respond(
                 422,
                 {"error": str(error), "field": error.field},

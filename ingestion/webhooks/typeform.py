@@ -13,22 +13,28 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingestion.landing import landing_file
 from ingestion.registry import get_entity
 
+if TYPE_CHECKING:
+    from ingestion.contracts.check import RecordChecker
+
+log = logging.getLogger("ingestion.webhooks")
 SIGNATURE_HEADER = "Typeform-Signature"
 RESPONSES = get_entity("typeform", "responses")
 LEDGER_NAME = "typeform_event_ids.txt"
-# The loader treats a submission before 2000 as a zeroed clock (quarantined); its file would also move the first
-# Dagster partition back to that year, so such an event is refused instead of landed.
-EARLIEST_SUBMISSION = date(2000, 1, 1)
+# Signed events refused for their content, kept with the reason (one JSON line each) for someone to look at.
+REFUSED_NAME = "typeform_refused.jsonl"
 # Event ids go into the ledger (tab-separated) and the log: printable ASCII without spaces. Typeform's are ULIDs.
 _EVENT_ID = re.compile(r"[\x21-\x7e]{1,256}")
 
@@ -71,8 +77,18 @@ def _reject_constant(name: str) -> float:
     raise MalformedBody(f"{name} is not a JSON value")
 
 
-def parse_event(body: bytes, today: date | None = None) -> TypeformEvent:
-    """A verified webhook body as a landable event; raises `MalformedBody` or `InvalidEvent`."""
+@cache
+def default_checker() -> RecordChecker:
+    """The loader's rules for Typeform responses (dbt vars read once, when the first event arrives)."""
+    from ingestion.contracts.check import RecordChecker
+
+    return RecordChecker(RESPONSES)
+
+
+def parse_event(body: bytes, today: date | None = None, checker: RecordChecker | None = None) -> TypeformEvent:
+    """A verified webhook body as a landable event; raises `MalformedBody` or `InvalidEvent`. The response item is
+    checked with the loader's own rules (the entity's contract) before it is accepted, so nothing acknowledged is
+    quarantined later."""
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -93,35 +109,35 @@ def parse_event(body: bytes, today: date | None = None) -> TypeformEvent:
     if not isinstance(token, str) or not _EVENT_ID.fullmatch(token):
         # The token is the response's primary key, and goes into the ledger: Typeform's are short and alphanumeric.
         raise InvalidEvent("form_response.token", "missing, or not 1 to 256 printable characters without spaces")
-    submitted_day = _submitted_day(form_response.get("submitted_at"), today or datetime.now(UTC).date())
     for name, kind in (("hidden", dict), ("answers", list), ("calculated", dict), ("variables", list)):
         if form_response.get(name) is not None and not isinstance(form_response[name], kind):
             raise InvalidEvent(f"form_response.{name}", f"expected {'an object' if kind is dict else 'a list'}")
+    item = to_response_item(form_response)
+    response_line(item)  # refuses text without a UTF-8 form before anything else reads it
+    reason, submitted_at = (checker or default_checker()).check(item)
+    if reason is not None:
+        raise InvalidEvent(_field_of(reason), reason)
+    today = today or datetime.now(UTC).date()
+    if submitted_at.date() > today:
+        # A file dated after today (UTC) would make `make run` stop; Typeform retries, so it lands on its day.
+        raise InvalidEvent(
+            "form_response.submitted_at", f"{form_response['submitted_at']} is after today ({today}, UTC)"
+        )
     form_id = form_response.get("form_id")
     return TypeformEvent(
         event_id=event_id,
         form_id=form_id if isinstance(form_id, str) and _EVENT_ID.fullmatch(form_id) else "-",
         token=token,
-        submitted_day=submitted_day,
-        item=to_response_item(form_response),
+        submitted_day=submitted_at.date(),
+        item=item,
     )
 
 
-def _submitted_day(value: object, today: date) -> date:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidEvent("form_response.submitted_at", "missing or empty")
-    try:
-        moment = datetime.fromisoformat(value.strip())
-        # A time without a zone is UTC, as the loader reads it.
-        day = (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
-    except (ValueError, OverflowError):
-        raise InvalidEvent("form_response.submitted_at", f"{value[:40]!r} is not an ISO-8601 timestamp") from None
-    if day < EARLIEST_SUBMISSION:
-        raise InvalidEvent("form_response.submitted_at", f"{value} is before {EARLIEST_SUBMISSION}")
-    if day > today:
-        # A file dated after today (UTC) would make `make run` stop; Typeform retries, so it lands on its day.
-        raise InvalidEvent("form_response.submitted_at", f"{value} is after today ({today}, UTC)")
-    return day
+def _field_of(reason: str) -> str:
+    """The field a contract reason names, as the webhook body has it."""
+    words = reason.split(" ")
+    name = words[3] if reason.startswith("missing required field") else words[0]
+    return f"form_response.{name}" if name not in ("key", "the") else "form_response"
 
 
 def to_response_item(form_response: dict) -> dict:
@@ -135,7 +151,7 @@ def to_response_item(form_response: dict) -> dict:
         "response_id": token,
         "response_type": "completed",
         "landed_at": form_response.get("landed_at"),
-        "submitted_at": form_response["submitted_at"],
+        "submitted_at": form_response.get("submitted_at"),
         "metadata": {},
         "hidden": form_response.get("hidden") or {},
     }
@@ -194,6 +210,20 @@ class TypeformLanding:
     @property
     def events_seen(self) -> int:
         return len(self._seen)
+
+    def keep_refused(self, body: bytes, reason: str) -> None:
+        """Keep a signed event refused for its content, with the reason, in the state folder (best effort: the
+        sender has the refusal and its reason either way)."""
+        line = json.dumps(
+            {"received_at": datetime.now(UTC).isoformat(), "reason": reason, "body": body.decode("utf-8", "replace")},
+            ensure_ascii=False,
+        )
+        try:
+            _make_dirs(self.ledger_path.parent)
+            with self.ledger_path.with_name(REFUSED_NAME).open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except OSError as error:
+            log.warning("could not keep a refused event: %s", error)
 
     def landing_path(self, day: date) -> Path:
         return landing_file(self.landing_dir, RESPONSES, day).path

@@ -2,7 +2,8 @@
 
 Metered prices without a unit amount, one-time prices, a subscription of an unknown customer, customers without
 address or metadata, tickets without organization, metrics with null minutes, Typeform items without answers,
-survey rows without a score or with a non-numeric ticket id, timestamps without a zone or with an offset.
+survey rows without a score or with a non-numeric ticket id (both quarantined), timestamps without a zone or with
+an offset.
 """
 
 from __future__ import annotations
@@ -286,8 +287,8 @@ def test_every_response_is_kept_with_what_could_be_read(warehouse):
             "select response_id, survey_type, score, account_id, responded_at, ticket_id "
             "from marts.fct_survey_responses order by 1"
         ).fetchall()
+    # q2's ticket id "abc" is not a ticket id: quarantined (it used to load with no ticket, silently).
     assert rows == [
-        ("q2", "ces", 5, None, datetime(2026, 3, 3, 4, 30), None),
         ("q3", "nps", 10, "acc_Y", datetime(2026, 3, 3, 10, 0), None),
         ("q4", "csat", 4, "acc_typo", datetime(2026, 3, 3, 11, 0), None),
         ("tf10", "nps", None, "acc_Y", datetime(2026, 3, 2, 10, 0), None),
@@ -300,15 +301,19 @@ def test_scored_responses_only_count_towards_nps(warehouse):
         summary = con.execute(
             "select responses, promoters, nps, unmatched_responses, ces_responses, ces_mean from marts.program_summary"
         ).fetchall()
-    assert summary == [(1, 1, 100.0, 2, 1, 5.0)]
+    assert summary == [(1, 1, 100.0, 1, 0, None)]
 
 
 def test_a_survey_row_without_a_score_is_quarantined_not_lost(warehouse):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rejects = con.execute(
-            "select reason, _source_file, _line_number, raw_record ->> '$.response_id' from raw_surveys.responses_rejects"
+            "select reason, _source_file, _line_number, raw_record ->> '$.response_id' from raw_surveys.responses_rejects "
+            "order by _line_number"
         ).fetchall()
-    assert rejects == [("score is missing", "surveys/responses/2026-03-03.csv", 2, "q1")]
+    assert rejects == [
+        ("missing required field score", "surveys/responses/2026-03-03.csv", 2, "q1"),
+        ('ticket_id "abc" is not a whole number', "surveys/responses/2026-03-03.csv", 3, "q2"),
+    ]
 
 
 def test_mrr_skips_metered_and_one_time_prices(warehouse):

@@ -212,7 +212,7 @@ def test_a_re_sent_event_is_looked_for_within_the_resend_window(con, landing):
 @pytest.mark.parametrize(
     ("source", "entity", "content", "line", "words"),
     [
-        ("zendesk", "users", b'{"id": 1, "name": "Ren\xe9"}\n', 1, "not valid UTF-8"),
+        ("surveys", "responses", b"response_id,score,score\nr1,9,9\n", 1, 'header names column "score" twice'),
         ("surveys", "sends", b"send_id,survey_type\ns1,nps\n", 1, "missing required column(s): survey_kind"),
         ("surveys", "sends", b"", 1, "empty file"),
     ],
@@ -247,38 +247,32 @@ def test_dates_present_reads_file_names_per_entity(landing):
 def test_a_bad_file_is_set_aside_and_the_other_days_still_load(con, landing):
     from ingestion.loader import load_files
 
-    spec = get_entity("zendesk", "users")
-    good_1 = write_lines(
-        landing / "zendesk/users/2026-03-01.jsonl", [json.dumps({"id": 1, "email": "a@x.com", "created_at": AT})]
-    )
-    bad = landing / "zendesk/users/2026-03-02.jsonl"
-    bad.write_bytes(json.dumps({"id": 2, "created_at": AT}).encode() + b'\n{"id": 3, "email": "\xe9@x.com"}\n')
+    spec = get_entity("surveys", "sends")
+    header = "send_id,survey_type,survey_kind,channel,touchpoint,account_id,email,sent_at"
+    good_1 = write_lines(landing / "surveys/sends/2026-03-01.csv", [header, f"s1,nps,relational,email,x,acc_1,,{AT}"])
+    bad = write_lines(landing / "surveys/sends/2026-03-02.csv", [header.replace(",sent_at", ""), "s2,nps,,,,,"])
     write_lines(
-        landing / "zendesk/users/2026-03-03.jsonl",
-        [json.dumps({"id": 4, "created_at": AT}), json.dumps({"id": 5, "created_at": AT})],
+        landing / "surveys/sends/2026-03-03.csv",
+        [header, f"s4,nps,relational,email,x,acc_1,,{AT}", f"s5,ces,relational,email,x,acc_1,,{AT}"],
     )
     days = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
     result = load_files(con, [landing_file(landing, spec, day) for day in days], "b1")
-    assert [str(error) for error in result.errors] == [
-        f"{bad}, line 2: not valid UTF-8 (invalid continuation byte at byte 20 of the line)"
-    ]
+    assert [str(error) for error in result.errors] == [f"{bad}, line 1: header is missing required column(s): sent_at"]
     assert sorted((load.source_file, load.records_loaded) for load in result.loads) == [
-        ("zendesk/users/2026-03-01.jsonl", 1),
-        ("zendesk/users/2026-03-03.jsonl", 2),
+        ("surveys/sends/2026-03-01.csv", 1),
+        ("surveys/sends/2026-03-03.csv", 2),
     ]
-    assert con.execute("select record_id from raw_zendesk.users order by 1").fetchall() == [("1",), ("4",), ("5",)]
+    assert con.execute("select send_id from raw_surveys.sends order by 1").fetchall() == [("s1",), ("s4",), ("s5",)]
     # Once fixed, the bad day loads; the good days are recognised as unchanged.
-    write_lines(
-        bad, [json.dumps({"id": 2, "created_at": AT}), json.dumps({"id": 3, "email": "c@x.com", "created_at": AT})]
-    )
+    write_lines(bad, [header, f"s2,nps,relational,email,x,acc_1,,{AT}", f"s3,nps,relational,email,x,acc_1,,{AT}"])
     again = load_files(con, [landing_file(landing, spec, day) for day in days], "b2")
     assert again.errors == []
     assert sorted((load.source_file, load.status) for load in again.loads) == [
         (str(good_1.relative_to(landing)), "unchanged"),
-        ("zendesk/users/2026-03-02.jsonl", "loaded"),
-        ("zendesk/users/2026-03-03.jsonl", "unchanged"),
+        ("surveys/sends/2026-03-02.csv", "loaded"),
+        ("surveys/sends/2026-03-03.csv", "unchanged"),
     ]
-    assert con.execute("select count(*) from raw_zendesk.users").fetchall() == [(5,)]
+    assert con.execute("select count(*) from raw_surveys.sends").fetchall() == [(5,)]
 
 
 def _track(message_id: str, **overrides) -> dict:

@@ -249,7 +249,9 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             **fetched,
         }
         for error in errors:
-            context.log.error(f"rejected whole (kept in the landing folder for replay; the day keeps its content): {error}")
+            context.log.error(
+                f"rejected whole (kept in the landing folder for replay; the day keeps its content): {error}"
+            )
         for entry in ignored:
             context.log.warning(f"not loaded: {entry.path}: {entry.reason}")
         context.log.info(

@@ -1,0 +1,118 @@
+"""Records against their entity's contract outside a load: the rules the loader applies (the same SQL, in an
+in-memory DuckDB), for a receiver that must answer its sender before it keeps a record (the Typeform webhook).
+
+Planning the rules' query costs DuckDB tens of milliseconds and checking a record a few microseconds, so callers
+that arrive while a check runs are checked together in the next one (as the webhook's writer groups its fsyncs).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from ingestion.contracts.render import elements_where, substitute_vars, typed
+from ingestion.contracts.rules import ContractSettings, contract_rules, load_settings
+from ingestion.entities import EntitySpec
+from ingestion.loader.json_objects import key_expression
+from ingestion.loader.records import rule_sql
+
+
+@dataclass
+class _Waiting:
+    line: str
+    result: tuple[str | None, datetime | None] | None = None
+    error: BaseException | None = None
+
+
+class RecordChecker:
+    """Checks JSON-object records of one entity; the settings (dbt vars, rated currencies) are read once."""
+
+    def __init__(self, spec: EntitySpec, settings: ContractSettings | None = None):
+        assert spec.layout == "json_object", "records of JSON-object entities"
+        self.spec = spec
+        settings = settings or load_settings()
+        reason, broken = rule_sql(spec, contract_rules(spec, settings))
+        time = typed("duckdb", spec.contract_field(spec.record_time)) if spec.record_time else "null"
+        # The elements the contract picks (Typeform's NPS answer) are found once per record, not once per rule.
+        picked = {}
+        for element in dict.fromkeys(f.element for f in spec.fields if f.element is not None):
+            expression = substitute_vars(elements_where("duckdb", element), settings.vars)
+            picked[f"picked_{len(picked)}"] = expression
+            reason, broken, time = (
+                text.replace(expression, f"picked_{len(picked) - 1}") for text in (reason, broken, time)
+            )
+        records = (
+            f"select *, {', '.join(f'{sql} as {name}' for name, sql in picked.items()) or 'null as none'} from ("
+            f"select position, {key_expression(spec, 'line')} as record_id, line::json as payload from lines)"
+        )
+        statements = {
+            # Most records break no rule: the first statement only says which do, the second says why.
+            "contract_broken": (
+                f"select position, {broken} as broken, {time} as record_time from ({records}) order by 1"
+            ),
+            "contract_reason": f"select position, {reason} as reason from ({records}) order by 1",
+        }
+        # One connection per batch in flight: two batches run at once (DuckDB releases the GIL), on two cores.
+        self._idle = [self._connect(statements) for _ in range(self.PARALLEL_BATCHES)]
+        self._connections = list(self._idle)
+        self._changed = threading.Condition()
+        self._queue: list[_Waiting] = []
+
+    PARALLEL_BATCHES = 2
+
+    @staticmethod
+    def _connect(statements: dict[str, str]) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        # Prepared statements over a table of the batch's lines: planned once, not per batch; the optimizer is off
+        # (it costs more than it saves on a handful of records).
+        con.execute("pragma disable_optimizer")
+        con.execute("create table lines (position integer, line varchar)")
+        for name, sql in statements.items():
+            con.execute(f"prepare {name} as {sql}")
+        return con
+
+    def check(self, record: dict) -> tuple[str | None, datetime | None]:
+        """(the reason the loader would reject the record, or None; its typed record time)."""
+        waiting = _Waiting(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        with self._changed:
+            self._queue.append(waiting)
+            while waiting.result is None and waiting.error is None:
+                if not self._idle or not self._queue:
+                    self._changed.wait()
+                    continue
+                batch, self._queue, con = self._queue, [], self._idle.pop()
+                self._changed.release()
+                try:
+                    self._check(con, batch)
+                finally:
+                    self._changed.acquire()
+                    self._idle.append(con)
+                    self._changed.notify_all()
+        if waiting.error is not None:
+            raise waiting.error
+        return waiting.result
+
+    @staticmethod
+    def _check(con: duckdb.DuckDBPyConnection, batch: list[_Waiting]) -> None:
+        lines = [waiting.line for waiting in batch]
+        try:
+            con.execute("delete from lines")
+            con.execute(
+                "insert into lines select generate_subscripts(l, 1), unnest(l) from (select ?::varchar[] as l)", [lines]
+            )
+            rows = con.execute("execute contract_broken").fetchall()
+            reasons = dict(con.execute("execute contract_reason").fetchall()) if any(row[1] for row in rows) else {}
+        except duckdb.Error as error:
+            for waiting in batch:
+                waiting.error = error
+            return
+        for waiting, (position, broken, record_time) in zip(batch, rows, strict=True):
+            waiting.result = (reasons[position] if broken else None, record_time)
+
+    def close(self) -> None:
+        for con in self._connections:
+            con.close()
