@@ -277,43 +277,43 @@
     {%- elif entity == 'typeform.responses' and field == 'reason_answer.text' %}
         nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.field.ref') = '{{ var('typeform_nps_reason_ref') | string | replace("'", "''") }}'), 1), '$.text')), '')
     {%- elif entity == 'surveys.responses' and field == 'response_id' %}
-        nullif(trim("response_id"), '')
+        nullif(trim(`response_id`), '')
     {%- elif entity == 'surveys.responses' and field == 'survey_type' %}
-        lower(nullif(trim("survey_type"), ''))
+        lower(nullif(trim(`survey_type`), ''))
     {%- elif entity == 'surveys.responses' and field == 'survey_kind' %}
-        lower(nullif(trim("survey_kind"), ''))
+        lower(nullif(trim(`survey_kind`), ''))
     {%- elif entity == 'surveys.responses' and field == 'score' %}
-        case when (trim("score") rlike '^-?[0-9]{1,10}$') then try_cast(trim("score") as integer) end
+        case when (trim(`score`) rlike '^-?[0-9]{1,10}$') then try_cast(trim(`score`) as integer) end
     {%- elif entity == 'surveys.responses' and field == 'comment' %}
-        nullif(trim("comment"), '')
+        nullif(trim(`comment`), '')
     {%- elif entity == 'surveys.responses' and field == 'email' %}
-        lower(nullif(trim("email"), ''))
+        lower(nullif(trim(`email`), ''))
     {%- elif entity == 'surveys.responses' and field == 'account_id' %}
-        nullif(trim("account_id"), '')
+        nullif(trim(`account_id`), '')
     {%- elif entity == 'surveys.responses' and field == 'ticket_id' %}
-        case when (trim("ticket_id") rlike '^-?[0-9]{1,19}$') then try_cast(trim("ticket_id") as bigint) end
+        case when (trim(`ticket_id`) rlike '^-?[0-9]{1,19}$') then try_cast(trim(`ticket_id`) as bigint) end
     {%- elif entity == 'surveys.responses' and field == 'channel' %}
-        lower(nullif(trim("channel"), ''))
+        lower(nullif(trim(`channel`), ''))
     {%- elif entity == 'surveys.responses' and field == 'touchpoint' %}
-        lower(nullif(trim("touchpoint"), ''))
+        lower(nullif(trim(`touchpoint`), ''))
     {%- elif entity == 'surveys.responses' and field == 'responded_at' %}
-        case when (trim("responded_at") rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim("responded_at") as timestamp) end
+        case when (trim(`responded_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`responded_at`) as timestamp) end
     {%- elif entity == 'surveys.sends' and field == 'send_id' %}
-        nullif(trim("send_id"), '')
+        nullif(trim(`send_id`), '')
     {%- elif entity == 'surveys.sends' and field == 'survey_type' %}
-        lower(nullif(trim("survey_type"), ''))
+        lower(nullif(trim(`survey_type`), ''))
     {%- elif entity == 'surveys.sends' and field == 'survey_kind' %}
-        lower(nullif(trim("survey_kind"), ''))
+        lower(nullif(trim(`survey_kind`), ''))
     {%- elif entity == 'surveys.sends' and field == 'channel' %}
-        lower(nullif(trim("channel"), ''))
+        lower(nullif(trim(`channel`), ''))
     {%- elif entity == 'surveys.sends' and field == 'touchpoint' %}
-        lower(nullif(trim("touchpoint"), ''))
+        lower(nullif(trim(`touchpoint`), ''))
     {%- elif entity == 'surveys.sends' and field == 'account_id' %}
-        nullif(trim("account_id"), '')
+        nullif(trim(`account_id`), '')
     {%- elif entity == 'surveys.sends' and field == 'email' %}
-        lower(nullif(trim("email"), ''))
+        lower(nullif(trim(`email`), ''))
     {%- elif entity == 'surveys.sends' and field == 'sent_at' %}
-        case when (trim("sent_at") rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim("sent_at") as timestamp) end
+        case when (trim(`sent_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`sent_at`) as timestamp) end
     {%- elif entity == 'zendesk.tickets' and field == 'id' %}
         case when (trim(get_json_object(payload, '$.id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.id')) as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'status' %}
@@ -481,19 +481,19 @@
     {%- elif entity == 'stripe.charges' and field == 'created' %}
         timestamp_seconds(case when (trim(get_json_object(payload, '$.created')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.created')) as bigint) end)
     {%- elif entity == 'segment.tracks' and field == 'event' %}
-        nullif(trim("event"), '')
+        nullif(trim(`event`), '')
     {%- elif entity == 'segment.tracks' and field == 'user_id' %}
-        nullif(trim("user_id"), '')
+        nullif(trim(`user_id`), '')
     {%- elif entity == 'segment.tracks' and field == 'anonymous_id' %}
-        nullif(trim("anonymous_id"), '')
+        nullif(trim(`anonymous_id`), '')
     {%- elif entity == 'segment.tracks' and field == 'account_id' %}
-        nullif(trim("account_id"), '')
+        nullif(trim(`account_id`), '')
     {%- elif entity == 'segment.tracks' and field == 'event_timestamp' %}
-        case when (trim("event_timestamp") rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim("event_timestamp") as timestamp) end
+        case when (trim(`event_timestamp`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`event_timestamp`) as timestamp) end
     {%- elif entity == 'segment.tracks' and field == 'properties' %}
-        "properties"
+        `properties`
     {%- elif entity == 'segment.tracks' and field == 'context' %}
-        "context"
+        `context`
     {%- else %}
         {{ exceptions.raise_compiler_error('no contract field ' ~ field ~ ' in ' ~ entity) }}
     {%- endif %}

@@ -105,8 +105,13 @@ def field_base(dialect: Dialect, f: Field) -> str:
 def raw_text(dialect: Dialect, f: Field, base: str | None = None) -> str:
     """The field's raw value as text: a column of the raw table, or the value at its JSON path."""
     if f.column is not None:
-        return f'"{f.column}"'
+        return column(dialect, f.column)
     return json_text(dialect, base or field_base(dialect, f), f.json_path)
+
+
+def column(dialect: Dialect, name: str) -> str:
+    """A column of the raw table, quoted (Spark SQL quotes identifiers with backticks; double quotes are text)."""
+    return f"`{name}`" if dialect == "spark" else f'"{name}"'
 
 
 # --- the typed value ------------------------------------------------------------------------------------------
@@ -194,6 +199,6 @@ def typed(dialect: Dialect, f: Field, sibling: Mapping[str, Field] | None = None
         return f"coalesce(from_json({whole}, 'array<string>'), array())"
     if kind in ("object", "array"):
         if f.column is not None:
-            return f'"{f.column}"'
+            return column(dialect, f.column)
         return json_value(dialect, base or field_base(dialect, f), f.json_path)
     raise ValueError(f"unknown kind {kind}")

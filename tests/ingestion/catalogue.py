@@ -751,6 +751,7 @@ CASES: list[Case] = [
         "records",
         [(1, 'key "id" appears twice in the record')],
         loaded=1,
+        family=5,
     ),
     Case(
         "metric_minutes_beyond_int32",
@@ -893,6 +894,7 @@ CASES: list[Case] = [
         "records",
         [(1, 'key "submitted_at" appears twice in the record')],
         loaded=1,
+        family=5,
     ),
     Case(
         "typeform_hidden_key_given_twice",
@@ -1141,6 +1143,7 @@ CASES: list[Case] = [
         "records",
         [(1, 'key "account_id" appears twice in metadata')],
         loaded=0,
+        family=5,
     ),
     Case(
         "customer_country_lower_case",
@@ -1228,6 +1231,7 @@ CASES: list[Case] = [
         "records",
         [(1, "customer is neither an id nor an object with an id")],
         loaded=1,
+        family=5,
     ),
     Case(
         "missing_required_field",
@@ -1489,6 +1493,7 @@ CASES: list[Case] = [
         "records",
         [(1, 'key "groupId" appears twice in context')],
         loaded=1,
+        family=5,
     ),
     Case(
         "event_key_given_twice",
@@ -1498,6 +1503,7 @@ CASES: list[Case] = [
         "records",
         [(1, 'key "event" appears twice in the event')],
         loaded=1,
+        family=5,
     ),
     Case(
         "event_offset_without_colon",

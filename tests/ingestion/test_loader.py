@@ -372,3 +372,45 @@ def test_a_usage_load_that_died_before_settling_is_taken_out_by_the_next(con, la
     assert con.execute(
         "select message_id, _line_number from raw_segment.tracks where message_id like 'm-_-10' order by 1"
     ).fetchall() == [("m-0-10", 11), ("m-1-10", 12), ("m-2-10", 11)]
+
+
+def test_an_edit_that_keeps_size_and_time_is_noticed(con, landing):
+    """Change detection is by content: an edit that keeps the size and the modification time is loaded."""
+    path = write_lines(landing / "zendesk/tickets/2026-03-02.jsonl", [json.dumps(ticket(101, "open", AT))])
+    first = load(con, landing, "zendesk", "tickets")
+    stat = path.stat()
+    path.write_text(path.read_text().replace('"open"', '"hold"'))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    second = load(con, landing, "zendesk", "tickets", batch="b2")
+    assert (first.status, second.status) == ("loaded", "loaded")
+    assert con.execute("select payload ->> 'status' from raw_zendesk.tickets").fetchall() == [("hold",)]
+    assert load(con, landing, "zendesk", "tickets", batch="b3").status == "unchanged"
+
+
+def test_force_reads_and_validates_every_file_again(con, landing):
+    write_lines(landing / "zendesk/tickets/2026-03-02.jsonl", [json.dumps(ticket(101, "open", AT))])
+    load(con, landing, "zendesk", "tickets")
+    assert load(con, landing, "zendesk", "tickets", batch="b2").status == "unchanged"
+    forced = load(con, landing, "zendesk", "tickets", batch="b3", force=True)
+    assert (forced.status, forced.records_loaded) == ("loaded", 1)
+    assert con.execute("select _batch_id from raw_zendesk.tickets").fetchall() == [("b3",)]
+
+
+def test_files_are_validated_again_when_their_rules_change(con, landing):
+    """A currency gaining an exchange rate changes the rules: the quarantined charge loads at the next load."""
+    from ingestion.contracts.rules import ContractSettings, load_settings
+    from ingestion.loader import load_files
+
+    spec = get_entity("stripe", "charges")
+    charge = {"id": "ch_1", "amount": 12345, "currency": "kwd", "created": 1_772_445_600}
+    write_lines(landing / "stripe/charges/2026-03-02.jsonl", [json.dumps(charge)])
+    files = [landing_file(landing, spec, DAY)]
+    settings = load_settings()
+    before = load_files(con, files, "b1", settings=settings).loads[0]
+    assert (before.records_loaded, before.records_rejected) == (0, 1)
+    assert load_files(con, files, "b2", settings=settings).loads[0].status == "unchanged"
+    with_rate = ContractSettings(settings.vars, settings.rated_currencies | {"kwd"})
+    after = load_files(con, files, "b3", settings=with_rate).loads[0]
+    assert (after.status, after.records_loaded, after.records_rejected) == ("loaded", 1, 0)
+    assert con.execute("select count(*) from raw_stripe.charges_rejects").fetchall() == [(0,)]

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingestion.landing import dates_present, landing_file
 from ingestion.loader import load_files
@@ -370,6 +372,16 @@ def without(event: dict, path: str) -> dict:
         ),
         ({**webhook("01J7Q8EVT0000000000000009", "tok"), "event_type": "form_response_partial"}, "event_type"),
         ([1, 2, 3], "body"),
+        # What the loader would quarantine is refused before the 200 (the same rules: the Typeform contract).
+        (webhook("01J7Q8EVT0000000000000009", "tok", submitted_at="2026-W10-1T10:00:00Z"), "form_response.submitted_at"),
+        (webhook("01J7Q8EVT0000000000000009", "tok", submitted_at="20260301T140322Z"), "form_response.submitted_at"),
+        (
+            webhook("01J7Q8EVT0000000000000009", "tok", submitted_at="2026-03-01 14:03:22 Europe/Paris"),
+            "form_response.submitted_at",
+        ),
+        (webhook("01J7Q8EVT0000000000000009", "tok", score=11), "form_response.answers[field.ref=nps_score].number"),
+        (webhook("01J7Q8EVT0000000000000009", "tok", score="ten"), "form_response.answers[field.ref=nps_score].number"),
+        (webhook("01J7Q8EVT0000000000000009", "tok", account_id={"id": 42}), "form_response.hidden.account_id"),
     ],
 )
 def test_valid_json_that_is_not_a_form_response_is_422_naming_the_field(
@@ -381,6 +393,58 @@ def test_valid_json_that_is_not_a_form_response_is_422_naming_the_field(
     assert answer["field"] == field_name
     assert answer["error"].startswith(field_name + ":")
     assert not (landing / "typeform").exists()
+    # The signed event is kept with its reason, for someone to look at.
+    refused = [json.loads(line) for line in (landing / "_webhooks" / "typeform_refused.jsonl").read_text().splitlines()]
+    assert any(entry["reason"] == answer["error"] and entry["body"] == json.dumps(event) for entry in refused)
+
+
+def test_two_answers_to_the_nps_question_are_refused(refusing: tuple[Receiver, Path]):
+    receiver, landing = refusing
+    event = webhook("01J7Q8EVT0000000000000010", "tok10")
+    event["form_response"]["answers"].append(dict(event["form_response"]["answers"][0], number=3))
+    status, answer = receiver.post(json.dumps(event).encode())
+    assert (status, answer["field"]) == (422, "form_response")
+    assert "answer to the NPS question given 2 times" in answer["error"]
+    assert not (landing / "typeform").exists()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    submitted_at=st.one_of(
+        st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2026, 3, 1)).map(lambda d: d.isoformat() + "Z"),
+        st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2026, 3, 1)).map(
+            lambda d: d.strftime("%Y-%m-%d %H:%M:%S+05:30")
+        ),
+        st.sampled_from(["2026-W10-1", "20260301T140322Z", "2026-02-29T10:00:00Z", "2026-03-01T14:03:22.1234567Z"]),
+        st.text(max_size=25),
+    ),
+    score=st.one_of(st.integers(-3, 13), st.floats(allow_nan=False), st.text(max_size=3), st.none()),
+)
+def test_whatever_the_receiver_accepts_the_loader_loads_and_whatever_it_refuses_the_loader_rejects(
+    tmp_path_factory, submitted_at, score
+):
+    """The receiver and the loader apply one set of rules: an accepted event's line loads without a reject, and an
+    event refused for its content is a record the loader quarantines for the same reason."""
+    from ingestion.webhooks.typeform import InvalidEvent, parse_event, to_response_item
+
+    event = webhook("01J7Q8EVT0000000000000077", "tok77", submitted_at=submitted_at, score=score)
+    spec = get_entity("typeform", "responses")
+    folder = tmp_path_factory.mktemp("agree")
+    try:
+        accepted = parse_event(encode(event), today=date(2026, 3, 2))
+        item, refusal = accepted.item, None
+    except InvalidEvent as error:
+        item, refusal = to_response_item(event["form_response"]), error
+    path = folder / spec.landing_subdir / "2026-03-01.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    with duckdb.connect(str(folder / "warehouse.duckdb")) as con:
+        result = load_files(con, [landing_file(folder, spec, date(2026, 3, 1))], "agree")
+        rejects = [reason for (reason,) in con.execute(f"select reason from {spec.rejects_table}").fetchall()]
+    if refusal is None:
+        assert result.loads[0].records_loaded == 1 and rejects == []
+    elif "after today" not in str(refusal):
+        assert rejects == [str(refusal).split(": ", 1)[1]]
 
 
 def test_the_receiver_refuses_to_start_without_a_secret(landing: Path, tmp_path: Path):
