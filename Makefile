@@ -91,9 +91,11 @@ fetch: setup
 webhooks: $(INSTALLED)
 	$(BIN)/python -m ingestion.webhooks
 
+# sqlfluff's dbt templater opens the warehouse (an empty one is made where none exists yet).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@mkdir -p $(dir $(NPS_DUCKDB_PATH))
 	$(BIN)/sqlfluff lint dbt_project/models
 
 freshness: setup

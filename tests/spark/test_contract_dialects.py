@@ -60,7 +60,7 @@ def test_every_accepted_value_types_the_same_on_spark_and_duckdb(spark, tmp_path
     compared = 0
     for spec in JSON_SPECS:
         records = []
-        for number, f in enumerate(spec.fields):
+        for f in spec.fields:
             for value in data.draw(st.lists(values_for(f), min_size=3, max_size=3), label=f"{spec.key} {f.name}"):
                 record = place(spec, f, value)
                 key = "response_id" if spec.source == "typeform" else "id"
@@ -78,9 +78,7 @@ def test_every_accepted_value_types_the_same_on_spark_and_duckdb(spark, tmp_path
             fields = {f.name: f for f in spec.fields}
             scalar = [f for f in spec.fields if f.within is None]
             duck_sql = ", ".join(substitute_vars(typed("duckdb", f, fields), SETTINGS.vars) for f in scalar)
-            on_duckdb = con.execute(
-                f"select record_id, {duck_sql} from {spec.table} order by _line_number"
-            ).fetchall()
+            on_duckdb = con.execute(f"select record_id, {duck_sql} from {spec.table} order by _line_number").fetchall()
         frame = spark.createDataFrame([(key, payload) for key, payload in rows], "record_id string, payload string")
         frame.createOrReplaceTempView("raw")
         spark_sql = ", ".join(substitute_vars(typed("spark", f, fields), SETTINGS.vars) for f in scalar)

@@ -373,7 +373,10 @@ def without(event: dict, path: str) -> dict:
         ({**webhook("01J7Q8EVT0000000000000009", "tok"), "event_type": "form_response_partial"}, "event_type"),
         ([1, 2, 3], "body"),
         # What the loader would quarantine is refused before the 200 (the same rules: the Typeform contract).
-        (webhook("01J7Q8EVT0000000000000009", "tok", submitted_at="2026-W10-1T10:00:00Z"), "form_response.submitted_at"),
+        (
+            webhook("01J7Q8EVT0000000000000009", "tok", submitted_at="2026-W10-1T10:00:00Z"),
+            "form_response.submitted_at",
+        ),
         (webhook("01J7Q8EVT0000000000000009", "tok", submitted_at="20260301T140322Z"), "form_response.submitted_at"),
         (
             webhook("01J7Q8EVT0000000000000009", "tok", submitted_at="2026-03-01 14:03:22 Europe/Paris"),
