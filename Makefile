@@ -25,11 +25,12 @@ INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project \( -path dbt_project/target -o -path dbt_project/logs \) -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: help setup run test test-spark java ui lint format freshness clean webhooks chromium docs fetch bench
+.PHONY: help setup run test test-fast test-spark java ui lint format freshness clean webhooks chromium docs fetch bench
 
 help:
 	@echo "make run   - set up, generate demo data if the landing folder is empty, load every date, build the marts"
 	@echo "make test  - set up and run the whole test suite (except the Spark equivalence test)"
+	@echo "make test-fast - the tests that run no Dagster pipeline end to end (minutes, not tens of minutes)"
 	@echo "make test-spark - build the dbt project on Apache Spark (local pyspark, Java 17) and compare its marts with DuckDB's"
 	@echo "make ui    - Dagster UI (webserver + daemon) on http://127.0.0.1:3000 for the same warehouse"
 	@echo "make webhooks - Typeform webhook receiver on http://127.0.0.1:8787 (needs NPS_TYPEFORM_WEBHOOK_SECRET)"
@@ -67,6 +68,11 @@ test: setup chromium
 java:
 	@command -v java >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless)
+
+# Everything but the end-to-end pipeline runs (marker e2e) and Spark: the loader, the contracts and their property
+# tests, the catalogue, the API connectors, the webhook receiver, the report.
+test-fast: setup chromium
+	$(BIN)/python -m pytest -m "not spark and not e2e"
 
 test-spark: setup java
 	$(BIN)/python -m pytest -m spark tests/spark

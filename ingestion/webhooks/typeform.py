@@ -136,8 +136,11 @@ def parse_event(body: bytes, today: date | None = None, checker: RecordChecker |
 def _field_of(reason: str) -> str:
     """The field a contract reason names, as the webhook body has it."""
     words = reason.split(" ")
-    name = words[3] if reason.startswith("missing required field") else words[0]
-    return f"form_response.{name}" if name not in ("key", "the") else "form_response"
+    if reason.startswith("missing required field"):
+        return f"form_response.{words[3]}"
+    if reason.startswith(("answer to the", "the answer to the")):
+        return "form_response.answers"
+    return "form_response" if words[0] in ("key", "the") else f"form_response.{words[0]}"
 
 
 def to_response_item(form_response: dict) -> dict:

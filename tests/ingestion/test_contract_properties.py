@@ -144,8 +144,11 @@ def expected(f: Field, value, currency_exponent: int = 2, key: bool = False, len
         if f.kind == "object":
             return value if isinstance(value, dict) else REJECT
         if f.kind == "text_list":
-            ok = isinstance(value, list) and all(not isinstance(item, dict | list) for item in value)
-            return value if ok else REJECT
+            if not isinstance(value, list) or any(isinstance(item, dict | list) for item in value):
+                return REJECT
+            if any(isinstance(item, float) for item in value):
+                return ANY
+            return [json.dumps(item) if isinstance(item, bool | int) or item is None else item for item in value]
         return value if isinstance(value, list) else REJECT
     if f.kind == "reference":
         if isinstance(value, dict):

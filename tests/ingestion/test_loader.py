@@ -414,3 +414,30 @@ def test_files_are_validated_again_when_their_rules_change(con, landing):
     after = load_files(con, files, "b3", settings=with_rate).loads[0]
     assert (after.status, after.records_loaded, after.records_rejected) == ("loaded", 1, 0)
     assert con.execute("select count(*) from raw_stripe.charges_rejects").fetchall() == [(0,)]
+
+
+def test_a_day_is_emptied_only_on_purpose(con, landing, tmp_path, monkeypatch):
+    """An empty file over a loaded day is refused; `cli empty-day` empties it, and the empty file then stays
+    unchanged (neither refused nor loaded again)."""
+    from orchestration import cli
+
+    path = write_lines(landing / "zendesk/tickets/2026-03-02.jsonl", [json.dumps(ticket(101, "open", AT))])
+    load(con, landing, "zendesk", "tickets")
+    path.write_bytes(b"")
+    with pytest.raises(LandingFileError, match="holds no records .* the day holds 1 loaded record"):
+        load(con, landing, "zendesk", "tickets", batch="b2")
+    assert con.execute("select count(*) from raw_zendesk.tickets").fetchall() == [(1,)]
+    con.close()
+
+    monkeypatch.setenv("NPS_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("NPS_LANDING_DIR", str(landing))
+    path.write_text(json.dumps(ticket(101, "open", AT)) + "\n")
+    assert cli.main(["empty-day", "zendesk/tickets", "2026-03-02"]) == 2  # the file still holds data: refused
+    path.write_bytes(b"")
+    assert cli.main(["empty-day", "zendesk/tickets", "2026-03-02"]) == 0
+    assert cli.main(["empty-day", "zendesk/nothing", "2026-03-02"]) == 2
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as again:
+        assert again.execute("select count(*) from raw_zendesk.tickets").fetchall() == [(0,)]
+        assert load(again, landing, "zendesk", "tickets", batch="b3").status == "unchanged"
+        assert again.execute("select count(*) from raw_meta.rejected_files").fetchall() == [(0,)]
