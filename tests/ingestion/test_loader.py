@@ -424,7 +424,7 @@ def test_a_day_is_emptied_only_on_purpose(con, landing, tmp_path, monkeypatch):
     path = write_lines(landing / "zendesk/tickets/2026-03-02.jsonl", [json.dumps(ticket(101, "open", AT))])
     load(con, landing, "zendesk", "tickets")
     path.write_bytes(b"")
-    with pytest.raises(LandingFileError, match="holds no records .* the day holds 1 loaded record"):
+    with pytest.raises(LandingFileError, match=r"holds no records .* the day holds 1 loaded record"):
         load(con, landing, "zendesk", "tickets", batch="b2")
     assert con.execute("select count(*) from raw_zendesk.tickets").fetchall() == [(1,)]
     con.close()
