@@ -13,7 +13,7 @@ amounts are not absurd; the record's account is known and the record is not olde
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -43,6 +43,8 @@ class QualitySuite:
     expectations: tuple[Expectation, ...]
     # The account domain (see `account_domains`) when the records belong to accounts.
     account_domain: str | None = None
+    # Adds the contract's projection (each field's typed value) to the raw rows the columns read.
+    over: Callable[[str], str] = lambda relation: relation
     # The columns that identify a record in the samples shown with a failed check.
     locator: tuple[str, ...] = ("_source_file", "_line_number")
 
@@ -175,7 +177,8 @@ def expectations_for(spec: EntitySpec) -> tuple[Expectation, ...]:
 def suite_for(spec: EntitySpec, settings: ContractSettings) -> QualitySuite:
     """The entity's suite: the typed projection GX validates and the expectations over it."""
     fields = {f.name: f for f in spec.fields}
-    reason, _ = rule_sql(spec, contract_rules(spec, settings), key=key_sql(spec))
+    contract = contract_rules(spec, settings)
+    reason, _ = rule_sql(spec, contract.rules, key=key_sql(spec))
     columns = {spec.key_name: key_sql(spec), "contract_violation": reason}
     for check, f in _warn_fields(spec):
         as_number = replace(f, kind="int64") if check == "not_absurd" else f
@@ -185,4 +188,4 @@ def suite_for(spec: EntitySpec, settings: ContractSettings) -> QualitySuite:
         columns["account_ref"] = typed("duckdb", spec.contract_field(spec.account.field), fields)
         if spec.record_time:
             columns[spec.record_time] = typed("duckdb", spec.contract_field(spec.record_time), fields)
-    return QualitySuite(columns=columns, expectations=expectations_for(spec), account_domain=domain)
+    return QualitySuite(columns=columns, expectations=expectations_for(spec), account_domain=domain, over=contract.over)

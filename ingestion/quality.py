@@ -48,9 +48,10 @@ class CheckOutcome:
 def projection_sql(spec: EntitySpec, suite: QualitySuite) -> str:
     """The frame GX validates: the partition window's records, typed by the contract, with their account."""
     columns = ", ".join(f'{sql} as "{name}"' for name, sql in suite.columns.items())
+    window = f"(select * from {spec.table} where _partition_date between $first and $last)"
     typed_rows = f"""
         select _partition_date, _source_file, _line_number, {columns}
-        from {spec.table} where _partition_date between $first and $last
+        from {suite.over(window)}
     """
     if suite.account_domain is None:
         return typed_rows

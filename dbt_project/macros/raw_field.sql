@@ -13,9 +13,9 @@
 
 {% macro default__raw_field(entity, field) -%}
     {%- if entity == 'typeform.responses' and field == 'submitted_at' %}
-        case when regexp_full_match(trim((payload ->> '$.submitted_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.submitted_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.submitted_at')) as timestamptz)) else try_cast(trim((payload ->> '$.submitted_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.submitted_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.submitted_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.submitted_at') as timestamptz)) else try_cast((payload ->> '$.submitted_at') as timestamp) end end
     {%- elif entity == 'typeform.responses' and field == 'landed_at' %}
-        case when regexp_full_match(trim((payload ->> '$.landed_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.landed_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.landed_at')) as timestamptz)) else try_cast(trim((payload ->> '$.landed_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.landed_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.landed_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.landed_at') as timestamptz)) else try_cast((payload ->> '$.landed_at') as timestamp) end end
     {%- elif entity == 'typeform.responses' and field == 'hidden.account_id' %}
         nullif(trim((payload ->> '$.hidden.account_id')), '')
     {%- elif entity == 'typeform.responses' and field == 'hidden.email' %}
@@ -27,9 +27,9 @@
     {%- elif entity == 'typeform.responses' and field == 'hidden.channel' %}
         lower(nullif(trim((payload ->> '$.hidden.channel')), ''))
     {%- elif entity == 'typeform.responses' and field == 'hidden.ticket_id' %}
-        case when regexp_full_match(trim((payload ->> '$.hidden.ticket_id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.hidden.ticket_id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.hidden.ticket_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.hidden.ticket_id') as bigint) end
     {%- elif entity == 'typeform.responses' and field == 'nps_answer.number' %}
-        case when regexp_full_match(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.field.ref' = '{{ var('typeform_nps_score_ref') | string | replace("'", "''") }}')[1] ->> '$.number')), '-?[0-9]{1,10}') then try_cast(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.field.ref' = '{{ var('typeform_nps_score_ref') | string | replace("'", "''") }}')[1] ->> '$.number')) as integer) end
+        case when regexp_full_match((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.field.ref' = '{{ var('typeform_nps_score_ref') | string | replace("'", "''") }}')[1] ->> '$.number'), ' *-?[0-9]{1,10} *') then try_cast((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.field.ref' = '{{ var('typeform_nps_score_ref') | string | replace("'", "''") }}')[1] ->> '$.number') as integer) end
     {%- elif entity == 'typeform.responses' and field == 'reason_answer.text' %}
         nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.field.ref' = '{{ var('typeform_nps_reason_ref') | string | replace("'", "''") }}')[1] ->> '$.text')), '')
     {%- elif entity == 'surveys.responses' and field == 'response_id' %}
@@ -39,7 +39,7 @@
     {%- elif entity == 'surveys.responses' and field == 'survey_kind' %}
         lower(nullif(trim("survey_kind"), ''))
     {%- elif entity == 'surveys.responses' and field == 'score' %}
-        case when regexp_full_match(trim("score"), '-?[0-9]{1,10}') then try_cast(trim("score") as integer) end
+        case when regexp_full_match("score", ' *-?[0-9]{1,10} *') then try_cast("score" as integer) end
     {%- elif entity == 'surveys.responses' and field == 'comment' %}
         nullif(trim("comment"), '')
     {%- elif entity == 'surveys.responses' and field == 'email' %}
@@ -47,13 +47,13 @@
     {%- elif entity == 'surveys.responses' and field == 'account_id' %}
         nullif(trim("account_id"), '')
     {%- elif entity == 'surveys.responses' and field == 'ticket_id' %}
-        case when regexp_full_match(trim("ticket_id"), '-?[0-9]{1,19}') then try_cast(trim("ticket_id") as bigint) end
+        case when regexp_full_match("ticket_id", ' *-?[0-9]{1,19} *') then try_cast("ticket_id" as bigint) end
     {%- elif entity == 'surveys.responses' and field == 'channel' %}
         lower(nullif(trim("channel"), ''))
     {%- elif entity == 'surveys.responses' and field == 'touchpoint' %}
         lower(nullif(trim("touchpoint"), ''))
     {%- elif entity == 'surveys.responses' and field == 'responded_at' %}
-        case when regexp_full_match(trim("responded_at"), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim("responded_at"), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim("responded_at") as timestamptz)) else try_cast(trim("responded_at") as timestamp) end end
+        case when regexp_full_match("responded_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("responded_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("responded_at" as timestamptz)) else try_cast("responded_at" as timestamp) end end
     {%- elif entity == 'surveys.sends' and field == 'send_id' %}
         nullif(trim("send_id"), '')
     {%- elif entity == 'surveys.sends' and field == 'survey_type' %}
@@ -69,9 +69,9 @@
     {%- elif entity == 'surveys.sends' and field == 'email' %}
         lower(nullif(trim("email"), ''))
     {%- elif entity == 'surveys.sends' and field == 'sent_at' %}
-        case when regexp_full_match(trim("sent_at"), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim("sent_at"), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim("sent_at") as timestamptz)) else try_cast(trim("sent_at") as timestamp) end end
+        case when regexp_full_match("sent_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("sent_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("sent_at" as timestamptz)) else try_cast("sent_at" as timestamp) end end
     {%- elif entity == 'zendesk.tickets' and field == 'id' %}
-        case when regexp_full_match(trim((payload ->> '$.id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.id') as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'status' %}
         lower(nullif(trim((payload ->> '$.status')), ''))
     {%- elif entity == 'zendesk.tickets' and field == 'type' %}
@@ -81,13 +81,13 @@
     {%- elif entity == 'zendesk.tickets' and field == 'subject' %}
         nullif(trim((payload ->> '$.subject')), '')
     {%- elif entity == 'zendesk.tickets' and field == 'organization_id' %}
-        case when regexp_full_match(trim((payload ->> '$.organization_id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.organization_id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.organization_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.organization_id') as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'requester_id' %}
-        case when regexp_full_match(trim((payload ->> '$.requester_id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.requester_id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.requester_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.requester_id') as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'group_id' %}
-        case when regexp_full_match(trim((payload ->> '$.group_id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.group_id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.group_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.group_id') as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'assignee_id' %}
-        case when regexp_full_match(trim((payload ->> '$.assignee_id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.assignee_id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.assignee_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.assignee_id') as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'via.channel' %}
         lower(nullif(trim((payload ->> '$.via.channel')), ''))
     {%- elif entity == 'zendesk.tickets' and field == 'tags' %}
@@ -95,53 +95,53 @@
     {%- elif entity == 'zendesk.tickets' and field == 'nps_response_field.value' %}
         nullif(trim((list_filter(json_extract(payload, '$.custom_fields[*]'), lambda picked: picked ->> '$.id' = '{{ var('zendesk_nps_response_field_id') | string | replace("'", "''") }}')[1] ->> '$.value')), '')
     {%- elif entity == 'zendesk.tickets' and field == 'created_at' %}
-        case when regexp_full_match(trim((payload ->> '$.created_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.created_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.created_at')) as timestamptz)) else try_cast(trim((payload ->> '$.created_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.created_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.created_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.created_at') as timestamptz)) else try_cast((payload ->> '$.created_at') as timestamp) end end
     {%- elif entity == 'zendesk.tickets' and field == 'updated_at' %}
-        case when regexp_full_match(trim((payload ->> '$.updated_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.updated_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.updated_at')) as timestamptz)) else try_cast(trim((payload ->> '$.updated_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.updated_at') as timestamptz)) else try_cast((payload ->> '$.updated_at') as timestamp) end end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'id' %}
-        case when regexp_full_match(trim((payload ->> '$.id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.id') as bigint) end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'ticket_id' %}
-        case when regexp_full_match(trim((payload ->> '$.ticket_id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.ticket_id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.ticket_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.ticket_id') as bigint) end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'reopens' %}
-        case when regexp_full_match(trim((payload ->> '$.reopens')), '-?[0-9]{1,10}') then try_cast(trim((payload ->> '$.reopens')) as integer) end
+        case when regexp_full_match((payload ->> '$.reopens'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.reopens') as integer) end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'replies' %}
-        case when regexp_full_match(trim((payload ->> '$.replies')), '-?[0-9]{1,10}') then try_cast(trim((payload ->> '$.replies')) as integer) end
+        case when regexp_full_match((payload ->> '$.replies'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.replies') as integer) end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'reply_time_in_minutes.calendar' %}
-        case when regexp_full_match(trim((payload ->> '$.reply_time_in_minutes.calendar')), '-?[0-9]{1,10}') then try_cast(trim((payload ->> '$.reply_time_in_minutes.calendar')) as integer) end
+        case when regexp_full_match((payload ->> '$.reply_time_in_minutes.calendar'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.reply_time_in_minutes.calendar') as integer) end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'reply_time_in_minutes.business' %}
-        case when regexp_full_match(trim((payload ->> '$.reply_time_in_minutes.business')), '-?[0-9]{1,10}') then try_cast(trim((payload ->> '$.reply_time_in_minutes.business')) as integer) end
+        case when regexp_full_match((payload ->> '$.reply_time_in_minutes.business'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.reply_time_in_minutes.business') as integer) end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'full_resolution_time_in_minutes.calendar' %}
-        case when regexp_full_match(trim((payload ->> '$.full_resolution_time_in_minutes.calendar')), '-?[0-9]{1,10}') then try_cast(trim((payload ->> '$.full_resolution_time_in_minutes.calendar')) as integer) end
+        case when regexp_full_match((payload ->> '$.full_resolution_time_in_minutes.calendar'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.full_resolution_time_in_minutes.calendar') as integer) end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'full_resolution_time_in_minutes.business' %}
-        case when regexp_full_match(trim((payload ->> '$.full_resolution_time_in_minutes.business')), '-?[0-9]{1,10}') then try_cast(trim((payload ->> '$.full_resolution_time_in_minutes.business')) as integer) end
+        case when regexp_full_match((payload ->> '$.full_resolution_time_in_minutes.business'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.full_resolution_time_in_minutes.business') as integer) end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'solved_at' %}
-        case when regexp_full_match(trim((payload ->> '$.solved_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.solved_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.solved_at')) as timestamptz)) else try_cast(trim((payload ->> '$.solved_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.solved_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.solved_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.solved_at') as timestamptz)) else try_cast((payload ->> '$.solved_at') as timestamp) end end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'created_at' %}
-        case when regexp_full_match(trim((payload ->> '$.created_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.created_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.created_at')) as timestamptz)) else try_cast(trim((payload ->> '$.created_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.created_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.created_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.created_at') as timestamptz)) else try_cast((payload ->> '$.created_at') as timestamp) end end
     {%- elif entity == 'zendesk.ticket_metrics' and field == 'updated_at' %}
-        case when regexp_full_match(trim((payload ->> '$.updated_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.updated_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.updated_at')) as timestamptz)) else try_cast(trim((payload ->> '$.updated_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.updated_at') as timestamptz)) else try_cast((payload ->> '$.updated_at') as timestamp) end end
     {%- elif entity == 'zendesk.users' and field == 'id' %}
-        case when regexp_full_match(trim((payload ->> '$.id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.id') as bigint) end
     {%- elif entity == 'zendesk.users' and field == 'email' %}
         lower(nullif(trim((payload ->> '$.email')), ''))
     {%- elif entity == 'zendesk.users' and field == 'organization_id' %}
-        case when regexp_full_match(trim((payload ->> '$.organization_id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.organization_id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.organization_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.organization_id') as bigint) end
     {%- elif entity == 'zendesk.users' and field == 'role' %}
         lower(nullif(trim((payload ->> '$.role')), ''))
     {%- elif entity == 'zendesk.users' and field == 'created_at' %}
-        case when regexp_full_match(trim((payload ->> '$.created_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.created_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.created_at')) as timestamptz)) else try_cast(trim((payload ->> '$.created_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.created_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.created_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.created_at') as timestamptz)) else try_cast((payload ->> '$.created_at') as timestamp) end end
     {%- elif entity == 'zendesk.users' and field == 'updated_at' %}
-        case when regexp_full_match(trim((payload ->> '$.updated_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.updated_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.updated_at')) as timestamptz)) else try_cast(trim((payload ->> '$.updated_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.updated_at') as timestamptz)) else try_cast((payload ->> '$.updated_at') as timestamp) end end
     {%- elif entity == 'zendesk.organizations' and field == 'id' %}
-        case when regexp_full_match(trim((payload ->> '$.id')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.id')) as bigint) end
+        case when regexp_full_match((payload ->> '$.id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.id') as bigint) end
     {%- elif entity == 'zendesk.organizations' and field == 'name' %}
         nullif(trim((payload ->> '$.name')), '')
     {%- elif entity == 'zendesk.organizations' and field == 'external_id' %}
         nullif(trim((payload ->> '$.external_id')), '')
     {%- elif entity == 'zendesk.organizations' and field == 'created_at' %}
-        case when regexp_full_match(trim((payload ->> '$.created_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.created_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.created_at')) as timestamptz)) else try_cast(trim((payload ->> '$.created_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.created_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.created_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.created_at') as timestamptz)) else try_cast((payload ->> '$.created_at') as timestamp) end end
     {%- elif entity == 'zendesk.organizations' and field == 'updated_at' %}
-        case when regexp_full_match(trim((payload ->> '$.updated_at')), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim((payload ->> '$.updated_at')), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim((payload ->> '$.updated_at')) as timestamptz)) else try_cast(trim((payload ->> '$.updated_at')) as timestamp) end end
+        case when regexp_full_match((payload ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.updated_at') as timestamptz)) else try_cast((payload ->> '$.updated_at') as timestamp) end end
     {%- elif entity == 'stripe.customers' and field == 'metadata.account_id' %}
         nullif(trim((payload ->> '$.metadata.account_id')), '')
     {%- elif entity == 'stripe.customers' and field == 'email' %}
@@ -153,7 +153,7 @@
     {%- elif entity == 'stripe.customers' and field == 'deleted' %}
         case lower(trim((payload ->> '$.deleted'))) when 'true' then true when 'false' then false end
     {%- elif entity == 'stripe.customers' and field == 'created' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.created')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.created')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.created'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.created') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.subscriptions' and field == 'customer' %}
         case when (payload ->> '$.customer.id') is not null then nullif(trim((payload ->> '$.customer.id')), '') else nullif(trim((payload ->> '$.customer')), '') end
     {%- elif entity == 'stripe.subscriptions' and field == 'status' %}
@@ -161,15 +161,15 @@
     {%- elif entity == 'stripe.subscriptions' and field == 'currency' %}
         lower(nullif(trim((payload ->> '$.currency')), ''))
     {%- elif entity == 'stripe.subscriptions' and field == 'created' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.created')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.created')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.created'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.created') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.subscriptions' and field == 'start_date' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.start_date')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.start_date')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.start_date'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.start_date') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.subscriptions' and field == 'trial_end' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.trial_end')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.trial_end')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.trial_end'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.trial_end') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.subscriptions' and field == 'canceled_at' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.canceled_at')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.canceled_at')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.canceled_at'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.canceled_at') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.subscriptions' and field == 'ended_at' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.ended_at')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.ended_at')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.ended_at'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.ended_at') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].id' %}
         nullif(trim((element ->> '$.id')), '')
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.id' %}
@@ -183,17 +183,17 @@
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.product.name' %}
         nullif(trim((element ->> '$.price.product.name')), '')
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].quantity' %}
-        case when regexp_full_match(trim((element ->> '$.quantity')), '-?[0-9]{1,10}') then try_cast(trim((element ->> '$.quantity')) as integer) end
+        case when regexp_full_match((element ->> '$.quantity'), ' *-?[0-9]{1,10} *') then try_cast((element ->> '$.quantity') as integer) end
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.unit_amount' %}
-        cast(case when regexp_full_match(trim((element ->> '$.price.unit_amount')), '-?[0-9]{1,19}') then try_cast(trim((element ->> '$.price.unit_amount')) as bigint) end as double) / case when lower(trim((element ->> '$.price.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((element ->> '$.price.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((element ->> '$.price.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+        cast(case when regexp_full_match((element ->> '$.price.unit_amount'), ' *-?[0-9]{1,19} *') then try_cast((element ->> '$.price.unit_amount') as bigint) end as double) / case when lower(trim((element ->> '$.price.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((element ->> '$.price.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((element ->> '$.price.currency'))) in ('clf', 'uyw') then 10000 else 100 end
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.unit_amount_decimal' %}
-        cast(case when regexp_full_match(trim((element ->> '$.price.unit_amount_decimal')), '-?[0-9]{1,24}(\.[0-9]{1,12})?') then try_cast(trim((element ->> '$.price.unit_amount_decimal')) as decimal(38, 12)) end as double) / case when lower(trim((element ->> '$.price.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((element ->> '$.price.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((element ->> '$.price.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+        cast(case when regexp_full_match((element ->> '$.price.unit_amount_decimal'), ' *-?[0-9]{1,24}(\.[0-9]{1,12})? *') then try_cast((element ->> '$.price.unit_amount_decimal') as decimal(38, 12)) end as double) / case when lower(trim((element ->> '$.price.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((element ->> '$.price.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((element ->> '$.price.currency'))) in ('clf', 'uyw') then 10000 else 100 end
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.currency' %}
         lower(nullif(trim((element ->> '$.price.currency')), ''))
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.recurring.interval' %}
         lower(nullif(trim((element ->> '$.price.recurring.interval')), ''))
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.recurring.interval_count' %}
-        case when regexp_full_match(trim((element ->> '$.price.recurring.interval_count')), '-?[0-9]{1,10}') then try_cast(trim((element ->> '$.price.recurring.interval_count')) as integer) end
+        case when regexp_full_match((element ->> '$.price.recurring.interval_count'), ' *-?[0-9]{1,10} *') then try_cast((element ->> '$.price.recurring.interval_count') as integer) end
     {%- elif entity == 'stripe.invoices' and field == 'customer' %}
         case when (payload ->> '$.customer.id') is not null then nullif(trim((payload ->> '$.customer.id')), '') else nullif(trim((payload ->> '$.customer')), '') end
     {%- elif entity == 'stripe.invoices' and field == 'subscription' %}
@@ -203,19 +203,19 @@
     {%- elif entity == 'stripe.invoices' and field == 'currency' %}
         lower(nullif(trim((payload ->> '$.currency')), ''))
     {%- elif entity == 'stripe.invoices' and field == 'amount_due' %}
-        cast(case when regexp_full_match(trim((payload ->> '$.amount_due')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.amount_due')) as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+        cast(case when regexp_full_match((payload ->> '$.amount_due'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.amount_due') as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
     {%- elif entity == 'stripe.invoices' and field == 'amount_paid' %}
-        cast(case when regexp_full_match(trim((payload ->> '$.amount_paid')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.amount_paid')) as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+        cast(case when regexp_full_match((payload ->> '$.amount_paid'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.amount_paid') as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
     {%- elif entity == 'stripe.invoices' and field == 'total' %}
-        cast(case when regexp_full_match(trim((payload ->> '$.total')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.total')) as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+        cast(case when regexp_full_match((payload ->> '$.total'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.total') as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
     {%- elif entity == 'stripe.invoices' and field == 'created' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.created')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.created')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.created'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.created') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.invoices' and field == 'period_start' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.period_start')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.period_start')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.period_start'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.period_start') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.invoices' and field == 'period_end' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.period_end')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.period_end')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.period_end'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.period_end') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.invoices' and field == 'status_transitions.paid_at' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.status_transitions.paid_at')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.status_transitions.paid_at')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.status_transitions.paid_at'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.status_transitions.paid_at') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.charges' and field == 'customer' %}
         case when (payload ->> '$.customer.id') is not null then nullif(trim((payload ->> '$.customer.id')), '') else nullif(trim((payload ->> '$.customer')), '') end
     {%- elif entity == 'stripe.charges' and field == 'invoice' %}
@@ -225,9 +225,9 @@
     {%- elif entity == 'stripe.charges' and field == 'currency' %}
         lower(nullif(trim((payload ->> '$.currency')), ''))
     {%- elif entity == 'stripe.charges' and field == 'amount' %}
-        cast(case when regexp_full_match(trim((payload ->> '$.amount')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.amount')) as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+        cast(case when regexp_full_match((payload ->> '$.amount'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.amount') as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
     {%- elif entity == 'stripe.charges' and field == 'amount_refunded' %}
-        cast(case when regexp_full_match(trim((payload ->> '$.amount_refunded')), '-?[0-9]{1,19}') then try_cast(trim((payload ->> '$.amount_refunded')) as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+        cast(case when regexp_full_match((payload ->> '$.amount_refunded'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.amount_refunded') as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
     {%- elif entity == 'stripe.charges' and field == 'paid' %}
         case lower(trim((payload ->> '$.paid'))) when 'true' then true when 'false' then false end
     {%- elif entity == 'stripe.charges' and field == 'refunded' %}
@@ -235,7 +235,7 @@
     {%- elif entity == 'stripe.charges' and field == 'failure_code' %}
         nullif(trim((payload ->> '$.failure_code')), '')
     {%- elif entity == 'stripe.charges' and field == 'created' %}
-        make_timestamp((case when regexp_full_match(trim((payload ->> '$.created')), '-?[0-9]{1,11}') then try_cast(trim((payload ->> '$.created')) as bigint) end) * 1000000)
+        make_timestamp((case when regexp_full_match((payload ->> '$.created'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.created') as bigint) end) * 1000000)
     {%- elif entity == 'segment.tracks' and field == 'event' %}
         nullif(trim("event"), '')
     {%- elif entity == 'segment.tracks' and field == 'user_id' %}
@@ -245,7 +245,7 @@
     {%- elif entity == 'segment.tracks' and field == 'account_id' %}
         nullif(trim("account_id"), '')
     {%- elif entity == 'segment.tracks' and field == 'event_timestamp' %}
-        case when regexp_full_match(trim("event_timestamp"), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?') then case when regexp_matches(trim("event_timestamp"), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then timezone('UTC', try_cast(trim("event_timestamp") as timestamptz)) else try_cast(trim("event_timestamp") as timestamp) end end
+        case when regexp_full_match("event_timestamp", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("event_timestamp", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("event_timestamp" as timestamptz)) else try_cast("event_timestamp" as timestamp) end end
     {%- elif entity == 'segment.tracks' and field == 'properties' %}
         "properties"
     {%- elif entity == 'segment.tracks' and field == 'context' %}

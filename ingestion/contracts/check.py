@@ -35,7 +35,8 @@ class RecordChecker:
         assert spec.layout == "json_object", "records of JSON-object entities"
         self.spec = spec
         settings = settings or load_settings()
-        reason, broken = rule_sql(spec, contract_rules(spec, settings))
+        contract = contract_rules(spec, settings)
+        reason, broken = rule_sql(spec, contract.rules)
         time = typed("duckdb", spec.contract_field(spec.record_time)) if spec.record_time else "null"
         # The elements the contract picks (Typeform's NPS answer) are found once per record, not once per rule.
         picked = {}
@@ -45,10 +46,10 @@ class RecordChecker:
             reason, broken, time = (
                 text.replace(expression, f"picked_{len(picked) - 1}") for text in (reason, broken, time)
             )
-        records = (
-            f"select *, {', '.join(f'{sql} as {name}' for name, sql in picked.items()) or 'null as none'} from ("
-            f"select position, {key_expression(spec, 'line')} as record_id, line::json as payload from lines)"
-        )
+        raw = f"(select position, {key_expression(spec, 'line')} as record_id, line::json as payload from lines)"
+        records = f"select * from {contract.over(raw)}"
+        if picked:
+            records = f"select *, {', '.join(f'{sql} as {name}' for name, sql in picked.items())} from ({records})"
         statements = {
             # Most records break no rule: the first statement only says which do, the second says why.
             "contract_broken": (

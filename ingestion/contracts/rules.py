@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from ingestion.contracts.fields import SCALAR_KINDS, ElementWhere, Field
+from ingestion.contracts.fields import SCALAR_KINDS, Field
 from ingestion.contracts.render import (
     ELEMENT,
     EPOCH_DIGITS,
@@ -86,27 +86,36 @@ def rated_currencies(seed: Path = FX_RATES_SEED) -> frozenset[str]:
         return frozenset(row["currency"].strip().lower() for row in csv.DictReader(handle) if row.get("currency"))
 
 
+def present(text: str) -> str:
+    """The value is there and not blank (spaces only); cheap: `trim` only runs on values that start with one."""
+    return f"(({text}) <> '' and (left({text}, 1) <> ' ' or trim({text}) <> ''))"
+
+
 def _shown(text: str) -> str:
     """A value as a message shows it: quoted, cut at 80 characters."""
     return f"""('"' || left({text}, 80) || case when length({text}) > 80 then '..."' else '"' end)"""
 
 
-def _parents(path: str) -> Iterator[str]:
-    parts = path.removeprefix("$.").split(".")
-    for end in range(1, len(parts)):
-        yield "$." + ".".join(parts[:end])
-
-
-def _duplicate_keys(json_sql: str) -> str:
-    keys = f"json_keys({json_sql})"
-    return f"list_filter({keys}, lambda key, position: list_position({keys}, key) < position)"
-
-
-def _duplicate_key_rule(container: str, where: str) -> RowRule:
-    duplicates = _duplicate_keys(container)
+def _duplicate_key_rule(container: str, where: str, keys: Iterable[str]) -> RowRule | None:
+    """A key the contract reads given twice in its object: which value is meant is ambiguous. Only the keys that are
+    read are looked at (a key the platform never reads may repeat without harm)."""
+    keys = sorted(set(keys))
+    if not keys:
+        return None
+    listed = ", ".join(sql_string(key) for key in keys)
+    read = f"list_filter(json_keys({container}), lambda key: key in ({listed}))"
+    duplicated = f"list_filter({read}, lambda key, position: list_position({read}, key) < position)"
+    # A key can only be there twice if its quoted name is in the object's text twice: that cheap look goes first,
+    # and `json_keys` (a parse of the object) runs only on the objects where it finds one (CASE evaluates lazily).
+    text = f"({container})::varchar"
+    twice = " or ".join(
+        f"strpos(substr({text}, strpos({text}, {sql_string(chr(34) + key + chr(34))}) + {len(key) + 2}), "
+        f"{sql_string(chr(34) + key + chr(34))}) > 0"
+        for key in keys
+    )
     return RowRule(
-        bad_when=f"coalesce(len({duplicates}) > 0, false)",
-        reason=f"""'key "' || {duplicates}[1] || '" appears twice in {where}: which value is meant is ambiguous'""",
+        bad_when=f"coalesce(case when {twice} then len({read}) > len(list_distinct({read})) else false end, false)",
+        reason=f"""'key "' || {duplicated}[1] || '" appears twice in {where}: which value is meant is ambiguous'""",
     )
 
 
@@ -157,8 +166,9 @@ def _shape_rules(f: Field, base: str, label: str, layout: str, text: str):
         )
     elif layout == "segment_tracks" and f.column is not None and f.kind in SCALAR_KINDS:
         # Usage events: the reader puts an object or list found where a value belongs into the column as its text.
+        starts = f"case when left({text}, 1) = ' ' then left(ltrim({text}), 1) else left({text}, 1) end"
         yield (
-            f"left(ltrim({text}), 1) in ('{{', '[') and coalesce(json_valid({text}), false)",
+            f"{starts} in ('{{', '[') and coalesce(json_valid({text}), false)",
             f"{label} || ' is an object or a list, not a single value'",
         )
     if f.kind == "reference" and json:
@@ -173,9 +183,12 @@ def _shape_rules(f: Field, base: str, label: str, layout: str, text: str):
         )
     if f.kind in ("object", "array") and (json or f.column is not None):
         wanted = "OBJECT" if f.kind == "object" else "ARRAY"
-        kind = f"json_type({json_value('duckdb', base, f.json_path) if f.column is None else text})"
+        value = json_value("duckdb", base, f.json_path) if f.column is None else text
+        # Most values are what they should be: their first character says so without parsing them.
+        opening = "{" if f.kind == "object" else "["
         yield (
-            f"coalesce({kind}, 'NULL') not in ('NULL', '{wanted}')",
+            f"case when left(({value})::varchar, 1) = '{opening}' then false "
+            f"else coalesce(json_type({value}), 'NULL') not in ('NULL', '{wanted}') end",
             f"{label} || ' is not {'an object' if f.kind == 'object' else 'a list'}'",
         )
     if f.kind == "text_list" and json:
@@ -243,26 +256,78 @@ def _value_rules(f: Field, label: str, text: str, value: str, settings: Contract
 
 
 def _scalar_rules(
-    f: Field, fields: Mapping[str, Field], base: str, label: str, layout: str, settings: ContractSettings
+    f: Field,
+    fields: Mapping[str, Field],
+    base: str,
+    label: str,
+    layout: str,
+    settings: ContractSettings,
+    computed: tuple[str, str] | None = None,
 ):
     """(bad_when, reason) pairs of one field over `base` (the record's payload, an array element, or the picked
-    element), in the order they are tried; `label` is a SQL text expression naming the field where it is."""
-    text = raw_text("duckdb", f, base)
-    value = typed("duckdb", f, fields, base)
+    element), in the order they are tried; `label` is a SQL text expression naming the field where it is, and
+    `computed` the columns that hold its raw text and typed value (the projection), when it has them."""
+    text, value = computed or (raw_text("duckdb", f, base), typed("duckdb", f, fields, base))
     if f.required:
         if f.kind in ("object", "array"):
             missing = f"coalesce(json_type({json_value('duckdb', base, f.json_path)}), 'NULL') = 'NULL'"
         else:
-            missing = f"nullif(trim({text}), '') is null"
+            missing = f"not coalesce({present(text)}, false)"
         yield missing, f"'missing required field ' || {label}"
     yield from _shape_rules(f, base, label, layout, text)
+    rule = _value_rule(f, label, text, value, settings)
+    if rule is not None:
+        yield rule
+
+
+def _single_reference_check(f: Field, value: str) -> str | None:
+    """A predicate true exactly when a present value passes every value check of `f`, reading the typed value once
+    (DuckDB evaluates an expression as often as a query names it: on usage events that is the cost of the load)."""
+    if f.kind in ("iso_time", "epoch_seconds"):
+        latest = (
+            f"timestamp '{LATEST_SCHEDULED}'"
+            if f.time_role == "schedule"
+            else f"timezone('UTC', now()) + interval {FUTURE_TOLERANCE_DAYS} day"
+        )
+        return f"({value}) between timestamp '{EARLIEST_PLAUSIBLE}' and {latest}"
+    if f.kind in ("int32", "int64"):
+        if f.minimum is not None and f.maximum is not None:
+            return f"({value}) between {f.minimum} and {f.maximum}"
+        if f.minimum is not None:
+            return f"({value}) >= {f.minimum}"
+        if f.maximum is not None:
+            return f"({value}) <= {f.maximum}"
+        return f"({value}) is not null"
+    if f.kind in ("decimal", "boolean"):
+        return f"({value}) is not null"
+    if f.kind == "lower" and f.values and f.on_unknown == "reject":
+        return f"({value}) in ({', '.join(sql_string(v) for v in f.values)})"
+    return None
+
+
+def _value_rule(f: Field, label: str, text: str, value: str, settings: ContractSettings) -> tuple[str, str] | None:
+    """One rule for everything a present value must be (its type, range, set, currency, plausible time): the
+    reason names the first check it fails."""
+    checks = []
     if f.kind in TYPED_KINDS:
-        yield f"nullif(trim({text}), '') is not null and ({value}) is null", _type_reason(f, label, text)
-    yield from _range_rules(f, label, text, value)
-    yield from _value_rules(f, label, text, value, settings)
+        checks.append((f"({value}) is null", _type_reason(f, label, text)))
+    checks += _range_rules(f, label, text, value)
+    checks += _value_rules(f, label, text, value, settings)
+    if not checks:
+        return None
+    single = _single_reference_check(f, value)
+    failing = f"not coalesce({single}, false)" if single else "(" + " or ".join(f"({c})" for c, _ in checks) + ")"
+    reason = "case " + " ".join(f"when coalesce({c}, false) then {r}" for c, r in checks) + " end"
+    return f"{present(text)} and {failing}", reason
 
 
-def _field_rules(f: Field, fields: Mapping[str, Field], layout: str, settings: ContractSettings) -> Iterator[RowRule]:
+def _field_rules(
+    f: Field,
+    fields: Mapping[str, Field],
+    layout: str,
+    settings: ContractSettings,
+    computed: tuple[str, str] | None = None,
+) -> Iterator[RowRule]:
     if f.within is not None:
         # Each element of the array is checked; the reason names the first offending element by its position.
         elements = f"json_extract(payload, {sql_string('$.' + f.within + '[*]')})"
@@ -281,37 +346,45 @@ def _field_rules(f: Field, fields: Mapping[str, Field], layout: str, settings: C
         label = f"'{f.element.array}[{f.element.key}=' || {literal(f.element.value)} || '].{f.path}'"
         # A field of the picked element is required only where the element is there.
         guard = f"len({picked}) > 0"
-    for bad_when, reason in _scalar_rules(f, fields, base, label, layout, settings):
+    for bad_when, reason in _scalar_rules(f, fields, base, label, layout, settings, computed):
         if guard and reason.startswith("'missing required field"):
             bad_when = f"{guard} and {bad_when}"
         # An absent value makes most predicates NULL: that is not a broken rule (`required` says when it is).
         yield RowRule(bad_when=f"coalesce({bad_when}, false)", reason=reason)
 
 
-def _structure_rules(spec: EntitySpec) -> Iterator[RowRule]:
-    """Objects on a field's path hold no key twice; arrays that hold fields are arrays; a picked element is one."""
-    yield _duplicate_key_rule("payload", "the record")
-    parents: dict[str, None] = {}
-    arrays: dict[str, None] = {}
-    elements: dict[ElementWhere, None] = {}
+def _read_keys(spec: EntitySpec) -> dict[str, set[str]]:
+    """Object path -> the keys the contract reads in it ("$" is the record)."""
+    keys: dict[str, set[str]] = {"$": set(spec.primary_key_fields)}
     for f in spec.fields:
-        if f.within is not None:
-            arrays[f.within] = None
-        elif f.element is not None:
-            elements[f.element] = None
-            arrays[f.element.array] = None
-        elif f.column is None:
-            parents.update(dict.fromkeys(_parents(f.json_path)))
+        if f.column is not None:
+            continue
+        path = "$." + (f.within or (f.element.array if f.element else None) or f.json_path.removeprefix("$."))
+        parts = path.removeprefix("$.").split(".")
+        for depth in range(len(parts)):
+            parent = "$" if depth == 0 else "$." + ".".join(parts[:depth])
+            keys.setdefault(parent, set()).add(parts[depth])
+    return keys
+
+
+def _structure_rules(spec: EntitySpec) -> Iterator[RowRule]:
+    """Objects on a field's path hold none of the keys it reads twice; arrays that hold fields are arrays; a
+    picked element is one."""
+    arrays = dict.fromkeys(
+        [f.within for f in spec.fields if f.within] + [f.element.array for f in spec.fields if f.element]
+    )
+    for parent, keys in _read_keys(spec).items():
+        container = "payload" if parent == "$" else json_value("duckdb", "payload", parent)
+        rule = _duplicate_key_rule(container, "the record" if parent == "$" else parent.removeprefix("$."), keys)
+        if rule is not None:
+            yield rule
     for array in arrays:
         value = json_value("duckdb", "payload", "$." + array)
-        parents.update(dict.fromkeys(_parents("$." + array)))
         yield RowRule(
             bad_when=f"coalesce(json_type({value}), 'NULL') not in ('NULL', 'ARRAY')",
             reason=f"'{array} is not a list'",
         )
-    for parent in parents:
-        yield _duplicate_key_rule(json_value("duckdb", "payload", parent), parent.removeprefix("$."))
-    for element in elements:
+    for element in dict.fromkeys(f.element for f in spec.fields if f.element is not None):
         picked = elements_where("duckdb", element)
         yield RowRule(
             bad_when=f"coalesce(len({picked}) > 1, false)",
@@ -320,25 +393,59 @@ def _structure_rules(spec: EntitySpec) -> Iterator[RowRule]:
                 "|| '): which one counts is ambiguous'"
             ),
         )
-        yield _duplicate_key_rule(f"{picked}[1]", f"the {element.label}")
+        read = {f.path.split(".")[0] for f in spec.fields if f.element == element} | {element.key.split(".")[0]}
+        rule = _duplicate_key_rule(f"{picked}[1]", f"the {element.label}", read)
+        if rule is not None:
+            yield rule
 
 
-def contract_rules(spec: EntitySpec, settings: ContractSettings) -> tuple[RowRule, ...]:
+@dataclass(frozen=True)
+class Contract:
+    """An entity's rules, and the columns they read: each field's raw text and typed value, computed once per
+    record by a projection over the raw rows (`select *, <projection> from ...`), then read by every rule."""
+
+    projection: tuple[tuple[str, str], ...]
+    rules: tuple[RowRule, ...]
+
+    def over(self, relation: str) -> str:
+        """`relation` (a table or a subquery) with the projection's columns added."""
+        if not self.projection:
+            return relation
+        columns = ", ".join(f"{sql} as {name}" for name, sql in self.projection)
+        return f"(select *, {columns} from {relation})"
+
+
+def contract_rules(spec: EntitySpec, settings: ContractSettings) -> Contract:
     """Every record rule of the entity, in the order they are tried, with dbt vars substituted."""
     fields = {f.name: f for f in spec.fields}
     rules: list[RowRule] = []
+    projection: list[tuple[str, str]] = []
     if spec.layout == "json_object":
         rules += _structure_rules(spec)
     else:
         for f in spec.fields:
             if f.kind == "object" and f.column is not None:
-                rules.append(_duplicate_key_rule(f'"{f.column}"', f.name))
-    for f in spec.fields:
-        rules += _field_rules(f, fields, spec.layout, settings)
+                # Usage events: of `context`, the contract reads `groupId` (the account); `properties` pass through.
+                read = {"groupId"} if f.column == "context" else set()
+                rule = _duplicate_key_rule(f'"{f.column}"', f.name, read)
+                if rule is not None:
+                    rules.append(rule)
+    for number, f in enumerate(spec.fields):
+        computed = None
+        if f.within is None:
+            computed = (f'"_raw_{number}"', f'"_typed_{number}"')
+            projection += [
+                (computed[0], raw_text("duckdb", f)),
+                (computed[1], typed("duckdb", f, fields)),
+            ]
+        rules += _field_rules(f, fields, spec.layout, settings, computed)
     rules += spec.rules
-    return tuple(
-        RowRule(substitute_vars(rule.bad_when, settings.vars), substitute_vars(rule.reason, settings.vars))
-        for rule in rules
+    return Contract(
+        projection=tuple((name, substitute_vars(sql, settings.vars)) for name, sql in projection),
+        rules=tuple(
+            RowRule(substitute_vars(rule.bad_when, settings.vars), substitute_vars(rule.reason, settings.vars))
+            for rule in rules
+        ),
     )
 
 
@@ -346,6 +453,9 @@ def contract_fingerprint(spec: EntitySpec, settings: ContractSettings) -> str:
     """Changes when any rule of the entity changes (code, a dbt var, the currencies with a rate): files loaded
     under other rules are validated again."""
     digest = hashlib.sha256()
-    for rule in contract_rules(spec, settings):
+    contract = contract_rules(spec, settings)
+    for name, sql in contract.projection:
+        digest.update(name.encode() + b"\0" + sql.encode() + b"\0")
+    for rule in contract.rules:
         digest.update(rule.bad_when.encode() + b"\0" + rule.reason.encode() + b"\0")
     return digest.hexdigest()[:16]

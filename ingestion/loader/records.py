@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
+from ingestion.contracts.rules import Contract
 from ingestion.entities import EntitySpec, RowRule
 from ingestion.loader.results import FileLoad, StagedFile, file_load
 from ingestion.loader.tables import LOAD_LOG, REJECTED_FILES, sql_string
@@ -18,7 +19,8 @@ from ingestion.loader.tables import LOAD_LOG, REJECTED_FILES, sql_string
 
 def rule_sql(spec: EntitySpec, rules: tuple[RowRule, ...], key: str = "record_id") -> tuple[str, str]:
     """(the reason of the first rule a record breaks, a predicate true when it breaks any); `key` is its key.
-    A rule that cannot be evaluated on a record (NULL) counts as broken."""
+    A rule that cannot be evaluated on a record (NULL) counts as broken. The rules read the contract's
+    projection (`Contract.over`)."""
     key_reason = "event has no messageId" if spec.layout == "segment_tracks" else "record has no primary key"
     listed = [
         (f"{key} is null", f"'{key_reason} (field {spec.primary_key_description})'"),
@@ -41,14 +43,22 @@ def raw_record_sql(spec: EntitySpec, key: str = "record_id") -> str:
     )
 
 
-def apply_rules(con: duckdb.DuckDBPyConnection, spec: EntitySpec, rules: tuple[RowRule, ...]) -> None:
-    """Move records without a primary key or breaking a rule from `_incoming` to `_rejected` (first rule wins)."""
-    reason, broken = rule_sql(spec, rules)
+def apply_rules(con: duckdb.DuckDBPyConnection, spec: EntitySpec, contract: Contract) -> None:
+    """Move records without a primary key or breaking a rule from `_incoming` to `_rejected` (first rule wins).
+    The rules are evaluated once, over the contract's projection of the staged records."""
+    reason, broken = rule_sql(spec, contract.rules)
     con.execute(
-        f"insert into _rejected select file_index, line_number, {reason}, {raw_record_sql(spec)} "
-        f"from _incoming where {broken}"
+        f"""
+        create or replace temp table _broken as
+        select file_index, line_number, {reason} as reason, {raw_record_sql(spec)} as raw_record
+        from {contract.over("_incoming")} where {broken}
+        """
     )
-    con.execute(f"delete from _incoming where {broken}")
+    con.execute("insert into _rejected select * from _broken")
+    con.execute(
+        "delete from _incoming using _broken where _incoming.file_index = _broken.file_index "
+        "and _incoming.line_number = _broken.line_number"
+    )
 
 
 def staged_counts(con: duckdb.DuckDBPyConnection) -> tuple[dict[int, int], dict[int, int]]:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.entities import EntitySpec, RowRule
+from ingestion.contracts.rules import Contract
+from ingestion.entities import EntitySpec
 from ingestion.landing import LandingFileError, open_bytes
 from ingestion.loader.json_objects import note_drift
 from ingestion.loader.lines import stage_lines
@@ -178,7 +179,7 @@ def load(
     spec: EntitySpec,
     staged: list[StagedFile],
     batch_id: str,
-    rules: tuple[RowRule, ...],
+    rules: Contract,
     contract: str,
     refuse_emptying,
 ) -> list[FileLoad]:
@@ -240,19 +241,20 @@ def _settle(
     batch_id: str,
     loaded_at: datetime,
     this_load: str,
-    rules: tuple[RowRule, ...],
+    rules: Contract,
     contract: str,
     refuse_emptying,
 ) -> list[FileLoad]:
     table, key = spec.table, "nullif(message_id, '')"
-    reason, broken = rule_sql(spec, rules, key=key)
-    # The rules are evaluated once: the records that break one are set aside, then moved.
+    reason, broken = rule_sql(spec, rules.rules, key=key)
+    # The rules are evaluated once, over the contract's projection: the records that break one are set aside, then
+    # moved.
     con.execute(
         f"""
         create or replace temp table _broken as
         select {reason} as reason, {raw_record_sql(spec, key=key)} as raw_record, _partition_date,
                _source_file, _line_number
-        from {table} where {this_load} and ({broken})
+        from {rules.over(f"(select * from {table} where {this_load})")} where {broken}
         """
     )
     appended = dict(con.execute(f"select _source_file, count(*) from {table} where {this_load} group by 1").fetchall())
