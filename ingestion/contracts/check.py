@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import duckdb
@@ -35,21 +35,26 @@ class RecordChecker:
         assert spec.layout == "json_object", "records of JSON-object entities"
         self.spec = spec
         settings = settings or load_settings()
-        contract = contract_rules(spec, settings)
+        contract = contract_rules(spec, settings, projected=False)
         reason, broken = rule_sql(spec, contract.rules)
         time = typed("duckdb", spec.contract_field(spec.record_time)) if spec.record_time else "null"
-        # The elements the contract picks (Typeform's NPS answer) are found once per record, not once per rule.
+        # The elements the contract picks (Typeform's NPS answer) are found once per record (a column the
+        # projection and the rules read), not once per field and rule.
         picked = {}
         for element in dict.fromkeys(f.element for f in spec.fields if f.element is not None):
-            expression = substitute_vars(elements_where("duckdb", element), settings.vars)
-            picked[f"picked_{len(picked)}"] = expression
-            reason, broken, time = (
-                text.replace(expression, f"picked_{len(picked) - 1}") for text in (reason, broken, time)
-            )
-        raw = f"(select position, {key_expression(spec, 'line')} as record_id, line::json as payload from lines)"
-        records = f"select * from {contract.over(raw)}"
+            picked[f"picked_{len(picked)}"] = substitute_vars(elements_where("duckdb", element), settings.vars)
+
+        def read_picked(text: str) -> str:
+            for name, expression in picked.items():
+                text = text.replace(expression, name)
+            return text
+
+        reason, broken, time = (read_picked(text) for text in (reason, broken, time))
+        contract = replace(contract, projection=tuple((name, read_picked(sql)) for name, sql in contract.projection))
+        raw = f"select position, {key_expression(spec, 'line')} as record_id, line::json as payload from lines"
         if picked:
-            records = f"select *, {', '.join(f'{sql} as {name}' for name, sql in picked.items())} from ({records})"
+            raw = f"select *, {', '.join(f'{sql} as {name}' for name, sql in picked.items())} from ({raw})"
+        records = f"select * from {contract.over(f'({raw})')}"
         statements = {
             # Most records break no rule: the first statement only says which do, the second says why.
             "contract_broken": (
