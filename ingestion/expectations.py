@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ingestion.contracts.render import typed
-from ingestion.contracts.rules import ContractSettings, contract_rules
+from ingestion.contracts.rules import contract_rules
+from ingestion.contracts.settings import ContractSettings
 from ingestion.entities import EntitySpec
 from ingestion.loader.records import rule_sql
 

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ingestion.contracts.rules import ContractSettings, load_settings
+from ingestion.contracts.settings import ContractSettings, load_settings
 from ingestion.entities import EntitySpec
 from ingestion.expectations import Expectation, QualitySuite, account_domains, suite_for
 from ingestion.loader import ensure_tables

@@ -15,7 +15,8 @@ from datetime import datetime
 import duckdb
 
 from ingestion.contracts.render import elements_where, substitute_vars, typed
-from ingestion.contracts.rules import ContractSettings, contract_rules, load_settings
+from ingestion.contracts.rules import contract_rules
+from ingestion.contracts.settings import ContractSettings, load_settings
 from ingestion.entities import EntitySpec
 from ingestion.loader.json_objects import key_expression
 from ingestion.loader.records import rule_sql

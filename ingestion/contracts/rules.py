@@ -1,21 +1,18 @@
 """An entity's contract as the loader's record rules (DuckDB SQL over the staged record), first failing rule wins.
 
-For every field: the objects on its path hold no key twice; a required field is present; a value is a single
-value where one belongs; its typed value (`ingestion.contracts.render.typed`) is not NULL; it is in its range or
-set; a currency is known (and has an exchange rate where the field needs one); a time is plausible. Then the
-entity's own cross-field rules. The same rules give the GX suite's `contract` expectation
-(`ingestion.expectations`) and the webhook receiver's answer (`ingestion.webhooks.typeform`).
+For every field: the objects on its path hold none of the keys it reads twice; a required field is present; a
+value is a single value where one belongs; its typed value (`ingestion.contracts.render.typed`) is not NULL; it is
+in its range or set; a currency is known (and has an exchange rate where the field needs one); a time is
+plausible. Then the entity's own cross-field rules. The same rules give the GX suite's `contract` expectation
+(`ingestion.expectations`) and the webhook receiver's answer (`ingestion.contracts.check`). What they read outside
+the code is in `ingestion.contracts.settings`.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 from ingestion.contracts.fields import SCALAR_KINDS, Field
 from ingestion.contracts.render import (
@@ -30,10 +27,9 @@ from ingestion.contracts.render import (
     substitute_vars,
     typed,
 )
+from ingestion.contracts.settings import ContractSettings
 from ingestion.entities import EntitySpec, RowRule
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-FX_RATES_SEED = DBT_PROJECT_DIR / "seeds" / "fx_rates.csv"
 # Nothing our users measure happened before 2000: an earlier time is a zeroed or defaulted clock.
 EARLIEST_PLAUSIBLE = "2000-01-01"
 # A record or event time more than this many days after the load is a broken clock.
@@ -42,48 +38,6 @@ FUTURE_TOLERANCE_DAYS = 1
 LATEST_SCHEDULED = "2100-01-01"
 # Beyond this many minor units no real amount exists.
 MAX_AMOUNT_MINOR_UNITS = 10**14
-
-
-@dataclass(frozen=True)
-class ContractSettings:
-    """What the rules read outside the code, at load time: dbt vars and the currencies with an exchange rate."""
-
-    vars: Mapping[str, object]
-    rated_currencies: frozenset[str]
-
-
-class ConfigurationProblem(ValueError):
-    """The rules cannot be built (a setting they read is missing or unreadable): the whole load refuses, once."""
-
-
-def load_settings() -> ContractSettings:
-    """dbt_project.yml's vars and the fx_rates seed's currencies, read now (both can change between runs)."""
-    try:
-        settings = ContractSettings(vars=dbt_vars(), rated_currencies=rated_currencies())
-    except (OSError, yaml.YAMLError, KeyError, csv.Error) as error:
-        raise ConfigurationProblem(
-            f"the contract rules read dbt_project/dbt_project.yml and {FX_RATES_SEED}: {error}"
-        ) from None
-    missing = [
-        name
-        for name in ("typeform_nps_score_ref", "typeform_nps_reason_ref", "zendesk_nps_response_field_id")
-        if name not in settings.vars
-    ]
-    if missing:
-        raise ConfigurationProblem(
-            f"dbt_project/dbt_project.yml has no var {', '.join(missing)} (the contracts read it)"
-        )
-    return settings
-
-
-def dbt_vars() -> dict[str, object]:
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    return dict(project.get("vars") or {})
-
-
-def rated_currencies(seed: Path = FX_RATES_SEED) -> frozenset[str]:
-    with seed.open(newline="", encoding="utf-8") as handle:
-        return frozenset(row["currency"].strip().lower() for row in csv.DictReader(handle) if row.get("currency"))
 
 
 def present(text: str) -> str:

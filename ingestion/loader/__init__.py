@@ -21,7 +21,8 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
-from ingestion.contracts.rules import ContractSettings, contract_fingerprint, contract_rules, load_settings
+from ingestion.contracts.rules import contract_fingerprint, contract_rules
+from ingestion.contracts.settings import ContractSettings, load_settings
 from ingestion.entities import EntitySpec
 from ingestion.landing import Ignored, LandingFile, LandingFileError, sha256_of
 from ingestion.loader import csv_files, json_objects, usage_events

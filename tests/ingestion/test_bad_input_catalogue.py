@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from ingestion.contracts.render import substitute_vars, typed
-from ingestion.contracts.rules import ContractSettings, load_settings
+from ingestion.contracts.settings import ContractSettings, load_settings
 from ingestion.landing import landing_file
 from ingestion.loader import load_files
 from ingestion.quality import validate_partitions

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from ingestion.contracts.fields import Field
 from ingestion.contracts.render import substitute_vars, typed
-from ingestion.contracts.rules import load_settings
+from ingestion.contracts.settings import load_settings
 from ingestion.landing import landing_file
 from ingestion.loader import load_files
 from ingestion.registry import ENTITIES

@@ -399,7 +399,7 @@ def test_force_reads_and_validates_every_file_again(con, landing):
 
 def test_files_are_validated_again_when_their_rules_change(con, landing):
     """A currency gaining an exchange rate changes the rules: the quarantined charge loads at the next load."""
-    from ingestion.contracts.rules import ContractSettings, load_settings
+    from ingestion.contracts.settings import ContractSettings, load_settings
     from ingestion.loader import load_files
 
     spec = get_entity("stripe", "charges")

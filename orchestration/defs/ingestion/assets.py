@@ -12,7 +12,7 @@ import dagster as dg
 
 from ingestion.api.connector import ApiFetchError
 from ingestion.api.settings import API_SOURCES, S3_SOURCES, ConfigurationError, source_mode
-from ingestion.contracts.rules import ConfigurationProblem, load_settings
+from ingestion.contracts.settings import ConfigurationProblem, load_settings
 from ingestion.entities import EntitySpec
 from ingestion.expectations import expectations_for
 from ingestion.landing import Ignored, day_files, scan
