@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.paths import REPO_ROOT
+from settings import REPO_ROOT
 
 END_DATE = date(2026, 10, 31)
 SCALES: dict[str, dict] = {
@@ -341,7 +341,7 @@ def run_scale(scale: str, work: Path) -> ScaleResult:
     result.daily_run_seconds, result.daily_run_peak_gb = run_measured(
         [*step, days[-1].isoformat(), days[-1].isoformat()], env
     )
-    from orchestration.paths import serving_path
+    from settings import serving_path
 
     result.bi_p95_ms = bi_p95_ms(serving_path(warehouse))
     print(f"[{scale}] NPS and CES marts: DuckDB vs pandas", flush=True)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from orchestration.paths import DBT_PROJECT_DIR
+from settings import DBT_PROJECT_DIR
 
 KEYS = ["period_grain", "period_start", "segment_type", "segment_value"]
 NPS_COLUMNS = [

@@ -17,8 +17,8 @@ import duckdb
 
 from ingestion.landing import dates_present, fingerprint, is_empty
 from ingestion.registry import ENTITIES
-from orchestration.paths import REPO_ROOT, duckdb_path, export_defaults, landing_dir
-from orchestration.summary import render
+from report.summary import render
+from settings import REPO_ROOT, duckdb_path, export_defaults, landing_dir
 
 RUN_LOG = "raw_meta.pipeline_runs"
 _CODE_FOLDERS = ("ingestion", "orchestration", "dbt_project/models", "dbt_project/macros", "dbt_project/seeds")

@@ -24,6 +24,7 @@ from urllib.error import HTTPError
 
 import duckdb
 
+import settings
 from outbound import ledger
 from outbound.ledger import DeliverySummary, Message, Outcome
 
@@ -218,8 +219,8 @@ def create_escalation_issues(
         config = JiraConfig.from_env()
     items = [item if isinstance(item, ThemeEscalation) else ThemeEscalation.from_mapping(item) for item in escalations]
     if config is None:
-        project_key = os.environ.get(PROJECT_KEY_VARIABLE, "").strip() or DRY_RUN_PROJECT_KEY
-        issue_type = os.environ.get(ISSUE_TYPE_VARIABLE, "").strip() or DEFAULT_ISSUE_TYPE
+        project_key = settings.value(PROJECT_KEY_VARIABLE) or DRY_RUN_PROJECT_KEY
+        issue_type = settings.value(ISSUE_TYPE_VARIABLE) or DEFAULT_ISSUE_TYPE
         messages = [Message(item.message_key, issue_body(item, project_key, issue_type)) for item in items]
         return ledger.deliver(
             con,

@@ -1,9 +1,11 @@
-"""Detractor alerts and the weekly NPS digest, posted to a Slack incoming webhook or written to the alerts log.
+"""The one Slack sender: detractor alerts, the weekly digest and run-failure alerts, posted to the incoming webhook
+`NPS_SLACK_WEBHOOK_URL` (read at call time, so it can be set or rotated without reloading the code).
 
-The webhook URL is `NPS_SLACK_WEBHOOK_URL` (the variable the run-failure alerts use), read at call time. Without
-it, each message is appended as one JSON line to `NPS_ALERTS_LOG` (default `data/alerts.log`). Every message is
-recorded in the outbound ledger (`outbound.ledger`) right after it is delivered, so a re-run sends nothing twice.
-The URL is a secret: it never reaches the ledger, the log file, log records, exceptions or return values.
+Without a URL, alerts and digests are appended as JSON lines to the alerts log (`NPS_ALERTS_LOG`, default
+`alerts.log` beside the warehouse: settings.py) and run failures are logged by the `nps_platform.alerts` logger.
+Alerts and digests are recorded in the outbound ledger (`outbound.ledger`) right after delivery, so a re-run sends
+nothing twice. The URL is a secret: it never reaches the ledger, the log file, log records, exceptions or return
+values. The message bodies are built in `outbound.slack_messages`.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
@@ -25,229 +26,59 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from orchestration.paths import REPO_ROOT
+import settings
 from outbound import ledger
 from outbound.ledger import DeliverySummary, Message, Outcome
+from outbound.slack_messages import (
+    DETRACTOR_ALERT_PREFIX,
+    WEEKLY_DIGEST_PREFIX,
+    DetractorAlert,
+    Mover,
+    SlaAttainment,
+    ThemeShare,
+    WeeklyDigest,
+    detractor_alert_blocks,
+    detractor_alert_message,
+    detractor_alert_text,
+    mask_email,
+    run_failure_text,
+    weekly_digest_blocks,
+    weekly_digest_message,
+    weekly_digest_text,
+)
+
+__all__ = [
+    "DetractorAlert",
+    "Mover",
+    "SlaAttainment",
+    "ThemeShare",
+    "WeeklyDigest",
+    "detractor_alert_blocks",
+    "detractor_alert_text",
+    "mask_email",
+    "run_failure_text",
+    "send_alert",
+    "send_detractor_alerts",
+    "send_weekly_digest",
+    "weekly_digest_blocks",
+    "weekly_digest_text",
+]
 
 WEBHOOK_URL_VARIABLE = "NPS_SLACK_WEBHOOK_URL"
 ALERTS_LOG_VARIABLE = "NPS_ALERTS_LOG"
-DEFAULT_ALERTS_LOG = "data/alerts.log"
 SLACK_TIMEOUT_SECONDS = 10
 MAX_ALERTS_PER_RUN = 50
 MAX_RETRY_WAIT_SECONDS = 30.0  # the longest Retry-After honoured in a run; a longer one defers to the next run
 RATE_LIMIT_RETRIES = 2
 SECONDS_BETWEEN_POSTS = 1.0  # Slack allows about one message per second per incoming webhook
-COMMENT_MAX_CHARS = 500
-LIST_MAX_ITEMS = 10  # movers and themes shown in the digest (a Slack section holds at most 3,000 characters)
-
-DIGEST_FOOTNOTE = "Weeks start on Monday (UTC); the NPS interval is the adjusted Wald 95% interval."
-DETRACTOR_ALERT_PREFIX = "detractor_alert:"
-WEEKLY_DIGEST_PREFIX = "weekly_digest:"
 
 logger = logging.getLogger("nps_platform.outbound.slack")
+alerts_logger = logging.getLogger("nps_platform.alerts")
 
 # slack_sdk logs the request URL (the secret) at DEBUG, and at INFO/ERROR when it retries or fails to connect.
 # A logger of its own that passes only CRITICAL keeps the URL out of every log; we log outcomes ourselves.
 _slack_sdk_logger = logging.getLogger("nps_platform.outbound.slack_sdk")
 _slack_sdk_logger.setLevel(logging.CRITICAL)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Input data
-
-
-@dataclass(frozen=True)
-class DetractorAlert:
-    """One detractor response (score 0-6), as `marts.fct_survey_responses` holds it, plus the account name."""
-
-    response_id: str
-    responded_at: datetime
-    score: int
-    comment: str | None = None
-    account_id: str | None = None
-    account_name: str | None = None
-    plan: str | None = None
-    mrr_usd: float | None = None
-    email: str | None = None
-    survey_kind: str | None = None
-    touchpoint: str | None = None
-
-    @property
-    def message_key(self) -> str:
-        return f"{DETRACTOR_ALERT_PREFIX}{self.response_id}"
-
-    @classmethod
-    def from_mapping(cls, row: Mapping[str, Any]) -> DetractorAlert:
-        """Build from a dict (e.g. a DuckDB row as a dict); keys that are not fields are ignored."""
-        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
-
-
-@dataclass(frozen=True)
-class Mover:
-    """A segment whose NPS moved most against the previous week (e.g. segment_type `plan`, value `enterprise`)."""
-
-    segment_type: str
-    segment_value: str
-    nps: float | None
-    nps_change: float
-    responses: int | None = None
-
-
-@dataclass(frozen=True)
-class ThemeShare:
-    """A comment theme among the week's detractors: `share` in 0-1 of the detractors with a classified comment."""
-
-    theme: str
-    share: float
-    count: int
-
-
-@dataclass(frozen=True)
-class SlaAttainment:
-    """Detractors of the week followed up within 24 hours and within 4 hours (see DOMAIN: close the loop)."""
-
-    detractors: int
-    within_24h: int
-    within_4h: int
-
-    @property
-    def share_24h(self) -> float | None:
-        return self.within_24h / self.detractors if self.detractors else None
-
-    @property
-    def share_4h(self) -> float | None:
-        return self.within_4h / self.detractors if self.detractors else None
-
-
-@dataclass(frozen=True)
-class WeeklyDigest:
-    """The week starting Monday `week_start` (UTC). `nps_change` is against the previous week (None: no NPS
-    then). Empty `movers` / `top_detractor_themes` and a None `sla` are shown as not available."""
-
-    week_start: date
-    nps: float | None
-    nps_ci_low: float | None
-    nps_ci_high: float | None
-    responses: int
-    nps_change: float | None = None
-    movers: Sequence[Mover] = ()
-    top_detractor_themes: Sequence[ThemeShare] = ()
-    sla: SlaAttainment | None = None
-
-    @property
-    def message_key(self) -> str:
-        return f"{WEEKLY_DIGEST_PREFIX}{self.week_start.isoformat()}"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Message bodies (Block Kit plus a plain-text fallback)
-
-
-def escape(text: str) -> str:
-    """Escape Slack's mrkdwn control characters, so user text cannot mention @channel or forge links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def mask_email(address: str | None) -> str | None:
-    """`jane@acme.com` -> `j***@acme.com`; the domain stays (it names the customer), the person does not."""
-    if not address:
-        return None
-    local, at, domain = address.strip().partition("@")
-    if not at or not local:
-        return "***"
-    return f"{local[0]}***@{domain}"
-
-
-def truncate(text: str, limit: int = COMMENT_MAX_CHARS) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
-
-
-def detractor_alert_text(alert: DetractorAlert) -> str:
-    """The plain-text fallback (notifications, and clients without Block Kit), mrkdwn-escaped."""
-    account = _account_label(alert)
-    details = ", ".join(part for part in (alert.plan and escape(alert.plan), f"MRR {_money(alert.mrr_usd)}") if part)
-    comment = f': "{escape(truncate(alert.comment))}"' if alert.comment and alert.comment.strip() else ""
-    return f"New detractor: score {alert.score}/10 from {account} ({details}){comment}"
-
-
-def detractor_alert_blocks(alert: DetractorAlert) -> list[dict[str, Any]]:
-    """Block Kit: a headline section with score, account, plan, MRR and contact fields, the comment quoted,
-    and a context line with the response id, survey kind, touchpoint and time."""
-    comment = alert.comment.strip() if alert.comment else ""
-    quoted = "\n".join(f">{line}" for line in escape(truncate(comment)).splitlines()) if comment else "_no comment_"
-    context = [f"response `{escape(alert.response_id)}`"]
-    survey = " / ".join(escape(part) for part in (alert.survey_kind, alert.touchpoint) if part)
-    if survey:
-        context.append(survey)
-    context.append(_timestamp(alert.responded_at))
-    return [
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*New detractor: score {alert.score}/10* from {_account_label(alert)}"},
-            "fields": [
-                {"type": "mrkdwn", "text": f"*Account*\n{_account_label(alert)}"},
-                {"type": "mrkdwn", "text": f"*MRR*\n{_money(alert.mrr_usd)}"},
-                {"type": "mrkdwn", "text": f"*Plan*\n{escape(alert.plan) if alert.plan else 'unknown'}"},
-                {"type": "mrkdwn", "text": f"*Contact*\n{escape(mask_email(alert.email) or 'unknown')}"},
-            ],
-        },
-        {"type": "section", "text": {"type": "mrkdwn", "text": quoted}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": " | ".join(context)}]},
-    ]
-
-
-def weekly_digest_text(digest: WeeklyDigest) -> str:
-    """The plain-text fallback of the digest: the headline figure."""
-    return f"NPS weekly digest, week of {digest.week_start.isoformat()}: {_nps_line(digest)}"
-
-
-def weekly_digest_blocks(digest: WeeklyDigest) -> list[dict[str, Any]]:
-    """Block Kit: header, NPS with its 95% interval and change, movers, top detractor themes, follow-up SLA."""
-    movers = [
-        f"\u2022 {escape(m.segment_type)} {escape(m.segment_value)}: NPS {_signed(m.nps)} ({_signed(m.nps_change)}"
-        + (f", {m.responses:,} responses)" if m.responses is not None else ")")
-        for m in digest.movers[:LIST_MAX_ITEMS]
-    ]
-    themes = [
-        f"\u2022 {escape(t.theme)}: {t.share:.0%} of detractors ({t.count:,})"
-        for t in digest.top_detractor_themes[:LIST_MAX_ITEMS]
-    ]
-    sla = digest.sla
-    if sla is None or not sla.detractors:
-        sla_text = "_no detractors to follow up this week_" if sla is not None else "_not available yet_"
-    else:
-        sla_text = (
-            f"within 24 h: {sla.share_24h:.0%} ({sla.within_24h:,} of {sla.detractors:,})\n"
-            f"within 4 h: {sla.share_4h:.0%} ({sla.within_4h:,} of {sla.detractors:,})"
-        )
-    sections = [
-        ("NPS", _nps_line(digest)),
-        ("Movers", "\n".join(movers) or "_no segment moved_"),
-        ("Top detractor themes", "\n".join(themes) or "_no themes classified yet_"),
-        ("Detractor follow-up", sla_text),
-    ]
-    return [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": f"NPS weekly digest: week of {digest.week_start.isoformat()}"},
-        },
-        *({"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{body}"}} for title, body in sections),
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": DIGEST_FOOTNOTE}],
-        },
-    ]
-
-
-def detractor_alert_message(alert: DetractorAlert) -> Message:
-    """The ledger key and webhook body of one alert."""
-    return Message(alert.message_key, {"text": detractor_alert_text(alert), "blocks": detractor_alert_blocks(alert)})
-
-
-def weekly_digest_message(digest: WeeklyDigest) -> Message:
-    """The ledger key and webhook body of one digest."""
-    return Message(digest.message_key, {"text": weekly_digest_text(digest), "blocks": weekly_digest_blocks(digest)})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -322,9 +153,27 @@ def send_weekly_digest(
 
 
 def alerts_log_path(log_path: str | Path | None = None) -> Path:
-    """`log_path`, else `NPS_ALERTS_LOG`, else data/alerts.log; relative paths from the repository root."""
-    path = Path(log_path or os.environ.get(ALERTS_LOG_VARIABLE) or DEFAULT_ALERTS_LOG).expanduser()
-    return path if path.is_absolute() else REPO_ROOT / path
+    """`log_path`, else `NPS_ALERTS_LOG`, else alerts.log beside the warehouse (settings.alerts_log)."""
+    return settings.absolute(log_path) if log_path else settings.alerts_log()
+
+
+def send_alert(text: str) -> None:
+    """Post one plain-text alert (a failed run) to the webhook if one is configured, else log it with the
+    `nps_platform.alerts` logger. Never raises on a delivery problem: an alert that cannot be delivered is logged
+    with its text, so it is not lost. Not ledgered: each failed run is alerted once by its sensor."""
+    url = (settings.value(WEBHOOK_URL_VARIABLE) or "").strip()
+    if not url:
+        alerts_logger.error(text)
+        return
+    try:
+        response = WebhookClient(url, timeout=SLACK_TIMEOUT_SECONDS, logger=_slack_sdk_logger).send(text=text)
+    except Exception as error:  # a network error, a timeout, a malformed URL
+        reason = _redact(f"{type(error).__name__}: {error}", url)
+        alerts_logger.error("Slack webhook not reached (%s); alert: %s", reason, text)
+        return
+    if response.status_code != 200:
+        body = _redact(str(response.body or "")[:200], url)
+        alerts_logger.error("Slack webhook answered %s %r; alert: %s", response.status_code, body, text)
 
 
 def _send(
@@ -340,7 +189,7 @@ def _send(
     seconds_between_posts: float | None,
 ) -> DeliverySummary:
     # Read at call time: the variable can be set or rotated without reloading the code location.
-    url = (os.environ.get(WEBHOOK_URL_VARIABLE, "") if webhook_url is None else webhook_url).strip()
+    url = ((settings.value(WEBHOOK_URL_VARIABLE) or "") if webhook_url is None else webhook_url).strip()
     if not url:
         path = alerts_log_path(log_path)
         summary = ledger.deliver(
@@ -460,39 +309,3 @@ def _redact(text: str, url: str) -> str:
     text = text.replace(url, "<webhook url>")
     path = urlsplit(url).path if "://" in url else url
     return text.replace(path, "<webhook path>") if len(path) > 1 else text
-
-
-def _account_label(alert: DetractorAlert) -> str:
-    if alert.account_name and alert.account_id:
-        return f"*{escape(alert.account_name)}* (`{escape(alert.account_id)}`)"
-    if alert.account_id:
-        return f"`{escape(alert.account_id)}`"
-    return "an unmatched respondent (no account)"
-
-
-def _money(amount: float | None) -> str:
-    return "unknown" if amount is None else f"${amount:,.0f}"
-
-
-def _signed(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f}"
-
-
-def _timestamp(value: datetime | date | str) -> str:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    return escape(str(value))
-
-
-def _nps_line(digest: WeeklyDigest) -> str:
-    if digest.nps is None or not digest.responses:
-        return "no NPS responses this week"
-    interval = (
-        f" (95% interval {_signed(digest.nps_ci_low)} to {_signed(digest.nps_ci_high)})"
-        if digest.nps_ci_low is not None and digest.nps_ci_high is not None
-        else ""
-    )
-    change = f", {_signed(digest.nps_change)} vs the previous week" if digest.nps_change is not None else ""
-    return f"{_signed(digest.nps)}{interval} from {digest.responses:,} responses{change}"

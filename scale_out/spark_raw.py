@@ -11,7 +11,6 @@ and warehouse folder, both derived from `NPS_SPARK_DIR` by `spark_settings`, as 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -20,24 +19,22 @@ from typing import TYPE_CHECKING
 import duckdb
 import yaml
 
-from orchestration.paths import DBT_PROJECT_DIR, REPO_ROOT, duckdb_path
+import settings
+from settings import DBT_PROJECT_DIR, duckdb_path
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-DEFAULT_SPARK_DIR = "data/spark"
-
 
 def spark_dir() -> Path:
     """`NPS_SPARK_DIR` (default data/spark), made absolute against the repository root."""
-    path = Path(os.environ.get("NPS_SPARK_DIR") or DEFAULT_SPARK_DIR).expanduser()
-    return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+    return settings.spark_dir()
 
 
 def spark_settings(folder: Path) -> dict[str, str]:
     """The session settings of the dbt `spark` target (dbt_project/profiles.yml) for a Spark folder."""
     return {
-        "spark.master": os.environ.get("NPS_SPARK_MASTER", "local[2]"),
+        "spark.master": settings.value("NPS_SPARK_MASTER"),
         "spark.sql.warehouse.dir": f"{folder}/warehouse",
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={folder}/metastore_db;create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={folder} -Duser.timezone=UTC",

@@ -19,7 +19,7 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-from orchestration.paths import DBT_PROJECT_DIR
+from settings import DBT_PROJECT_DIR
 
 # The small demo every end-to-end test shares: fixed end date, so the data never depends on today.
 SMALL_DEMO = {"accounts": 60, "months": 3, "end_date": date(2026, 10, 31), "seed": 7, "events_per_account_day": 2.0}

@@ -12,28 +12,22 @@ values.
 
 from __future__ import annotations
 
-import os
-
 import duckdb
+
+import settings
 
 CLASSIFICATIONS = "marts.comment_classifications"
 RESPONSES = "marts.fct_survey_responses"
 COMMENT_THEMES = "marts.comment_themes"
 THEME_ESCALATIONS = "marts.theme_escalations"
 MIN_DETRACTORS_VARIABLE = "NPS_THEME_ESCALATION_MIN_DETRACTORS"
-DEFAULT_MIN_DETRACTORS = 10
 ESCALATION_EXCLUDED = ("praise", "other")
 SAMPLE_COMMENTS = 3
 
 
 def min_detractors() -> int:
     """N, from `NPS_THEME_ESCALATION_MIN_DETRACTORS` (default 10)."""
-    value = os.environ.get(MIN_DETRACTORS_VARIABLE, "").strip()
-    if not value:
-        return DEFAULT_MIN_DETRACTORS
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{MIN_DETRACTORS_VARIABLE} must be a whole number of at least 1, not {value!r}")
-    return int(value)
+    return settings.whole_number(MIN_DETRACTORS_VARIABLE, minimum=1)
 
 
 _CLASSIFIED_NPS = f"""

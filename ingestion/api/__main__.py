@@ -7,10 +7,10 @@ history covers (a Dagster run fetches too, but loads only the days of its partit
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+import settings
 from ingestion.api.connector import ApiFetchError, fetch
 from ingestion.api.settings import API_SOURCES, ConfigurationError, api_sources
 
@@ -28,9 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         help="a source to fetch (repeatable); default: every source with NPS_SOURCE_MODE_<SOURCE>=api",
     )
     args = parser.parse_args(argv)
-    # As orchestration/paths.py: a relative NPS_LANDING_DIR is taken from the repository root.
-    landing = Path(os.environ.get("NPS_LANDING_DIR") or "data/landing").expanduser()
-    landing = landing if landing.is_absolute() else (REPO_ROOT / landing).resolve()
+    landing = settings.landing_dir()
     try:
         sources = args.source or api_sources()
     except ConfigurationError as error:

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import settings
 from ingestion.webhooks.typeform import (
     SIGNATURE_HEADER,
     InvalidEvent,
@@ -253,9 +254,7 @@ class TypeformWebhookHandler(BaseHTTPRequestHandler):
 
 
 def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
+    value = settings.value(name) or str(default)
     if not _DIGITS.fullmatch(value):
         raise SystemExit(f"error: {name}={value!r} is not a whole number")
     return int(value)
@@ -263,13 +262,11 @@ def _env_int(name: str, default: int) -> int:
 
 def state_dir(landing: Path) -> Path:
     """`NPS_WEBHOOK_STATE_DIR`, else `<landing>/_webhooks` (the loader only reads `<source>/<entity>/` folders)."""
-    value = os.environ.get("NPS_WEBHOOK_STATE_DIR", "").strip()
+    value = settings.value("NPS_WEBHOOK_STATE_DIR")
     return Path(value).expanduser().resolve() if value else landing / "_webhooks"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from orchestration.paths import landing_dir
-
     parser = argparse.ArgumentParser(
         prog="python -m ingestion.webhooks",
         description=(
@@ -280,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--host",
-        default=os.environ.get("NPS_WEBHOOK_HOST") or DEFAULT_HOST,
+        default=settings.value("NPS_WEBHOOK_HOST") or DEFAULT_HOST,
         help="address to listen on (env NPS_WEBHOOK_HOST; now %(default)s)",
     )
     parser.add_argument(
@@ -310,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    landing = landing_dir()
+    landing = settings.landing_dir()
     try:
         writer = TypeformLanding(landing, state_dir(landing))
     except OSError as error:

@@ -1,15 +1,19 @@
-"""The daily partitions shared by every source entity and by the incremental dbt models."""
+"""The daily partitions shared by every source entity and by the incremental dbt models.
+
+Built when the definitions load (`daily_partitions()`, once per process), never at import: the start date reads
+`NPS_PARTITIONS_START` and, without it, the landing folder.
+"""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
+from functools import cache
 
 import dagster as dg
 
+import settings
 from ingestion.landing import dates_present
 from ingestion.registry import ENTITIES
-from orchestration.paths import landing_dir
 
 
 def partitions_start() -> date:
@@ -17,13 +21,15 @@ def partitions_start() -> date:
 
     A fixed yearly start (rather than "today minus 730 days") keeps partition keys stable from day to day.
     """
-    configured = os.environ.get("NPS_PARTITIONS_START")
+    configured = settings.value("NPS_PARTITIONS_START")
     if configured:
         return date.fromisoformat(configured)
     default = date(datetime.now(UTC).year - 2, 1, 1)
-    present = dates_present(landing_dir(), ENTITIES)
+    present = dates_present(settings.landing_dir(), ENTITIES)
     return min([default, *present[:1]])
 
 
-# end_offset=1 includes today's partition: vendors land records updated today.
-daily_partitions = dg.DailyPartitionsDefinition(start_date=partitions_start().isoformat(), timezone="UTC", end_offset=1)
+@cache
+def daily_partitions() -> dg.DailyPartitionsDefinition:
+    # end_offset=1 includes today's partition: vendors land records updated today.
+    return dg.DailyPartitionsDefinition(start_date=partitions_start().isoformat(), timezone="UTC", end_offset=1)

@@ -13,6 +13,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
+import settings
 from ingestion.api.connector import FetchResult, fetch
 from ingestion.api.settings import API_SOURCES, source_mode
 from orchestration.defs.dbt.project import dbt_project
@@ -88,6 +89,8 @@ class VendorApiResource(dg.ConfigurableResource):
 
 @dg.definitions
 def resources() -> dg.Definitions:
+    # Absolute paths in the environment, so dbt (run from dbt_project/) opens the files Dagster opens.
+    settings.export_defaults()
     return dg.Definitions(
         resources={
             "warehouse": WarehouseResource(
@@ -97,6 +100,6 @@ def resources() -> dg.Definitions:
             "landing": LandingZoneResource(landing_dir=dg.EnvVar("NPS_LANDING_DIR")),
             "vendor_apis": VendorApiResource(),
             # The dbt installed beside this Python (the venv), whether or not the venv is on PATH.
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=shutil.which("dbt") or DBT_BESIDE_PYTHON),
+            "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=shutil.which("dbt") or DBT_BESIDE_PYTHON),
         }
     )

@@ -32,7 +32,7 @@ def materialize_stripe(tmp_path: Path, monkeypatch, env: dict[str, str]):
 
     for name, value in {**FAST, **env}.items():
         monkeypatch.setenv(name, value)
-    assets = [a for a in raw_assets if a.key.path[0] == "raw_stripe"]
+    assets = [a for a in raw_assets() if a.key.path[0] == "raw_stripe"]
     return dg.materialize(
         assets,
         resources={

@@ -16,7 +16,7 @@ import pytest
 
 from ingestion.landing import dates_present
 from ingestion.registry import ENTITIES
-from orchestration.paths import DBT_PROJECT_DIR
+from settings import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 

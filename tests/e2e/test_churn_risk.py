@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from analytics import churn_backtest
-from orchestration.paths import DBT_PROJECT_DIR
+from settings import DBT_PROJECT_DIR
 from tests.e2e import reference
 
 pytestmark = pytest.mark.e2e

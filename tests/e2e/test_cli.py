@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.paths import REPO_ROOT
+from settings import REPO_ROOT
 from tests.e2e.reference import nps_interval
 
 pytestmark = pytest.mark.e2e

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from ingestion.contracts.fields import Field
 from ingestion.landing import landing_file, scan
 from ingestion.registry import ENTITIES
-from orchestration.defs.checks.freshness import MARTS_ASSET_KEYS
+from orchestration.defs.checks.freshness import marts_asset_keys
 from orchestration.defs.serving.assets import marts_published
 from tests.ingestion.test_contract_properties import REJECT, dumps, expected, place
 
@@ -73,7 +73,7 @@ def new_day(landing: Path) -> date:
 
 
 def mart_keys() -> set:
-    return {*MARTS_ASSET_KEYS, marts_published.key}
+    return {*marts_asset_keys(), marts_published().key}
 
 
 def copy_landing(source: Path, target: Path) -> Path:

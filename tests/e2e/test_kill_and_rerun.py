@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.paths import REPO_ROOT
+from settings import REPO_ROOT
 from tests.e2e.test_backfill_and_reruns import raw_key_duplicates, table_hashes
 
 pytestmark = pytest.mark.e2e

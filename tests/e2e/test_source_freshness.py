@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from ingestion.registry import ENTITIES
-from orchestration.paths import DBT_PROJECT_DIR
+from settings import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 

@@ -29,10 +29,10 @@ from typing import Any
 import duckdb
 import pytest
 
+import settings
 from ingestion.landing import dates_present
 from ingestion.registry import ENTITIES
-from orchestration import paths
-from orchestration.paths import REPO_ROOT
+from settings import REPO_ROOT
 from tests.e2e.test_backfill_and_reruns import table_hashes
 
 pytestmark = pytest.mark.e2e
@@ -360,7 +360,7 @@ def test_backfill_launched_through_the_ui_api_matches_the_full_run(dagster_ui, s
     assert table_hashes(dagster_ui.warehouse, "marts") == reference_marts
 
     # The serving file BI tools open, published by the backfill's run: the full run's marts, table for table.
-    serving_b, serving_a = paths.serving_path(dagster_ui.warehouse), paths.serving_path(full_run)
+    serving_b, serving_a = settings.serving_path(dagster_ui.warehouse), settings.serving_path(full_run)
     assert serving_b.is_file(), f"nothing published at {serving_b}"
     assert published_run_id(serving_b) == run["runId"]
     assert table_hashes(serving_b, "marts") == reference_marts

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.paths import DBT_PROJECT_DIR
+from settings import DBT_PROJECT_DIR
 from tests.e2e.landing_files import write_jsonl
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ from ingestion.contracts.dbt import MACRO_PATH, render_macro
 from ingestion.contracts.docs import DOCS_PATH, END, START, render_section
 from ingestion.registry import ENTITIES
 from ingestion.stripe.currencies import STRIPE_MINOR_UNITS
-from orchestration.paths import DBT_PROJECT_DIR
+from settings import DBT_PROJECT_DIR
 
 # Stripe's documented lists (https://docs.stripe.com/currencies#zero-decimal, #three-decimal, #special-cases).
 STRIPE_ZERO_DECIMAL = [

@@ -370,7 +370,7 @@ def materialize_segment(tmp_path: Path, monkeypatch, env: dict[str, str], first:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return dg.materialize(
-        [asset for asset in raw_assets if asset.key.path == ["raw_segment", "tracks"]],
+        [asset for asset in raw_assets() if asset.key.path == ["raw_segment", "tracks"]],
         resources={
             "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
             "landing": LandingZoneResource(landing_dir=str(tmp_path / "landing")),

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from ingestion.registry import ENTITIES
-from orchestration.paths import DBT_PROJECT_DIR
+from settings import DBT_PROJECT_DIR
 
 ERROR = "landing file stripe/customers/2026-03-04.jsonl line 3: not JSON"
 
@@ -180,7 +180,9 @@ def test_the_freshness_sensor_checks_what_was_built_and_leaves_the_rest(definiti
 
 
 def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monkeypatch, caplog):
-    from orchestration.defs.checks.freshness import marts_freshness_checks
+    from orchestration.defs.checks.freshness import freshness_checks
+
+    marts_freshness_checks = freshness_checks()["marts"]
 
     # The real checks, in a job of their own, against an instance where no mart was ever materialized.
     job = dg.define_asset_job("check_marts_freshness", selection=dg.AssetSelection.checks(*marts_freshness_checks))

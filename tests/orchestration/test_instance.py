@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from orchestration.paths import REPO_ROOT
+from settings import REPO_ROOT
 
 PROBE = """
 import json

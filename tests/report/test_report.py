@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import report
+import report
 
 pytestmark = pytest.mark.e2e
 
@@ -232,7 +232,7 @@ def test_recommendations_match_plain_sql(rendered, browser_view, warehouse_copy)
 
 
 def test_the_run_rendered_the_report_beside_its_warehouse(full_run):
-    if os.environ.get(report.REPORTS_DIR_VARIABLE):
+    if os.environ.get("NPS_REPORTS_DIR"):
         pytest.skip("NPS_REPORTS_DIR points elsewhere")
     latest = full_run.parent / "reports" / report.LATEST_NAME
     assert latest.exists()

@@ -14,8 +14,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration import serving
-from orchestration.serving import PublishError, publish
+import serving
+from serving import PublishError, publish
 
 READER_SCRIPT = Path(__file__).with_name("bi_reader.py")
 
@@ -353,7 +353,7 @@ def test_the_asset_depends_on_every_mart_and_runs_in_the_daily_job(definitions):
 def stub_marts(fail: str | None = None, skip: str | None = None) -> list[dg.AssetsDefinition]:
     """Stand-ins with the real mart keys, built like the real ones: most in one multi-asset step whose outputs
     are optional (as dbt's), one in a step of its own (as the Python marts). They write a table per mart."""
-    from orchestration.defs.serving.assets import MART_KEYS
+    from orchestration.defs.serving.assets import mart_keys
 
     python_mart = dg.AssetKey(["marts", "churn_risk_backtest"])
 
@@ -363,7 +363,7 @@ def stub_marts(fail: str | None = None, skip: str | None = None) -> list[dg.Asse
             con.execute(f'create or replace table marts."{key.path[-1]}" as select 1 as built')
 
     @dg.multi_asset(
-        specs=[dg.AssetSpec(key, skippable=True) for key in MART_KEYS if key != python_mart],
+        specs=[dg.AssetSpec(key, skippable=True) for key in mart_keys() if key != python_mart],
         can_subset=True,
         name="stub_dbt_marts",
         required_resource_keys={"warehouse"},
@@ -397,13 +397,13 @@ def test_a_run_where_a_mart_fails_or_is_skipped_publishes_nothing(dbt_manifest, 
 
     warehouse = tmp_path / "warehouse.duckdb"
     resources = {"warehouse": WarehouseResource(database=str(warehouse))}
-    good = dg.materialize([*stub_marts(), marts_published], resources=resources)
+    good = dg.materialize([*stub_marts(), marts_published()], resources=resources)
     assert good.success
     [published] = rows(tmp_path / "serving.duckdb", "select publication_id from meta.publication")
     before = state(tmp_path / "serving.duckdb", tmp_path / "parquet")
 
     result = dg.materialize(
-        [*stub_marts(fail=fail, skip=skip), marts_published], resources=resources, raise_on_error=False
+        [*stub_marts(fail=fail, skip=skip), marts_published()], resources=resources, raise_on_error=False
     )
 
     assert result.success is (fail is None)
@@ -421,15 +421,15 @@ def test_a_run_where_a_mart_fails_or_is_skipped_publishes_nothing(dbt_manifest, 
 
 def test_the_asset_reports_what_it_published(dbt_manifest, tmp_path):
     from orchestration.defs.resources import WarehouseResource
-    from orchestration.defs.serving.assets import MART_KEYS, marts_published
+    from orchestration.defs.serving.assets import mart_keys, marts_published
 
     warehouse = tmp_path / "warehouse.duckdb"
     result = dg.materialize(
-        [*stub_marts(), marts_published], resources={"warehouse": WarehouseResource(database=str(warehouse))}
+        [*stub_marts(), marts_published()], resources={"warehouse": WarehouseResource(database=str(warehouse))}
     )
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[0] == "serving"]
     metadata = event.materialization.metadata
-    assert metadata["row_counts"].value == {key.path[-1]: 1 for key in MART_KEYS}
+    assert metadata["row_counts"].value == {key.path[-1]: 1 for key in mart_keys()}
     assert metadata["serving_path"].value == str(tmp_path / "serving.duckdb")
     assert metadata["parquet_path"].value == str(tmp_path / "parquet" / "current")
     assert metadata["duration_seconds"].value >= 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.paths import DBT_PROJECT_DIR, REPO_ROOT
+from settings import DBT_PROJECT_DIR, REPO_ROOT
 from tests.spark.marts_compare import differences, duckdb_columns, duckdb_rows, spark_rows
 
 pytestmark = pytest.mark.spark

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from ingestion.landing import dates_present, landing_file
 from ingestion.loader import load_files
 from ingestion.registry import ENTITIES, get_entity
-from orchestration.paths import REPO_ROOT
+from settings import REPO_ROOT
 
 SECRET = "test-only-webhook-secret-4f9c2a"
 PATH = "/webhooks/typeform"

@@ -2,21 +2,19 @@
 escalations. Each message is delivered at most once (ledger `ops.outbound_messages`, see docs/alerts.md); without
 a Slack URL or Jira settings the messages go to the alerts log or are recorded as a dry run."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
 import outbound
+import settings
 from orchestration.defs.resources import WarehouseResource
 from outbound import from_marts
-from outbound.slack import ALERTS_LOG_VARIABLE
 
 
 def alerts_log(warehouse: WarehouseResource) -> Path:
     """`NPS_ALERTS_LOG`, else alerts.log next to the warehouse (each warehouse keeps its own ledger and log)."""
-    configured = os.environ.get(ALERTS_LOG_VARIABLE, "").strip()
-    return Path(configured) if configured else warehouse.path.with_name("alerts.log")
+    return settings.alerts_log(warehouse.path)
 
 
 def _result(summary: outbound.DeliverySummary, **extra) -> dg.MaterializeResult:

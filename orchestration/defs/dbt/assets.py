@@ -11,7 +11,8 @@ interval, responses and CES mean, so the Dagster UI plots them run after run (th
 import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 import dagster as dg
 import duckdb
@@ -90,22 +91,6 @@ def _run_metrics(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, dg.Metad
     }
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=PARTITIONED_SELECTOR,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    dagster_dbt_translator=translator,
-    name="dbt_incremental_models",
-)
-def dbt_incremental_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    """Incremental models rebuilt for exactly the run's partition window (`min_date`/`max_date` vars)."""
-    yield from build_partition_window(context, dbt, warehouse)
-
-
 def build_partition_window(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
@@ -118,30 +103,67 @@ def build_partition_window(
         yield from stream_with_metadata(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context), warehouse)
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    exclude=f"{PARTITIONED_SELECTOR} {PARTITIONED_MARTS_SELECTOR}",
-    dagster_dbt_translator=translator,
-    name="dbt_models",
-)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
-    """Staging views, intermediate models and marts, rebuilt from the raw tables (with their dbt tests)."""
-    with warehouse.writer_lock():
-        yield from stream_with_metadata(dbt.cli(["build"], context=context), warehouse)
+class DbtSteps(NamedTuple):
+    """The three dbt steps of a run, in run order."""
+
+    incremental_models: dg.AssetsDefinition
+    models: dg.AssetsDefinition
+    partitioned_marts: dg.AssetsDefinition
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=PARTITIONED_MARTS_SELECTOR,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    dagster_dbt_translator=translator,
-    name="dbt_partitioned_marts",
-)
-def dbt_partitioned_marts(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    """Daily marts (one row per account and day) built for the run's partition window from the rebuilt models."""
-    yield from build_partition_window(context, dbt, warehouse)
+@cache
+def dbt_steps() -> DbtSteps:
+    """The dbt assets, built from the project's manifest when the definitions load (once per process)."""
+    project = dbt_project()
+    partitions = daily_partitions()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        select=PARTITIONED_SELECTOR,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=translator,
+        name="dbt_incremental_models",
+    )
+    def dbt_incremental_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        """Incremental models rebuilt for exactly the run's partition window (`min_date`/`max_date` vars)."""
+        yield from build_partition_window(context, dbt, warehouse)
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        exclude=f"{PARTITIONED_SELECTOR} {PARTITIONED_MARTS_SELECTOR}",
+        dagster_dbt_translator=translator,
+        name="dbt_models",
+    )
+    def dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        """Staging views, intermediate models and marts, rebuilt from the raw tables (with their dbt tests)."""
+        with warehouse.writer_lock():
+            yield from stream_with_metadata(dbt.cli(["build"], context=context), warehouse)
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        select=PARTITIONED_MARTS_SELECTOR,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=translator,
+        name="dbt_partitioned_marts",
+    )
+    def dbt_partitioned_marts(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        """Daily marts (one row per account and day) built for the run's partition window from the rebuilt models."""
+        yield from build_partition_window(context, dbt, warehouse)
+
+    return DbtSteps(dbt_incremental_models, dbt_models, dbt_partitioned_marts)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=list(dbt_steps()))

@@ -1,17 +1,22 @@
-"""The dbt project as Dagster sees it. The target comes from `NPS_DBT_TARGET` (default `duckdb`)."""
+"""The dbt project as Dagster sees it, built when the definitions load (once per process), never at import.
+The target comes from `NPS_DBT_TARGET` (settings.py)."""
 
 from __future__ import annotations
 
-import os
+from functools import cache
 
 from dagster_dbt import DbtProject
 
-from orchestration.paths import DBT_PROJECT_DIR
+import settings
 
-dbt_project = DbtProject(
-    project_dir=DBT_PROJECT_DIR,
-    profiles_dir=DBT_PROJECT_DIR,
-    target=os.environ.get("NPS_DBT_TARGET", "duckdb"),
-)
-# Under `dagster dev` the manifest is re-parsed at load; elsewhere `make` prepares it (never at import in prod).
-dbt_project.prepare_if_dev()
+
+@cache
+def dbt_project() -> DbtProject:
+    project = DbtProject(
+        project_dir=settings.DBT_PROJECT_DIR,
+        profiles_dir=settings.DBT_PROJECT_DIR,
+        target=settings.dbt_target(),
+    )
+    # Under `dagster dev` the manifest is re-parsed at load; elsewhere `make` prepares it (never at import in prod).
+    project.prepare_if_dev()
+    return project

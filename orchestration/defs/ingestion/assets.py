@@ -6,6 +6,7 @@ bucket first (ingestion/object_storage.py). The load is then the same as for fil
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -156,7 +157,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
                 else ""
             )
         ),
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(),
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"duckdb", spec.source},
         owners=["team:data-platform"],
@@ -302,4 +303,12 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     return raw_entity
 
 
-raw_assets = [build_raw_asset(spec) for spec in ENTITIES]
+@cache
+def raw_assets() -> list[dg.AssetsDefinition]:
+    """One asset per source entity, built when the definitions load (once per process)."""
+    return [build_raw_asset(spec) for spec in ENTITIES]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=raw_assets())

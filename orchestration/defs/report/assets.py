@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration import report
+import report
 from orchestration.defs.resources import WarehouseResource
 
 

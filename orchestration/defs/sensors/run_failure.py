@@ -7,7 +7,7 @@ from dagster._core.errors import DagsterExecutionStepExecutionError
 from dagster._core.storage.tags import WILL_RETRY_TAG
 from dagster._utils.error import SerializableErrorInfo
 
-from orchestration.notifications import run_failure_text, send_alert
+from outbound.slack import run_failure_text, send_alert
 
 
 def error_line(error: SerializableErrorInfo) -> str:

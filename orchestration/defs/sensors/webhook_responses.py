@@ -9,11 +9,13 @@ the warehouse, and runs the detractor alerts; the daily run still rebuilds every
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from orchestration.defs.actions.assets import detractor_alerts
-from orchestration.defs.dbt.assets import dbt_models
+from orchestration.defs.dbt.assets import dbt_steps
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import LandingZoneResource
 
@@ -21,21 +23,6 @@ RAW_TYPEFORM_RESPONSES = dg.AssetKey(["raw_typeform", "responses"])
 SURVEY_RESPONSES = dg.AssetKey(["marts", "fct_survey_responses"])
 RECENT_DAYS = 2  # today and yesterday (UTC)
 SENSOR_INTERVAL_SECONDS = 15
-
-realtime_responses_job = dg.define_asset_job(
-    name="realtime_survey_responses",
-    selection=(
-        dg.AssetSelection.assets(RAW_TYPEFORM_RESPONSES)
-        | (dg.AssetSelection.assets(SURVEY_RESPONSES).upstream() & dg.AssetSelection.assets(dbt_models))
-        | dg.AssetSelection.assets(detractor_alerts)
-    ),
-    partitions_def=daily_partitions,
-    description=(
-        "One day of Typeform responses loaded, fct_survey_responses rebuilt, new detractors alerted: what the "
-        "webhook sensor runs when responses arrive."
-    ),
-    executor_def=dg.in_process_executor,
-)
 
 
 def changed_days(landing: LandingZoneResource, cursor: str | None, now: datetime) -> tuple[list[str], str]:
@@ -54,22 +41,48 @@ def changed_days(landing: LandingZoneResource, cursor: str | None, now: datetime
     return changed, json.dumps(current, sort_keys=True)
 
 
-@dg.sensor(
-    name="webhook_responses_sensor",
-    job=realtime_responses_job,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "Every 15 s: when today's or yesterday's Typeform response file grows (the webhook receiver appends to it), "
-        "runs realtime_survey_responses for that day, so a detractor reaches Slack within a minute."
-    ),
-)
-def webhook_responses_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource):
-    days, cursor = changed_days(landing, context.cursor, datetime.now(UTC))
-    context.update_cursor(cursor)
-    if not days:
-        return dg.SkipReason("no new webhook responses")
-    signatures = json.loads(cursor)
-    return [
-        dg.RunRequest(partition_key=day, run_key=f"{day}:{signatures[day][0]}:{signatures[day][1]}") for day in days
-    ]
+@cache
+def realtime_job_and_sensor() -> tuple[UnresolvedAssetJobDefinition, dg.SensorDefinition]:
+    """The job and its sensor, built when the definitions load (the partitions read the settings)."""
+    realtime_responses_job = dg.define_asset_job(
+        name="realtime_survey_responses",
+        selection=(
+            dg.AssetSelection.assets(RAW_TYPEFORM_RESPONSES)
+            | (dg.AssetSelection.assets(SURVEY_RESPONSES).upstream() & dg.AssetSelection.assets(dbt_steps().models))
+            | dg.AssetSelection.assets(detractor_alerts)
+        ),
+        partitions_def=daily_partitions(),
+        description=(
+            "One day of Typeform responses loaded, fct_survey_responses rebuilt, new detractors alerted: what the "
+            "webhook sensor runs when responses arrive."
+        ),
+        executor_def=dg.in_process_executor,
+    )
+
+    @dg.sensor(
+        name="webhook_responses_sensor",
+        job=realtime_responses_job,
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Every 15 s: when today's or yesterday's Typeform response file grows (the webhook receiver appends to "
+            "it), runs realtime_survey_responses for that day, so a detractor reaches Slack within a minute."
+        ),
+    )
+    def webhook_responses_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource):
+        days, cursor = changed_days(landing, context.cursor, datetime.now(UTC))
+        context.update_cursor(cursor)
+        if not days:
+            return dg.SkipReason("no new webhook responses")
+        signatures = json.loads(cursor)
+        return [
+            dg.RunRequest(partition_key=day, run_key=f"{day}:{signatures[day][0]}:{signatures[day][1]}") for day in days
+        ]
+
+    return realtime_responses_job, webhook_responses_sensor
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    job, sensor = realtime_job_and_sensor()
+    return dg.Definitions(jobs=[job], sensors=[sensor])

@@ -1,0 +1,155 @@
+"""What the report reads from the marts: one function per section, each returning plain rows (none when its mart
+does not exist yet, so a first run or a failed build gives a page that says so)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+# The marts the report reads; the Dagster asset depends on exactly these.
+MARTS = (
+    "program_summary",
+    "nps_by_period",
+    "comment_themes",
+    "closed_loop_sla_weekly",
+    "dim_accounts",
+    "nps_revenue_per_point",
+    "goal_progress",
+)
+SEGMENT_TYPES = ("plan", "region", "mrr_band")
+THEME_MONTHS = 3
+SLA_WEEKS = 4
+TOP_ACCOUNTS = 10
+DEFAULT_FOLLOWUP_TARGET = 1.0  # "every detractor contacted within 24 hours" unless goal_progress says otherwise
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?", [name]
+    ).fetchall()
+    return rows[0][0] > 0
+
+
+def mart_rows(con: duckdb.DuckDBPyConnection, mart: str, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """The query's rows as dicts; none when the mart does not exist yet (a first run, a failed build)."""
+    if not has_table(con, mart):
+        return []
+    cursor = con.execute(sql, list(params))
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def overall(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    rows = mart_rows(con, "program_summary", "select * from marts.program_summary")
+    return rows[0] if rows and rows[0]["responses"] else None
+
+
+def trend(con: duckdb.DuckDBPyConnection, grain: str) -> list[dict[str, Any]]:
+    return mart_rows(
+        con,
+        "nps_by_period",
+        """
+        select period_start, responses, nps, nps_ci_low, nps_ci_high, response_rate
+        from marts.nps_by_period
+        where period_grain = ? and segment_type = 'overall' and responses > 0
+        order by period_start
+        """,
+        [grain],
+    )
+
+
+def segment_quarters(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every plan, region and MRR band in the latest two quarters with responses."""
+    return mart_rows(
+        con,
+        "nps_by_period",
+        f"""
+        with quarters as (
+            select distinct period_start from marts.nps_by_period
+            where period_grain = 'quarter' and segment_type = 'overall' and responses > 0
+            order by period_start desc
+            limit 2
+        )
+        select segment_type, segment_value, period_start, responses, nps, nps_ci_low, nps_ci_high
+        from marts.nps_by_period
+        where period_grain = 'quarter'
+            and segment_type in ({", ".join("?" for _ in SEGMENT_TYPES)})
+            and responses > 0
+            and period_start in (select period_start from quarters)
+        order by segment_type, segment_value, period_start
+        """,
+        SEGMENT_TYPES,
+    )
+
+
+def themes(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    return mart_rows(
+        con,
+        "comment_themes",
+        f"""
+        with months as (
+            select distinct month_start from marts.comment_themes
+            where nps_category in ('promoter', 'detractor')
+            order by month_start desc
+            limit {THEME_MONTHS}
+        )
+        select month_start, nps_category, theme, theme_label, comments, category_comments, share_of_comments,
+            accounts, mrr_usd
+        from marts.comment_themes
+        where nps_category in ('promoter', 'detractor') and month_start in (select month_start from months)
+        order by month_start, nps_category, comments desc, theme
+        """,
+    )
+
+
+def sla(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    return mart_rows(
+        con,
+        "closed_loop_sla_weekly",
+        """
+        select week_start, responses, target_due, met_target, target_attainment,
+            fast_target_due, met_fast_target, fast_target_attainment, median_hours_to_first_outreach
+        from marts.closed_loop_sla_weekly
+        where team = 'all' and nps_category = 'detractor'
+        order by week_start
+        """,
+    )
+
+
+def accounts_at_risk(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    return mart_rows(
+        con,
+        "dim_accounts",
+        f"""
+        select account_id, plan, region, mrr_usd, risk_score, risk_tier, revenue_at_risk_usd, risk_drivers,
+            latest_nps_score, latest_nps_date
+        from marts.dim_accounts
+        where revenue_at_risk_usd > 0
+        order by revenue_at_risk_usd desc, risk_score desc, account_id
+        limit {TOP_ACCOUNTS}
+        """,
+    )
+
+
+def revenue_per_point(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    return mart_rows(
+        con,
+        "nps_revenue_per_point",
+        "select * from marts.nps_revenue_per_point where outcome = 'mrr_change_usd' order by horizon_months",
+    )
+
+
+def followup_target(con: duckdb.DuckDBPyConnection) -> float:
+    rows = mart_rows(
+        con,
+        "goal_progress",
+        """
+        select target from marts.goal_progress
+        where metric = 'followup_24h_attainment' and target is not null
+        order by quarter_start desc
+        limit 1
+        """,
+    )
+    return float(rows[0]["target"]) if rows else DEFAULT_FOLLOWUP_TARGET
