@@ -6,10 +6,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-# One variable each for the warehouse file and the landing folder, made absolute so that Dagster
-# (in this process) and dbt (run from dbt_project/) open the same files.
-export NPS_DUCKDB_PATH := $(abspath $(or $(NPS_DUCKDB_PATH),data/warehouse.duckdb))
-export NPS_LANDING_DIR := $(abspath $(or $(NPS_LANDING_DIR),data/landing))
+# The warehouse file, the landing folder and the Spark folder, made absolute so that Dagster (in this process)
+# and dbt (run from dbt_project/) open the same files. Their defaults live in settings/__init__.py (stdlib only).
+export NPS_DUCKDB_PATH := $(shell cd $(CURDIR) && $(PYTHON) -m settings path NPS_DUCKDB_PATH)
+export NPS_LANDING_DIR := $(shell cd $(CURDIR) && $(PYTHON) -m settings path NPS_LANDING_DIR)
+export NPS_SPARK_DIR := $(shell cd $(CURDIR) && $(PYTHON) -m settings path NPS_SPARK_DIR)
 export NPS_DBT_TARGET ?= duckdb
 # The instance configuration in effect is ./dagster.yaml; its state goes to ./.dagster (git-ignored).
 export DAGSTER_HOME := $(CURDIR)

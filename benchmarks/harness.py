@@ -126,7 +126,7 @@ def landing_for(work: Path, scale: str) -> Path:
     if marker.exists() and json.loads(marker.read_text()) == config:
         return landing
     subprocess.run(["rm", "-rf", str(landing)], check=True)
-    command = [sys.executable, "-m", "ingestion.demo", "--landing-dir", str(landing), "--end-date", config["end_date"]]
+    command = [sys.executable, "-m", "demo", "--landing-dir", str(landing), "--end-date", config["end_date"]]
     for key in ("accounts", "months", "events_per_account_day", "seed"):
         command += [f"--{key.replace('_', '-')}", str(config[key])]
     if config.get("gzip_usage"):

@@ -100,7 +100,7 @@ def run(force: bool, demo: dict | None = None) -> int:
     if not fetch_remote_sources(landing):
         return 2
     if is_empty(landing):
-        from ingestion.demo import DemoConfig, generate
+        from demo import DemoConfig, generate
 
         print(f"Landing folder {landing} is empty: generating demo data ...", flush=True)
         counts = generate(landing, DemoConfig(**(demo or {})))

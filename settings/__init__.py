@@ -83,7 +83,7 @@ SETTINGS: dict[str, Setting] = _settings(
     ("NPS_STRIPE_API_KEY", None, "a Stripe restricted (read) or secret key", True),
     ("NPS_STRIPE_API_URL", "https://api.stripe.com", "Stripe API base URL"),
     ("NPS_STRIPE_EVENTS", "true", "read Stripe changes from the Events API"),
-    ("NPS_SEGMENT_S3_URL", None, "`s3://bucket/prefix` of Segment's S3 destination (mode `s3`)"),
+    ("NPS_<SOURCE>_S3_URL", None, "`s3://bucket/prefix` of the source's S3 destination (mode `s3`; Segment)"),
     ("NPS_S3_ENDPOINT", None, "an S3-compatible endpoint (MinIO, R2); default AWS"),
     ("NPS_S3_REGION", None, "the bucket's region; default AWS_REGION, else us-east-1"),
     ("NPS_S3_URL_STYLE", None, "`path` or `vhost`; default `path` with an endpoint, else `vhost`"),
@@ -195,6 +195,6 @@ def markdown_table() -> str:
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for setting in SETTINGS.values():
         default = f"`{setting.default}`" if setting.default is not None else "(unset)"
-        meaning = setting.meaning + (" **Secret**: never logged or stored." if setting.secret else "")
+        meaning = setting.meaning + (". **Secret**: never logged or stored" if setting.secret else "")
         lines.append(f"| `{setting.name}` | {default} | {meaning} |")
     return "\n".join(lines)

@@ -76,7 +76,7 @@ def pipeline(dbt_manifest: Path) -> Iterator[PipelineRunner]:
 
 @pytest.fixture(scope="session")
 def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ingestion.demo import DemoConfig, generate
+    from demo import DemoConfig, generate
 
     landing = tmp_path_factory.mktemp("landing")
     generate(landing, DemoConfig(**SMALL_DEMO))

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analytics.themes import classifier as themes
-from ingestion.demo import texts as demo
+from demo import texts as demo
 
 
 @pytest.fixture(scope="module")

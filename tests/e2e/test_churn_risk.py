@@ -158,7 +158,7 @@ def test_dim_accounts_profiles_every_stripe_account(small_landing: Path, full_ru
 
 @pytest.fixture(scope="module")
 def churn_run(pipeline, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ingestion.demo import DemoConfig, generate
+    from demo import DemoConfig, generate
     from ingestion.landing import dates_present
     from ingestion.registry import ENTITIES
 

@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import pytest
 
-from ingestion.demo import DemoConfig, generate
-from ingestion.demo.__main__ import main
+from demo import DemoConfig, generate
+from demo.__main__ import main
 
 END = date(2026, 10, 31)
 SMALL = DemoConfig(accounts=40, months=2, end_date=END, seed=11, events_per_account_day=2.0)

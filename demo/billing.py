@@ -8,9 +8,9 @@ a customer when it becomes (or stops being) delinquent.
 
 from __future__ import annotations
 
-from ingestion.demo.accounts import Account
-from ingestion.demo.lifecycle import AccountLifecycle, Charge, Invoice, Subscription, SubscriptionVersion
-from ingestion.demo.writer import LandingWriter
+from demo.accounts import Account
+from demo.lifecycle import AccountLifecycle, Charge, Invoice, Subscription, SubscriptionVersion
+from demo.writer import LandingWriter
 
 _DECLINE_MESSAGE = "The bank did not return any further details with this decline."
 

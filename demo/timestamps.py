@@ -6,7 +6,7 @@ import calendar
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
-from ingestion.demo.config import DAY
+from demo.config import DAY
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 

@@ -13,11 +13,11 @@ import random
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from ingestion.demo.accounts import TRIAL_DAYS, Account, stripe_id
-from ingestion.demo.catalog import PLANS, SEAT_RANGE, Price, plan_rank
-from ingestion.demo.config import DAY, Window
-from ingestion.demo.seeding import py_rng
-from ingestion.demo.timestamps import add_months, utc_day
+from demo.accounts import TRIAL_DAYS, Account, stripe_id
+from demo.catalog import PLANS, SEAT_RANGE, Price, plan_rank
+from demo.config import DAY, Window
+from demo.seeding import py_rng
+from demo.timestamps import add_months, utc_day
 
 RETRY_AFTER_DAYS = (3, 5, 7)  # Stripe smart retries: 3, 8 and 15 days after the first failure
 EXPANSION_LIFT = 0.1  # sentiment lift per expansion (at most two count)

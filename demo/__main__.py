@@ -1,4 +1,4 @@
-"""`python -m ingestion.demo --landing-dir DIR [...]`: generate the demo landing files and print row counts."""
+"""`python -m demo --landing-dir DIR [...]`: generate the demo landing files and print row counts."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import time
 from datetime import date
 from pathlib import Path
 
-from ingestion.demo.config import DemoConfig
-from ingestion.demo.generator import generate
+from demo.config import DemoConfig
+from demo.generator import generate
 
 
 def main(argv: list[str] | None = None) -> int:
     defaults = DemoConfig()
-    parser = argparse.ArgumentParser(prog="python -m ingestion.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.splitlines()[0])
     parser.add_argument("--landing-dir", type=Path, required=True, help="folder to write <source>/<entity>/ files to")
     parser.add_argument("--accounts", type=int, default=defaults.accounts)
     parser.add_argument("--months", type=int, default=defaults.months)

@@ -14,8 +14,8 @@ from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
-from ingestion.demo.config import Window
-from ingestion.demo.timestamps import utc_day
+from demo.config import Window
+from demo.timestamps import utc_day
 
 
 def dumps(record: dict) -> str:

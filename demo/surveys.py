@@ -16,13 +16,13 @@ import math
 import random
 from dataclasses import dataclass
 
-from ingestion.demo.accounts import LOWER_ALNUM, Account, Person, local_business_ts, random_chars
-from ingestion.demo.config import DAY, Window
-from ingestion.demo.lifecycle import AccountLifecycle
-from ingestion.demo.people import EMAIL_PROVIDERS, FIRST_NAMES, LAST_NAMES, slug
-from ingestion.demo.seeding import py_rng
-from ingestion.demo.support import Ticket
-from ingestion.demo.texts import (
+from demo.accounts import LOWER_ALNUM, Account, Person, local_business_ts, random_chars
+from demo.config import DAY, Window
+from demo.lifecycle import AccountLifecycle
+from demo.people import EMAIL_PROVIDERS, FIRST_NAMES, LAST_NAMES, slug
+from demo.seeding import py_rng
+from demo.support import Ticket
+from demo.texts import (
     DETRACTOR_REASONS,
     EASY_COMMENTS,
     HARD_COMMENTS,
@@ -30,8 +30,8 @@ from ingestion.demo.texts import (
     PASSIVE_REASONS,
     PROMOTER_REASONS,
 )
-from ingestion.demo.timestamps import iso_z
-from ingestion.demo.writer import LandingWriter
+from demo.timestamps import iso_z
+from demo.writer import LandingWriter
 from ingestion.surveys import RESPONSE_COLUMNS, SEND_COLUMNS
 
 # The CSV headers are the landing contract's, defined once in ingestion/surveys.

@@ -15,11 +15,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ingestion.demo.accounts import Account
-from ingestion.demo.config import DAY, DemoConfig, Window
-from ingestion.demo.lifecycle import AccountLifecycle
-from ingestion.demo.seeding import np_rng
-from ingestion.demo.timestamps import utc_day
+from demo.accounts import Account
+from demo.config import DAY, DemoConfig, Window
+from demo.lifecycle import AccountLifecycle
+from demo.seeding import np_rng
+from demo.timestamps import utc_day
 
 EVENTS: tuple[str, ...] = (
     "Signed In",

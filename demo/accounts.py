@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ingestion.demo.catalog import PLAN_WEIGHTS, PLANS, SEAT_RANGE
-from ingestion.demo.config import DAY, DemoConfig, Window
-from ingestion.demo.geography import COUNTRIES, City, Country, TimeZone
-from ingestion.demo.people import (
+from demo.catalog import PLAN_WEIGHTS, PLANS, SEAT_RANGE
+from demo.config import DAY, DemoConfig, Window
+from demo.geography import COUNTRIES, City, Country, TimeZone
+from demo.people import (
     COMPANY_CORES,
     COMPANY_KINDS,
     COMPANY_PREFIXES,
@@ -16,7 +16,7 @@ from ingestion.demo.people import (
     LAST_NAMES,
     slug,
 )
-from ingestion.demo.seeding import py_rng
+from demo.seeding import py_rng
 
 ZENDESK_ORG_BASE = 360_000_100_000
 ZENDESK_USER_BASE = 361_500_000_000

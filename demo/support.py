@@ -15,14 +15,14 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from ingestion.demo.accounts import Account, Person, local_business_ts
-from ingestion.demo.config import DAY, Window
-from ingestion.demo.lifecycle import AccountLifecycle
-from ingestion.demo.people import AGENT_NAMES, slug
-from ingestion.demo.seeding import py_rng
-from ingestion.demo.texts import TICKET_TEXTS
-from ingestion.demo.timestamps import business_minutes, iso_z
-from ingestion.demo.writer import LandingWriter
+from demo.accounts import Account, Person, local_business_ts
+from demo.config import DAY, Window
+from demo.lifecycle import AccountLifecycle
+from demo.people import AGENT_NAMES, slug
+from demo.seeding import py_rng
+from demo.texts import TICKET_TEXTS
+from demo.timestamps import business_minutes, iso_z
+from demo.writer import LandingWriter
 
 SUBDOMAIN_URL = "https://acme-support.zendesk.com/api/v2"
 SUPPORT_ADDRESS = "support@acme.com"

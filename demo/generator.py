@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingestion.demo.accounts import Account, Person, build_accounts
-from ingestion.demo.billing import write_stripe
-from ingestion.demo.config import DemoConfig, Window
-from ingestion.demo.lifecycle import AccountLifecycle, simulate_lifecycle
-from ingestion.demo.support import follow_up_tickets, number_tickets, simulate_support, write_zendesk
-from ingestion.demo.surveys import SurveyPlan, plan_surveys, write_surveys
-from ingestion.demo.usage import write_usage
-from ingestion.demo.writer import LandingWriter
+from demo.accounts import Account, Person, build_accounts
+from demo.billing import write_stripe
+from demo.config import DemoConfig, Window
+from demo.lifecycle import AccountLifecycle, simulate_lifecycle
+from demo.support import follow_up_tickets, number_tickets, simulate_support, write_zendesk
+from demo.surveys import SurveyPlan, plan_surveys, write_surveys
+from demo.usage import write_usage
+from demo.writer import LandingWriter
 
 
 def generate(landing_dir: Path, config: DemoConfig) -> dict[str, int]:
