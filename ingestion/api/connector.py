@@ -19,15 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ingestion.api.mirror import MIRROR_DATASET, MIRROR_TABLE, LandedFile, export_pending
-from ingestion.api.settings import GetEnv, VendorSettings, vendor_settings
+from ingestion.api.settings import GetEnv, VendorSettings, connector, vendor_settings
 from ingestion.landing import exclusive
-
-VENDOR_NAMES = {"typeform": "Typeform", "zendesk": "Zendesk", "stripe": "Stripe"}
-CREDENTIAL_VARIABLES = {
-    "typeform": "NPS_TYPEFORM_TOKEN",
-    "zendesk": "NPS_ZENDESK_EMAIL and NPS_ZENDESK_API_TOKEN",
-    "stripe": "NPS_STRIPE_API_KEY",
-}
 
 
 class ApiFetchError(RuntimeError):
@@ -82,20 +75,6 @@ def _marker_path(settings: VendorSettings) -> Path:
     return settings.state_dir / f"{settings.source}.last_fetch.json"
 
 
-def _build_source(settings: VendorSettings, session, fetched_at: datetime):
-    if settings.source == "typeform":
-        from ingestion.api.typeform import typeform_source
-
-        return typeform_source(settings, session, fetched_at)
-    if settings.source == "zendesk":
-        from ingestion.api.zendesk import zendesk_source
-
-        return zendesk_source(settings, session, fetched_at)
-    from ingestion.api.stripe import stripe_source
-
-    return stripe_source(settings, session, fetched_at)
-
-
 def fetch(
     source: str,
     landing_dir: Path,
@@ -146,7 +125,7 @@ def _fetch_locked(settings: VendorSettings, landing_dir: Path, run_key: str | No
             # A previous run fetched but could not write the mirror (its cursor is committed with that data):
             # load it first, or `run` would load only it and skip this fetch.
             pipeline.run()
-        pipeline.run(_build_source(settings, session, fetched_at))
+        pipeline.run(connector(settings.source).build_source(settings, session, fetched_at))
         normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
         rows = int(normalized.row_counts.get(MIRROR_TABLE, 0)) if normalized is not None else 0
     except PipelineStepFailed as error:
@@ -154,7 +133,7 @@ def _fetch_locked(settings: VendorSettings, landing_dir: Path, run_key: str | No
             raise ApiFetchError(
                 settings.source,
                 str(mirror_path(settings)),
-                f"{VENDOR_NAMES[settings.source]}: the fetched data could not be written to the mirror "
+                f"{connector(settings.source).name}: the fetched data could not be written to the mirror "
                 f"{mirror_path(settings)} ({error.step} step: {type(error.__cause__ or error).__name__}). It is kept "
                 "in the pipeline folder and written by the next run; nothing was landed.",
             ) from None
@@ -180,7 +159,7 @@ def _explain(settings: VendorSettings, error: BaseException) -> ApiFetchError:
     from requests.exceptions import ConnectionError as RequestsConnectionError
     from requests.exceptions import Timeout
 
-    vendor = VENDOR_NAMES[settings.source]
+    vendor = connector(settings.source).name
     cause: BaseException | None = error
     seen = set()
     while cause is not None and id(cause) not in seen:
@@ -196,8 +175,8 @@ def _explain(settings: VendorSettings, error: BaseException) -> ApiFetchError:
         if status in (401, 403):
             message = (
                 f"{vendor} API refused the credentials ({status} {response.reason}) at {endpoint}: check "
-                f"{CREDENTIAL_VARIABLES[settings.source]} (and the token's scopes). Nothing was landed and the "
-                "incremental cursor did not move."
+                f"{connector(settings.source).credential_variables} (and the token's scopes). Nothing was landed "
+                "and the incremental cursor did not move."
             )
         elif status == 429 or status >= 500:
             message = (

@@ -1,36 +1,33 @@
 """Connector settings: per source, file or API mode, the vendor's base URL, credentials and limits.
 
-Everything is read when a fetch runs, never at import, from a `getenv` the caller passes (the Dagster resource
-passes `dg.EnvVar(name).get_value`). Credentials are wrapped in `Secret`, whose text is never part of a repr, a
-log line or an error message. The variables are documented in docs/api_sources.md.
+Each vendor declares its connector beside its contract (`API` in `ingestion/<vendor>/api.py`: name, limits, the
+settings it reads, the dlt source it builds); this module reads the settings every connector shares and asks the
+vendor for its own. Everything is read when a fetch runs, never at import, from a `getenv` the caller passes (the
+Dagster resource passes `dg.EnvVar(name).get_value`); defaults are in settings.py. Credentials are wrapped in
+`Secret`, whose text is never part of a repr, a log line or an error message. The variables are documented in
+docs/api_sources.md.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import settings as platform_settings
+from ingestion.registry import SOURCE_MODES
 
 GetEnv = Callable[[str], str | None]
 
 # The sources that have an API connector, and those that can be read from S3-compatible object storage
-# (ingestion/object_storage.py); every other source is always read from landing files.
-API_SOURCES = ("typeform", "zendesk", "stripe")
-S3_SOURCES = ("segment",)
+# (ingestion/object_storage.py), as each source package declares (`MODES`); the others are read from files only.
+API_SOURCES = tuple(source for source, modes in SOURCE_MODES.items() if "api" in modes)
+S3_SOURCES = tuple(source for source, modes in SOURCE_MODES.items() if "s3" in modes)
 MODES = ("file", "api", "s3")
-
-DEFAULT_URLS = {
-    "typeform": "https://api.typeform.com",
-    "stripe": "https://api.stripe.com",
-}
-# Requests per minute the client spaces its requests to, a little under each vendor's limit so network jitter does
-# not push two requests into one window: Typeform's Responses API allows 2 a second, Zendesk's incremental exports
-# 10 a minute, Stripe 25 a second in test mode (100 live).
-DEFAULT_REQUESTS_PER_MINUTE = {"typeform": 100.0, "zendesk": 9.0, "stripe": 1200.0}
-DEFAULT_PAGE_SIZE = {"typeform": 1000, "zendesk": 1000, "stripe": 100}
-MAX_PAGE_SIZE = DEFAULT_PAGE_SIZE
 
 
 class ConfigurationError(ValueError):
@@ -92,6 +89,32 @@ class VendorSettings:
         return [secret.reveal() for secret in self.credentials if secret.reveal()]
 
 
+@dataclass(frozen=True)
+class VendorApi:
+    """A vendor's API connector, declared as `API` in `ingestion/<vendor>/api.py`.
+
+    `requests_per_minute` is the client-side spacing, a little under the vendor's limit so network jitter does not
+    push two requests into one window; `max_page_size` is the vendor's largest page (and the default).
+    `read_settings(getenv)` returns the vendor's own `VendorSettings` fields (base URL, credentials, ...).
+    """
+
+    source: str
+    name: str
+    credential_variables: str
+    requests_per_minute: float
+    max_page_size: int
+    read_settings: Callable[[GetEnv], dict[str, Any]]
+    build_source: Callable[..., Any]  # (VendorSettings, requests.Session, fetched_at) -> dlt source
+    endpoints: Callable[[VendorSettings], list[str]]
+
+
+def connector(source: str) -> VendorApi:
+    """The connector a vendor declares; imported when first asked for (it loads dlt)."""
+    if source not in API_SOURCES:
+        raise ConfigurationError(f"{source} has no API connector (only {', '.join(API_SOURCES)})")
+    return importlib.import_module(f"ingestion.{source}.api").API
+
+
 def source_modes(source: str) -> tuple[str, ...]:
     """The modes a source can be read in: `file` always, `api` or `s3` where it has that connector."""
     return ("file", *(("api",) if source in API_SOURCES else ()), *(("s3",) if source in S3_SOURCES else ()))
@@ -133,7 +156,12 @@ def state_dir(landing_dir: Path, getenv: GetEnv = os.environ.get) -> Path:
     return Path(value).expanduser().resolve() if value else landing_dir / "_api"
 
 
-def _required(getenv: GetEnv, name: str, what: str) -> str:
+def text_setting(getenv: GetEnv, name: str) -> str:
+    """The variable's value, else its default from settings.py."""
+    return (getenv(name) or platform_settings.SETTINGS[name].default or "").strip()
+
+
+def required(getenv: GetEnv, name: str, what: str) -> str:
     value = (getenv(name) or "").strip()
     if not value:
         raise ConfigurationError(f"{name} is not set: {what}")
@@ -175,42 +203,19 @@ def _retry(getenv: GetEnv) -> RetrySettings:
 
 def vendor_settings(source: str, landing_dir: Path, getenv: GetEnv = os.environ.get) -> VendorSettings:
     """The settings of one API source; raises `ConfigurationError` naming the variable that is missing."""
+    api = connector(source)
     upper = source.upper()
-    rate = _number(getenv, f"NPS_{upper}_REQUESTS_PER_MINUTE", DEFAULT_REQUESTS_PER_MINUTE[source])
-    page_size = int(_number(getenv, f"NPS_{upper}_PAGE_SIZE", DEFAULT_PAGE_SIZE[source], minimum=1))
-    if page_size > MAX_PAGE_SIZE[source]:
-        raise ConfigurationError(f"NPS_{upper}_PAGE_SIZE must be at most {MAX_PAGE_SIZE[source]}")
-    common = {
-        "source": source,
-        "requests_per_minute": rate,
-        "page_size": page_size,
-        "retry": _retry(getenv),
-        "state_dir": state_dir(landing_dir, getenv),
-        "start": _start(getenv, f"NPS_{upper}_START"),
-        "lookback_seconds": _number(getenv, "NPS_API_LOOKBACK_SECONDS", 0.0) or None,
-    }
-    if source == "typeform":
-        token = _required(getenv, "NPS_TYPEFORM_TOKEN", "a Typeform personal access token with responses:read")
-        forms = _required(getenv, "NPS_TYPEFORM_FORM_IDS", "the ids of the forms to pull, comma-separated")
-        form_ids = tuple(form.strip() for form in forms.split(",") if form.strip())
-        for form_id in form_ids:
-            if not form_id.isalnum():
-                raise ConfigurationError(f"NPS_TYPEFORM_FORM_IDS: {form_id!r} is not a Typeform form id")
-        base = (getenv("NPS_TYPEFORM_API_URL") or DEFAULT_URLS["typeform"]).strip()
-        return VendorSettings(base_url=base.rstrip("/"), credentials=(Secret(token),), form_ids=form_ids, **common)
-    if source == "zendesk":
-        email = _required(getenv, "NPS_ZENDESK_EMAIL", "the email of the agent who owns the API token")
-        token = _required(getenv, "NPS_ZENDESK_API_TOKEN", "a Zendesk API token (Admin Center > Apps and integrations)")
-        base = (getenv("NPS_ZENDESK_API_URL") or "").strip()
-        if not base:
-            subdomain = _required(
-                getenv, "NPS_ZENDESK_SUBDOMAIN", "the subdomain (acme for acme.zendesk.com), or NPS_ZENDESK_API_URL"
-            )
-            base = f"https://{subdomain}.zendesk.com"
-        return VendorSettings(base_url=base.rstrip("/"), credentials=(Secret(token),), email=email, **common)
-    if source == "stripe":
-        key = _required(getenv, "NPS_STRIPE_API_KEY", "a Stripe secret or restricted key with read access")
-        base = (getenv("NPS_STRIPE_API_URL") or DEFAULT_URLS["stripe"]).strip()
-        events = (getenv("NPS_STRIPE_EVENTS") or "true").strip().lower() not in ("0", "false", "no", "off")
-        return VendorSettings(base_url=base.rstrip("/"), credentials=(Secret(key),), stripe_events=events, **common)
-    raise ConfigurationError(f"{source} has no API connector (only {', '.join(API_SOURCES)})")
+    rate = _number(getenv, f"NPS_{upper}_REQUESTS_PER_MINUTE", api.requests_per_minute)
+    page_size = int(_number(getenv, f"NPS_{upper}_PAGE_SIZE", api.max_page_size, minimum=1))
+    if page_size > api.max_page_size:
+        raise ConfigurationError(f"NPS_{upper}_PAGE_SIZE must be at most {api.max_page_size}")
+    return VendorSettings(
+        source=source,
+        requests_per_minute=rate,
+        page_size=page_size,
+        retry=_retry(getenv),
+        state_dir=state_dir(landing_dir, getenv),
+        start=_start(getenv, f"NPS_{upper}_START"),
+        lookback_seconds=_number(getenv, "NPS_API_LOOKBACK_SECONDS", 0.0) or None,
+        **api.read_settings(getenv),
+    )

@@ -8,6 +8,8 @@ event_timestamp <- timestamp, properties, context. The contract names the raw co
 from ingestion.contracts.fields import columns, iso_time, json_object, text
 from ingestion.entities import AccountRef, EntitySpec
 
+# Read from landing files, or mirrored from Segment's S3 destination (NPS_SOURCE_MODE_SEGMENT=s3).
+MODES = ("file", "s3")
 ENTITIES = (
     EntitySpec(
         source="segment",

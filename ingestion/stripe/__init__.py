@@ -89,6 +89,8 @@ CHARGE_FIELDS = (
     ),
 )
 
+# Read from landing files, or from the vendor API by the connector in api.py (NPS_SOURCE_MODE_STRIPE=api).
+MODES = ("file", "api")
 ENTITIES = (
     EntitySpec(
         source="stripe",

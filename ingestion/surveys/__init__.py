@@ -41,6 +41,7 @@ SEND_COLUMNS = (
     "sent_at",
 )
 
+MODES = ("file",)
 ENTITIES = (
     EntitySpec(
         source="surveys",

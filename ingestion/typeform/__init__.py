@@ -31,6 +31,8 @@ RESPONSE_FIELDS = names(
     """
 )
 
+# Read from landing files, or from the vendor API by the connector in api.py (NPS_SOURCE_MODE_TYPEFORM=api).
+MODES = ("file", "api")
 ENTITIES = (
     EntitySpec(
         source="typeform",

@@ -55,6 +55,8 @@ ORGANIZATION_FIELDS = names(
 # Every object carries these; `updated_at` orders the versions of an object in staging.
 _TIMES = (iso_time("created_at", required=True, time_role="record"), iso_time("updated_at", time_role="record"))
 
+# Read from landing files, or from the vendor API by the connector in api.py (NPS_SOURCE_MODE_ZENDESK=api).
+MODES = ("file", "api")
 ENTITIES = (
     EntitySpec(
         source="zendesk",

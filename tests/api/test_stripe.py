@@ -171,7 +171,7 @@ def test_data_fetched_but_not_written_by_a_crashed_run_is_landed_by_the_next(str
     from ingestion.api.http import vendor_session
     from ingestion.api.mirror import MIRROR_DATASET
     from ingestion.api.settings import vendor_settings
-    from ingestion.api.stripe import stripe_source
+    from ingestion.stripe.api import stripe_source
 
     # A run that stopped after dlt extracted the pages, before they reached the mirror.
     settings = vendor_settings("stripe", landing, settings_env(server, stripe.key))

@@ -8,15 +8,16 @@ the file of its `submitted_at` UTC day. Auth: `Authorization: Bearer <personal a
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from dlt.sources import DltSource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import rest_api_source
-from requests import Session
+from requests import Request, Response, Session
 
 from ingestion.api.mirror import MIRROR_HINTS, iso, mapper, parse_time
-from ingestion.api.paginators import TypeformBeforePaginator
-from ingestion.api.settings import VendorSettings
+from ingestion.api.settings import ConfigurationError, GetEnv, Secret, VendorApi, VendorSettings, required, text_setting
 
 
 def since_param(cursor: str | None) -> str | None:
@@ -68,3 +69,49 @@ def typeform_source(settings: VendorSettings, session: Session, fetched_at: date
         },
         name="typeform",
     )
+
+
+class TypeformBeforePaginator(BasePaginator):
+    """Typeform Responses API: newest first; the next (older) page is `before=<token of the last item>`.
+    The last page is the one with fewer than `page_size` items (or none)."""
+
+    def __init__(self, page_size: int):
+        super().__init__()
+        self.page_size = page_size
+        self._before: str | None = None
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        items = response.json().get("items") or []
+        last_token = items[-1].get("token") if items and isinstance(items[-1], dict) else None
+        self._before = last_token
+        self._has_next_page = len(items) >= self.page_size and bool(last_token)
+
+    def update_request(self, request: Request) -> None:
+        request.params["before"] = self._before
+
+
+def read_settings(getenv: GetEnv) -> dict:
+    token = required(getenv, "NPS_TYPEFORM_TOKEN", "a Typeform personal access token with responses:read")
+    forms = required(getenv, "NPS_TYPEFORM_FORM_IDS", "the ids of the forms to pull, comma-separated")
+    form_ids = tuple(form.strip() for form in forms.split(",") if form.strip())
+    for form_id in form_ids:
+        if not form_id.isalnum():
+            raise ConfigurationError(f"NPS_TYPEFORM_FORM_IDS: {form_id!r} is not a Typeform form id")
+    return {
+        "base_url": text_setting(getenv, "NPS_TYPEFORM_API_URL").rstrip("/"),
+        "credentials": (Secret(token),),
+        "form_ids": form_ids,
+    }
+
+
+# Typeform's Responses API allows 2 requests a second; 1,000 responses a page at most.
+API = VendorApi(
+    source="typeform",
+    name="Typeform",
+    credential_variables="NPS_TYPEFORM_TOKEN",
+    requests_per_minute=100.0,
+    max_page_size=1000,
+    read_settings=read_settings,
+    build_source=typeform_source,
+    endpoints=endpoints,
+)

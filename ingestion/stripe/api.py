@@ -11,15 +11,16 @@ Auth: `Authorization: Bearer <secret or restricted key>`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from dlt.sources import DltSource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import rest_api_source
-from requests import Session
+from requests import Request, Response, Session
 
 from ingestion.api.mirror import MIRROR_HINTS, mapper, mirror_row, parse_time
-from ingestion.api.paginators import StripeListPaginator
-from ingestion.api.settings import VendorSettings
+from ingestion.api.settings import GetEnv, Secret, VendorApi, VendorSettings, required, text_setting
 from ingestion.registry import get_entity
 
 LISTS = {
@@ -126,3 +127,43 @@ def stripe_source(settings: VendorSettings, session: Session, fetched_at: dateti
         },
         name="stripe",
     )
+
+
+class StripeListPaginator(BasePaginator):
+    """Stripe list endpoints: `has_more`, and the next page is `starting_after=<id of the last object>`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last_id: str | None = None
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        body = response.json()
+        objects = body.get("data") or []
+        self._last_id = objects[-1].get("id") if objects and isinstance(objects[-1], dict) else None
+        self._has_next_page = bool(body.get("has_more")) and bool(self._last_id)
+
+    def update_request(self, request: Request) -> None:
+        request.params["starting_after"] = self._last_id
+
+
+def read_settings(getenv: GetEnv) -> dict:
+    key = required(getenv, "NPS_STRIPE_API_KEY", "a Stripe secret or restricted key with read access")
+    events = text_setting(getenv, "NPS_STRIPE_EVENTS").lower() not in ("0", "false", "no", "off")
+    return {
+        "base_url": text_setting(getenv, "NPS_STRIPE_API_URL").rstrip("/"),
+        "credentials": (Secret(key),),
+        "stripe_events": events,
+    }
+
+
+# Stripe allows 25 requests a second in test mode (100 live); 100 objects a page at most.
+API = VendorApi(
+    source="stripe",
+    name="Stripe",
+    credential_variables="NPS_STRIPE_API_KEY",
+    requests_per_minute=1200.0,
+    max_page_size=100,
+    read_settings=read_settings,
+    build_source=stripe_source,
+    endpoints=endpoints,
+)
