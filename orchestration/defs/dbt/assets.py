@@ -16,6 +16,11 @@ from typing import Any, NamedTuple
 
 import dagster as dg
 import duckdb
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
@@ -91,6 +96,24 @@ def _run_metrics(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, dg.Metad
     }
 
 
+def run_window(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The run's partition window (`min_date`/`max_date`, inclusive) from its tags; empty outside a partitioned
+    run. Every dbt step of a run passes these same vars, so that dbt parses the project once per run: a change of
+    vars (or of the profile) between invocations makes dbt parse everything again."""
+    tags = context.run.tags
+    first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
+    last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
+    return {"min_date": first, "max_date": last} if first and last else {}
+
+
+def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, dbt_vars: dict[str, str]) -> DbtCliInvocation:
+    """`dbt build` with the run's vars, in one target folder per run: the second and third step find the first
+    step's parse there (dagster-dbt gives each invocation a new folder otherwise, and each would parse again)."""
+    args = ["build", *(["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else [])]
+    target = dbt_project().project_dir / "target" / f"run-{context.run.run_id}"
+    return dbt.cli(args, context=context, target_path=target)
+
+
 def build_partition_window(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
@@ -100,7 +123,7 @@ def build_partition_window(
         "max_date": (window.end - timedelta(days=1)).date().isoformat(),
     }
     with warehouse.writer_lock():
-        yield from stream_with_metadata(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context), warehouse)
+        yield from stream_with_metadata(dbt_build(context, dbt, dbt_vars), warehouse)
 
 
 class DbtSteps(NamedTuple):
@@ -144,7 +167,8 @@ def dbt_steps() -> DbtSteps:
     ) -> Iterator[Any]:
         """Staging views, intermediate models and marts, rebuilt from the raw tables (with their dbt tests)."""
         with warehouse.writer_lock():
-            yield from stream_with_metadata(dbt.cli(["build"], context=context), warehouse)
+            # The models here do not read the window vars; they get them so that the run parses once.
+            yield from stream_with_metadata(dbt_build(context, dbt, run_window(context)), warehouse)
 
     @dbt_assets(
         manifest=project.manifest_path,
