@@ -95,7 +95,6 @@ latest_usage as (
     select
         account_id,
         usage_change_30d,
-        is_usage_declining,
         row_number() over (partition by account_id order by week_start desc) as week_rank
     from usage_weekly
 
@@ -137,7 +136,9 @@ final as (
         latest_ces.latest_ces_date,
         cast(coalesce(open_tickets.open_tickets, 0) as bigint) as open_tickets,
         cast(latest_usage.usage_change_30d as double) as usage_change_30d,
-        coalesce(latest_usage.is_usage_declining, false) as is_usage_declining,
+        coalesce(
+            latest_usage.usage_change_30d <= -{{ churn_rule_threshold('usage_decline') }}, false
+        ) as is_usage_declining,
         latest_health.risk_score,
         latest_health.risk_tier,
         latest_health.risk_drivers,

@@ -16,7 +16,6 @@
 --   events_last_30d / events_prior_30d: events in the 30 days ending on the week's last day (or on the as-of
 --   date, the latest activity date, for the current week) and in the 30 days before those;
 --   usage_change_30d: events_last_30d / events_prior_30d - 1, rounded to 4 decimals (null without prior events);
---   is_usage_declining: usage_change_30d at or below -var('usage_decline_threshold').
 -- Incremental: a run for a partition window rebuilds every week from the window's first week on (a later week's
 -- trend reads the 60 days before it), and the table's latest week, measured on the previous as-of date
 -- (rebuild_from_week). A daily run rebuilds one or two weeks and reads 60 days of daily usage, not the history.
@@ -159,8 +158,7 @@ final as (
         weeks_measured.active_users,
         coalesce(trend.events_last_30d, 0) as events_last_30d,
         coalesce(trend.events_prior_30d, 0) as events_prior_30d,
-        trend_ratio.usage_change_30d,
-        coalesce(trend_ratio.usage_change_30d <= -{{ var('usage_decline_threshold') }}, false) as is_usage_declining
+        trend_ratio.usage_change_30d
     from weeks_measured
     left join trend
         on
