@@ -215,10 +215,12 @@ def weekly_digest_message(digest: WeeklyDigest) -> Message:
     return Message(digest.message_key, {"text": weekly_digest_text(digest), "blocks": weekly_digest_blocks(digest)})
 
 
-def run_failure_text(job_name: str, run_id: str, failed_steps: Sequence[str], error: str) -> str:
-    """One line, so the log fallback stays one line too; the run link is a path of the Dagster UI."""
+def run_failure_text(job_name: str, run_id: str, failed_steps: Sequence[str], error: str, ui_url: str) -> str:
+    """One line, so the log fallback stays one line too, ending with the run's page in the Dagster UI at
+    `ui_url` (`NPS_DAGSTER_URL`), as Dagster's own Slack integration links it (`webserver_base_url`)."""
     steps = ", ".join(failed_steps) or "none (the run failed outside a step)"
-    return f"Run failed: job {job_name}, run {run_id}, failed step(s): {steps}. Error: {error} (/runs/{run_id})"
+    link = f"{ui_url.rstrip('/')}/runs/{run_id}"
+    return f"Run failed: job {job_name}, run {run_id}, failed step(s): {steps}. Error: {error} ({link})"
 
 
 def _account_label(alert: DetractorAlert) -> str:

@@ -49,6 +49,7 @@ SETTINGS: dict[str, Setting] = _settings(
     ),
     ("NPS_THEME_ESCALATION_MIN_DETRACTORS", "10", "detractors a theme needs in a month to become a Jira issue"),
     # People and tools
+    ("NPS_DAGSTER_URL", "http://127.0.0.1:3000", "the Dagster UI's base URL, for the run links of failure alerts"),
     ("NPS_SLACK_WEBHOOK_URL", None, "Slack incoming webhook for alerts, the digest and run failures", True),
     ("NPS_JIRA_URL", None, "Jira base URL (`https://acme.atlassian.net`); unset: escalations are a dry run"),
     ("NPS_JIRA_EMAIL", None, "the Jira user who owns the API token"),

@@ -83,10 +83,24 @@ def alert_for(instance: dg.DagsterInstance, run: dg.DagsterRun, failure_event: d
     assert run_failure_alert(context) is None
 
 
+@pytest.fixture(autouse=True)
+def default_ui_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NPS_DAGSTER_URL", raising=False)
+
+
+def test_the_run_link_uses_the_configured_ui_url(instance, failed_run, monkeypatch, caplog):
+    monkeypatch.delenv("NPS_SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("NPS_DAGSTER_URL", "https://dagster.acme.internal/prod/")
+    with caplog.at_level(logging.INFO, logger="nps_platform.alerts"):
+        alert_for(instance, failed_run.dagster_run, failed_run.get_run_failure_event())
+    [alert] = [r.getMessage() for r in caplog.records if r.name == "nps_platform.alerts"]
+    assert alert.endswith(f"(https://dagster.acme.internal/prod/runs/{failed_run.dagster_run.run_id})")
+
+
 def expected_text(run_id: str) -> str:
     return (
         f"Run failed: job nightly_load, run {run_id}, failed step(s): load_day. "
-        f"Error: ValueError: {ERROR} (/runs/{run_id})"
+        f"Error: ValueError: {ERROR} (http://127.0.0.1:3000/runs/{run_id})"
     )
 
 

@@ -7,6 +7,7 @@ from dagster._core.errors import DagsterExecutionStepExecutionError
 from dagster._core.storage.tags import WILL_RETRY_TAG
 from dagster._utils.error import SerializableErrorInfo
 
+import settings
 from outbound.slack import run_failure_text, send_alert
 
 
@@ -40,4 +41,4 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
         error_info = getattr(context.failure_event.event_specific_data, "error", None)
     error = error_line(error_info) if error_info else context.failure_event.message or "no error recorded"
     steps = [event.step_key for event in step_failures if event.step_key]
-    send_alert(run_failure_text(run.job_name, run.run_id, steps, error))
+    send_alert(run_failure_text(run.job_name, run.run_id, steps, error, settings.value("NPS_DAGSTER_URL") or ""))
