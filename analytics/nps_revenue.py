@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import duckdb
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
 
 from analytics.tables import replace_table
@@ -92,9 +93,13 @@ def _estimate(frame: pd.DataFrame, horizon: int, outcome: str) -> Estimate:
         )
     design = _design(data)
     y = data.y.to_numpy(dtype=float)
-    coefficients, residuals = _ols(design.to_numpy(dtype=float), y)
-    std_error = float(_cluster_robust_se(design.to_numpy(dtype=float), residuals, data.account_id.to_numpy())[1])
-    slope = float(coefficients[1])
+    # statsmodels' cluster-robust covariance (CR1: G/(G-1) x (N-1)/(N-K)), clusters = accounts.
+    fit = sm.OLS(y, design.to_numpy(dtype=float)).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(data.account_id)[0]}
+    )
+    residuals = fit.resid
+    std_error = float(fit.bse[1])
+    slope = float(fit.params[1])
     degrees = accounts - 1
     margin = float(stats.t.ppf(0.5 + CONFIDENCE / 2, degrees)) * std_error
     p_value = float(2 * stats.t.sf(abs(slope / std_error), degrees)) if std_error > 0 else None
@@ -129,24 +134,6 @@ def _design(data: pd.DataFrame) -> pd.DataFrame:
     # A control that does not vary (one plan, or the same tenure for everyone) would make the design singular.
     varying = [column for column in design.columns[2:] if design[column].std() > 0]
     return design[["intercept", "nps_score", *varying]]
-
-
-def _ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    coefficients, *_ = np.linalg.lstsq(x, y, rcond=None)
-    return coefficients, y - x @ coefficients
-
-
-def _cluster_robust_se(x: np.ndarray, residuals: np.ndarray, clusters: np.ndarray) -> np.ndarray:
-    """CR1: (X'X)^-1 (sum over clusters of X_g' e_g e_g' X_g) (X'X)^-1 x G/(G-1) x (N-1)/(N-K)."""
-    n, k = x.shape
-    bread = np.linalg.pinv(x.T @ x)
-    codes, _ = pd.factorize(clusters)
-    scores = np.zeros((codes.max() + 1, k))
-    np.add.at(scores, codes, x * residuals[:, None])
-    groups = scores.shape[0]
-    meat = scores.T @ scores
-    factor = groups / (groups - 1) * (n - 1) / (n - k)
-    return np.sqrt(np.clip(np.diag(bread @ meat @ bread) * factor, 0, None))
 
 
 def _replace(estimate: Estimate, **changes) -> Estimate:
