@@ -1,24 +1,34 @@
 """The Typeform webhook receiver: an HTTP service that lands each signed `form_response` durably before it answers.
 
-`python -m ingestion.webhooks --help`. Standard library only (`ThreadingHTTPServer`, one thread per connection,
-HTTP/1.1 keep-alive): the work per request is an HMAC, a JSON parse and two fsynced appends, well within what it
-serves on two cores (the load test in tests/webhooks/ measures it). Operations and status codes: docs/webhooks.md.
+`python -m ingestion.webhooks --help`. A Starlette application served by uvicorn (HTTP/1.1 keep-alive, chunked
+bodies and `Expect: 100-continue` handled by uvicorn's parser, not by hand). Per request: the body is read up to the
+size limit, the HMAC checked, the JSON parsed and checked against the Typeform contract, then two fsynced appends
+(event ledger, landing file), in a worker thread so that concurrent deliveries share one fsync (group commit in
+`TypeformLanding`). The load test in tests/webhooks/ measures it. Operations and status codes: docs/webhooks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import logging
 import os
 import re
 import signal
+import socket
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 import settings
 from ingestion.webhooks.typeform import (
@@ -36,11 +46,13 @@ DEFAULT_PORT = 8787
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 TYPEFORM_PATH = "/webhooks/typeform"
 HEALTH_PATH = "/healthz"
+SERVER_NAME = "nps-webhooks"
+# Idle keep-alive connections are closed, and a body that stalls is refused, after this many seconds.
+TIMEOUT_SECONDS = 30
 
 log = logging.getLogger("ingestion.webhooks")
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
-_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class _Refusal(Exception):
@@ -54,203 +66,134 @@ class _Refusal(Exception):
         self.outcome = outcome
 
 
-class WebhookServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # Typeform and a reverse proxy open several connections at once; the default backlog of 5 drops SYNs.
-    request_queue_size = 128
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopping on SIGTERM or SIGINT with exit status 0: it finishes the requests in progress
+    and returns (uvicorn's own handler raises the signal again once stopped, which kills the process)."""
 
-    def __init__(self, address: tuple[str, int], landing: TypeformLanding, secret: str, max_body_bytes: int):
-        self.landing = landing
-        self.secret = secret
-        self.max_body_bytes = max_body_bytes
-        super().__init__(address, TypeformWebhookHandler)
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        def stop(signum: int, _frame: object) -> None:
+            log.info("signal %s: stopping", signal.Signals(signum).name)
+            self.should_exit = True
 
-    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
-        # One line instead of socketserver's traceback on stderr for a client that went away mid-answer.
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError | TimeoutError):
-            log.info("connection from %s lost: %s", client_address[0], error.__class__.__name__)
-        else:
-            log.exception("unexpected error serving %s", client_address[0])
-
-
-class TypeformWebhookHandler(BaseHTTPRequestHandler):
-    server: WebhookServer
-    protocol_version = "HTTP/1.1"
-    server_version = "nps-webhooks"
-    # Idle keep-alive connections and stalled bodies are dropped after this many seconds.
-    timeout = 30
-    # Headers and body leave in one segment (flushed after each request), with Nagle off: no delayed-ACK stalls.
-    wbufsize = 1 << 16
-    disable_nagle_algorithm = True
-
-    def version_string(self) -> str:
-        # No Python version in the Server header.
-        return self.server_version
-
-    def do_GET(self) -> None:
-        self._started = time.perf_counter()
-        if urlsplit(self.path).path == HEALTH_PATH:
-            self._respond(200, {"status": "ok"}, outcome="health")
-        else:
-            self._respond(404, {"error": "not found"}, outcome="not_found")
-
-    def do_POST(self) -> None:
-        self._started = time.perf_counter()
-        if urlsplit(self.path).path != TYPEFORM_PATH:
-            self._respond(
-                404, {"error": f"not found: webhooks are posted to {TYPEFORM_PATH}"}, close=True, outcome="not_found"
-            )
-            return
-        event_id, size = "-", 0
+        previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
         try:
-            body = self._read_body()
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+def create_app(landing: TypeformLanding, secret: str, max_body_bytes: int) -> Starlette:
+    """The receiver as an ASGI application: `POST /webhooks/typeform`, `GET /healthz`, JSON 404 elsewhere."""
+
+    async def read_body(request: Request) -> bytes:
+        length = request.headers.get("content-length", "").strip()
+        if _DIGITS.fullmatch(length) and int(length) > max_body_bytes:
+            # Before reading: a client that waits for "100 Continue" never sends the body.
+            raise _Refusal(413, too_large, close=True, outcome="too_large")
+        body = bytearray()
+        async with asyncio.timeout(TIMEOUT_SECONDS):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body_bytes:  # a chunked body has no length to check up front
+                    raise _Refusal(413, too_large, close=True, outcome="too_large")
+        return bytes(body)
+
+    async def typeform(request: Request) -> Response:
+        started, event_id, size = time.perf_counter(), "-", 0
+        try:
+            body = await read_body(request)
             size = len(body)
-            header = self.headers.get(SIGNATURE_HEADER)
+            header = request.headers.get(SIGNATURE_HEADER)
             if not header:
                 raise _Refusal(401, f"missing {SIGNATURE_HEADER} header", outcome="unsigned")
-            if not signature_is_valid(body, header, self.server.secret):
+            if not signature_is_valid(body, header, secret):
                 raise _Refusal(401, f"{SIGNATURE_HEADER} does not match the body", outcome="bad_signature")
-            event = parse_event(body)
+            # Parsing checks the event against the contract (DuckDB) and landing fsyncs: both in a worker thread.
+            event = await run_in_threadpool(parse_event, body)
             event_id = event.event_id
-            landed = self.server.landing.land(event)
+            landed = await run_in_threadpool(landing.land, event)
         except _Refusal as refusal:
-            self._respond(
-                refusal.status, {"error": refusal.message}, close=refusal.close, outcome=refusal.outcome, size=size
+            return answer(
+                request, started, refusal.status, {"error": refusal.message}, refusal.outcome, size, close=refusal.close
             )
+        except TimeoutError:
+            return answer(request, started, 408, {"error": "the body stalled"}, "timeout", size, close=True)
+        except ClientDisconnect:
+            log_line(request, started, 0, "connection_lost", "-", size)
+            return Response(status_code=400)  # nobody reads it
         except MalformedBody as error:
-            self._respond(400, {"error": str(error)}, outcome="malformed_json", size=size)
+            return answer(request, started, 400, {"error": str(error)}, "malformed_json", size)
         except InvalidEvent as error:
-            self.server.landing.keep_refused(body, str(error))
-            self._respond(
-                422,
-                {"error": str(error), "field": error.field},
-                event_id=event_id,
-                outcome="not_a_form_response",
-                size=size,
-            )
-        except (TimeoutError, ConnectionError):
-            self.close_connection = True
-            self._log(0, "-", "connection_lost", size)
+            try:
+                await run_in_threadpool(landing.keep_refused, body, str(error))
+            except OSError as failure:
+                log.error("cannot keep a refused event: %s: %s", failure.__class__.__name__, failure)
+            payload = {"error": str(error), "field": error.field}
+            return answer(request, started, 422, payload, "not_a_form_response", size)
         except OSError as error:
             # The landing folder cannot be written (disk full, permissions): nothing was acknowledged.
             log.error("cannot store event %s: %s: %s", event_id, error.__class__.__name__, error)
-            self._respond(
-                503,
-                {"error": "cannot store the event now; retry later"},
-                event_id=event_id,
-                outcome="store_failed",
-                size=size,
-            )
-        else:
-            outcome = "accepted" if landed else "duplicate"
-            self._respond(200, {"status": outcome, "event_id": event_id}, event_id=event_id, outcome=outcome, size=size)
+            payload = {"error": "cannot store the event now; retry later"}
+            return answer(request, started, 503, payload, "store_failed", size, event_id=event_id)
+        outcome = "accepted" if landed else "duplicate"
+        payload = {"status": outcome, "event_id": event_id}
+        return answer(request, started, 200, payload, outcome, size, event_id=event_id)
 
-    def handle_expect_100(self) -> bool:
-        # Refuse an oversized body before the client sends it.
-        length = self.headers.get("Content-Length", "").strip()
-        if _DIGITS.fullmatch(length) and int(length) > self.server.max_body_bytes:
-            self._started = time.perf_counter()
-            self._respond(413, {"error": self._too_large()}, close=True, outcome="too_large")
-            return False
-        accepted = super().handle_expect_100()
-        self.wfile.flush()  # the interim "100 Continue" must leave the write buffer now
-        return accepted
+    async def health(request: Request) -> Response:
+        return answer(request, time.perf_counter(), 200, {"status": "ok"}, "health", 0)
 
-    # --- the body, bounded before and while it is read ----------------------------------------------------------
+    async def not_found(request: Request) -> Response:
+        if request.method == "POST":
+            payload = {"error": f"not found: webhooks are posted to {TYPEFORM_PATH}"}
+            return answer(request, time.perf_counter(), 404, payload, "not_found", 0, close=True)
+        return answer(request, time.perf_counter(), 404, {"error": "not found"}, "not_found", 0)
 
-    def _read_body(self) -> bytes:
-        limit = self.server.max_body_bytes
-        encodings = self.headers.get_all("Transfer-Encoding") or []
-        lengths = [value.strip() for value in self.headers.get_all("Content-Length") or []]
-        if encodings:
-            if lengths:
-                raise _Refusal(400, "both Content-Length and Transfer-Encoding", close=True)
-            if [part.strip().lower() for part in ",".join(encodings).split(",")] != ["chunked"]:
-                raise _Refusal(501, "only the chunked transfer encoding is supported", close=True)
-            return self._read_chunked(limit)
-        if not lengths:
-            raise _Refusal(411, "a Content-Length header (or a chunked body) is required", close=True)
-        if len(set(lengths)) != 1 or not _DIGITS.fullmatch(lengths[0]):
-            raise _Refusal(400, "invalid Content-Length header", close=True)
-        length = int(lengths[0])
-        if length > limit:
-            raise _Refusal(413, self._too_large(), close=True, outcome="too_large")
-        # Never more than declared: bytes beyond it would be the next request, which then fails to parse.
-        body = self.rfile.read(length)
-        if len(body) != length:
-            raise _Refusal(400, "body shorter than its Content-Length", close=True)
-        return body
+    too_large = f"body larger than {max_body_bytes} bytes"
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return Starlette(
+        routes=[
+            Route(TYPEFORM_PATH, typeform, methods=["POST"]),
+            Route(HEALTH_PATH, health, methods=["GET"]),
+            Route("/{path:path}", not_found, methods=methods),
+        ]
+    )
 
-    def _read_chunked(self, limit: int) -> bytes:
-        chunks, total = [], 0
-        while True:
-            line = self.rfile.readline(1026)
-            size_text = line.split(b";", 1)[0].strip()
-            if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_text):
-                raise _Refusal(400, "malformed chunked body", close=True)
-            size = int(size_text, 16)
-            if size == 0:
-                break
-            total += size
-            if total > limit:
-                raise _Refusal(413, self._too_large(), close=True, outcome="too_large")
-            chunk = self.rfile.read(size)
-            if len(chunk) != size or self.rfile.readline(3).rstrip(b"\r\n") != b"":
-                raise _Refusal(400, "malformed chunked body", close=True)
-            chunks.append(chunk)
-        for _ in range(64):  # trailer fields, ignored
-            if self.rfile.readline(8194) in (b"\r\n", b"\n", b""):
-                return b"".join(chunks)
-        raise _Refusal(400, "malformed chunked body", close=True)
 
-    def _too_large(self) -> str:
-        return f"body larger than {self.server.max_body_bytes} bytes"
+# --- answering and logging: one line per request, never the body, a header value or the secret ----------------
 
-    # --- answering and logging: one line per request, never the body, a header value or the secret ------------
 
-    def _respond(
-        self,
-        status: int,
-        payload: dict,
-        *,
-        close: bool = False,
-        event_id: str = "-",
-        outcome: str = "",
-        size: int = 0,
-    ) -> None:
-        data = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(data)
-        self._log(status, event_id, outcome or "refused", size)
+def answer(
+    request: Request,
+    started: float,
+    status: int,
+    payload: dict,
+    outcome: str,
+    size: int,
+    *,
+    close: bool = False,
+    event_id: str = "-",
+) -> Response:
+    headers = {"server": SERVER_NAME, **({"connection": "close"} if close else {})}
+    response = Response(json.dumps(payload), status_code=status, media_type="application/json", headers=headers)
+    log_line(request, started, status, outcome, event_id, size)
+    return response
 
-    def _log(self, status: int, event_id: str, outcome: str, size: int) -> None:
-        path = urlsplit(self.path).path[:120].encode("ascii", "backslashreplace").decode("ascii")
-        elapsed = (time.perf_counter() - getattr(self, "_started", time.perf_counter())) * 1000
-        log.info(
-            "%s %s %s %s event_id=%s bytes=%d ms=%.1f client=%s",
-            self.command,
-            path,
-            status or "-",
-            outcome,
-            event_id,
-            size,
-            elapsed,
-            self.client_address[0],
-        )
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Replaced by `_log` (one line per request, written once the outcome is known)."""
-
-    def log_error(self, format: str, *args: object) -> None:
-        # Protocol errors (bad request line, idle timeout): logged without the request line.
-        log.info("protocol: %s", (format % args)[:200].encode("ascii", "backslashreplace").decode("ascii"))
+def log_line(request: Request, started: float, status: int, outcome: str, event_id: str, size: int) -> None:
+    path = request.url.path[:120].encode("ascii", "backslashreplace").decode("ascii")
+    log.info(
+        "%s %s %s %s event_id=%s bytes=%d ms=%.1f client=%s",
+        request.method,
+        path,
+        status or "-",
+        outcome,
+        event_id,
+        size,
+        (time.perf_counter() - started) * 1000,
+        request.client.host if request.client else "-",
+    )
 
 
 def _env_int(name: str, default: int) -> int:
@@ -314,18 +257,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot open the landing folder or the event ledger: {error}", file=sys.stderr)
         return 2
     try:
-        server = WebhookServer((args.host, args.port), writer, secret, args.max_body_bytes)
+        listener = socket.create_server((args.host, args.port), backlog=128, reuse_port=False)
     except OSError as error:
         writer.close()
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 2
-
-    def stop(signum: int, _frame: object) -> None:
-        log.info("signal %s: stopping", signal.Signals(signum).name)
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    host, port = server.server_address[:2]
+    host, port = listener.getsockname()[:2]
+    server = _Server(
+        uvicorn.Config(
+            create_app(writer, secret, args.max_body_bytes),
+            log_config=None,  # our one line per request; uvicorn's errors go to the root logger
+            access_log=False,
+            server_header=False,
+            timeout_keep_alive=TIMEOUT_SECONDS,
+            timeout_graceful_shutdown=10,
+            lifespan="off",
+            # h11 parses one request at a time: bytes beyond a Content-Length are never read as part of its body.
+            http="h11",
+        )
+    )
     log.info(
         "listening on http://%s:%d%s (landing %s, ledger %s with %d event ids, body limit %d bytes)",
         host,
@@ -337,12 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         args.max_body_bytes,
     )
     try:
-        # A short poll: SIGTERM stops the service within a tenth of a second.
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        log.info("interrupted: stopping")
+        server.run(sockets=[listener])
     finally:
-        server.server_close()
+        listener.close()
         # Waits for a write in progress; a request cut after it is retried by Typeform and de-duplicated.
         writer.close()
         log.info("stopped")
