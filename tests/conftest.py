@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -26,14 +27,21 @@ SMALL_DEMO = {"accounts": 60, "months": 3, "end_date": date(2026, 10, 31), "seed
 
 
 @pytest.fixture(scope="session")
-def dbt_manifest() -> Path:
-    """`dbt parse` once per session; the Dagster dbt assets read this manifest when they are imported."""
-    subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
-        cwd=DBT_PROJECT_DIR,
-        check=True,
-        env=dict(os.environ, NPS_DUCKDB_PATH=os.environ.get("NPS_DUCKDB_PATH", "/tmp/nps-parse.duckdb")),
-    )
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`dbt parse` once per test session, whatever the number of workers (pytest-xdist): the Dagster dbt assets
+    read this manifest when the definitions load, so no worker may rewrite it while another reads it."""
+    shared = tmp_path_factory.getbasetemp().parent  # the same folder for every worker of the session
+    with (shared / "dbt_parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "dbt_parsed"
+        if not done.exists():
+            subprocess.run(
+                [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
+                cwd=DBT_PROJECT_DIR,
+                check=True,
+                env=dict(os.environ, NPS_DUCKDB_PATH=os.environ.get("NPS_DUCKDB_PATH", "/tmp/nps-parse.duckdb")),
+            )
+            done.touch()
     return DBT_PROJECT_DIR / "target" / "manifest.json"
 
 

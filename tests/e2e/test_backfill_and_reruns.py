@@ -98,7 +98,19 @@ def test_weekly_usage_follows_the_as_of_date_across_days_without_events(full_run
 
     def build(*args: str) -> None:
         dbt = Path(sys.executable).parent / "dbt"
-        command = [str(dbt), "build", "--profiles-dir", ".", "-q", "--select", "int_account_usage_weekly", *args]
+        # Its own target folder: the project's target/ holds the parse the Dagster definitions read.
+        target = ["--target-path", str(tmp_path / "target")]
+        command = [
+            str(dbt),
+            "build",
+            "--profiles-dir",
+            ".",
+            "-q",
+            *target,
+            "--select",
+            "int_account_usage_weekly",
+            *args,
+        ]
         subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, check=True)
 
     def weeks() -> list[tuple]:

@@ -42,6 +42,7 @@ def detractor_webhook(account_id: str, now: datetime) -> dict:
     }  # fmt: skip
 
 
+@pytest.mark.serial
 def test_a_webhook_detractor_reaches_slack_within_a_minute(full_run: Path, small_landing: Path, tmp_path, monkeypatch):
     from orchestration.definitions import defs
     from orchestration.defs.sensors.webhook_responses import SENSOR_INTERVAL_SECONDS

@@ -28,6 +28,9 @@ def source_freshness(warehouse: Path, target: Path) -> dict[str, str]:
             ".",
             "--output",
             str(target),
+            # Its own target folder: the project's target/ holds the parse the Dagster definitions read.
+            "--target-path",
+            str(target.parent / "dbt_target"),
         ],
         cwd=DBT_PROJECT_DIR,
         env=dict(os.environ, NPS_DUCKDB_PATH=str(warehouse)),

@@ -644,6 +644,7 @@ def run_client(port: int, client: int, deadline: float, stats: ClientStats) -> N
     conn.close()
 
 
+@pytest.mark.serial
 def test_load_sustains_200_requests_per_second_for_30_seconds(
     receiver: Receiver, landing: Path, capsys: pytest.CaptureFixture
 ):

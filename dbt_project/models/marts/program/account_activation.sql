@@ -5,7 +5,8 @@
 --     event yet and the window still open), not_activated (window over, none), unknown (signed up before the
 --     usage data begins, so the first events are not in the data).
 --   early_engagement_change: events on days 15-29 after signup against days 0-14, -1 to +inf;
---     is_early_engagement_decline: a fall of the usage_decline threshold of seed churn_risk_rules (20%) or more, once day 29 is observed.
+--     is_early_engagement_decline: a fall of the usage_decline threshold of seed churn_risk_rules (20%) or more,
+--     once day 29 is observed.
 with
 
 billing_accounts as (
@@ -205,7 +206,8 @@ final as (
         end as early_engagement_change,
         coalesce(
             is_observed_from_signup and is_window_over and events_days_0_14 > 0
-            and cast(events_days_15_29 as double) / events_days_0_14 - 1 <= -{{ churn_rule_threshold('usage_decline') }},
+            and cast(events_days_15_29 as double) / events_days_0_14 - 1
+            <= -{{ churn_rule_threshold('usage_decline') }},
             false
         ) as is_early_engagement_decline
     from measured
