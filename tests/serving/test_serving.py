@@ -14,8 +14,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-import serving
 from serving import PublishError, publish
+from serving import publication as serving
 
 READER_SCRIPT = Path(__file__).with_name("bi_reader.py")
 
