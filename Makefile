@@ -62,9 +62,10 @@ chromium:
 
 # The Spark equivalence test (tests/spark) takes several minutes on its own: `make test` leaves out the `spark`
 # marker and `make test-spark` runs only it (.ci/run calls both).
-# On both cores (pytest-xdist); the few tests that measure time or throughput (marker serial) then run alone.
+# On both cores (pytest-xdist, one module per worker at a time, slowest modules first: tests/conftest.py); the few
+# tests that measure time or throughput (marker serial) then run alone.
 test: setup chromium
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not spark and not serial"
+	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not spark and not serial"
 	$(BIN)/python -m pytest -m "serial and not spark"
 
 # dbt-spark's session method runs a local pyspark, which needs a Java 17 runtime: the system one.
@@ -75,7 +76,7 @@ java:
 # Everything but the end-to-end pipeline runs (marker e2e) and Spark: the loader, the contracts and their property
 # tests, the catalogue, the API connectors, the webhook receiver, the report.
 test-fast: setup chromium
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not spark and not e2e and not serial"
+	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not spark and not e2e and not serial"
 
 test-spark: setup java
 	$(BIN)/python -m pytest -m spark tests/spark
