@@ -62,11 +62,13 @@ chromium:
 
 # The Spark equivalence test (tests/spark) takes several minutes on its own: `make test` leaves out the `spark`
 # marker and `make test-spark` runs only it (.ci/run calls both).
-# On both cores (pytest-xdist, one module per worker at a time, slowest modules first: tests/conftest.py); the few
-# tests that measure time or throughput (marker serial) then run alone.
+# In parallel (pytest-xdist: three workers on two cores fill the time tests spend waiting on subprocesses and
+# servers; one module per worker at a time; slowest modules first: tests/conftest.py), then the few tests that
+# measure time or throughput (marker serial) alone, starting from the first session's demo warehouse.
 test: setup chromium
-	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not spark and not serial"
-	$(BIN)/python -m pytest -m "serial and not spark"
+	cache=$$(mktemp -d) && export NPS_TEST_FULL_RUN_CACHE=$$cache && \
+		$(BIN)/python -m pytest -n 3 --dist loadscope -m "not spark and not serial" && \
+		$(BIN)/python -m pytest -m "serial and not spark"; status=$$?; rm -rf $$cache; exit $$status
 
 # dbt-spark's session method runs a local pyspark, which needs a Java 17 runtime: the system one.
 java:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -130,5 +131,21 @@ def full_run_result(pipeline: PipelineRunner, small_landing: Path, tmp_path_fact
 
 
 @pytest.fixture(scope="session")
-def full_run(full_run_result) -> Path:
-    return full_run_result[0]
+def full_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The warehouse of `full_run_result`. `make test` runs pytest twice (in parallel, then the serial tests) and
+    points `NPS_TEST_FULL_RUN_CACHE` at a folder of its own: the first session leaves its warehouse there and the
+    second starts from a copy instead of loading the same demo again."""
+    cache = os.environ.get("NPS_TEST_FULL_RUN_CACHE")
+    cached = Path(cache) / "warehouse.duckdb" if cache else None
+    if cached is not None and cached.exists():
+        warehouse = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
+        shutil.copy(cached, warehouse)
+        return warehouse
+    warehouse = request.getfixturevalue("full_run_result")[0]
+    if cached is not None:
+        with (cached.parent / "warehouse.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not cached.exists():
+                shutil.copy(warehouse, cached.with_suffix(".tmp"))
+                os.replace(cached.with_suffix(".tmp"), cached)
+    return warehouse
