@@ -78,7 +78,7 @@ java:
 # Everything but the end-to-end pipeline runs (marker e2e) and Spark: the loader, the contracts and their property
 # tests, the catalogue, the API connectors, the webhook receiver, the report.
 test-fast: setup chromium
-	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not spark and not e2e and not serial"
+	$(BIN)/python -m pytest -n 3 --dist loadscope -m "not spark and not e2e and not serial"
 
 test-spark: setup java
 	$(BIN)/python -m pytest -m spark tests/spark

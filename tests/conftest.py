@@ -54,11 +54,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 SMALL_DEMO = {"accounts": 60, "months": 3, "end_date": date(2026, 10, 31), "seed": 7, "events_per_account_day": 2.0}
 
 
+def session_folder(factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every worker of this test session (pytest-xdist) and by no other session."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`dbt parse` once per test session, whatever the number of workers (pytest-xdist): the Dagster dbt assets
     read this manifest when the definitions load, so no worker may rewrite it while another reads it."""
-    shared = tmp_path_factory.getbasetemp().parent  # the same folder for every worker of the session
+    shared = session_folder(tmp_path_factory)
     with (shared / "dbt_parse.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = shared / "dbt_parsed"
@@ -132,20 +138,19 @@ def full_run_result(pipeline: PipelineRunner, small_landing: Path, tmp_path_fact
 
 @pytest.fixture(scope="session")
 def full_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The warehouse of `full_run_result`. `make test` runs pytest twice (in parallel, then the serial tests) and
-    points `NPS_TEST_FULL_RUN_CACHE` at a folder of its own: the first session leaves its warehouse there and the
-    second starts from a copy instead of loading the same demo again."""
-    cache = os.environ.get("NPS_TEST_FULL_RUN_CACHE")
-    cached = Path(cache) / "warehouse.duckdb" if cache else None
-    if cached is not None and cached.exists():
-        warehouse = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
-        shutil.copy(cached, warehouse)
-        return warehouse
-    warehouse = request.getfixturevalue("full_run_result")[0]
-    if cached is not None:
-        with (cached.parent / "warehouse.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not cached.exists():
-                shutil.copy(warehouse, cached.with_suffix(".tmp"))
-                os.replace(cached.with_suffix(".tmp"), cached)
+    """The warehouse of `full_run_result`, loaded once per `make test`: the first worker to need it loads it and
+    leaves a copy in a folder of the session (the other workers wait for it and start from a copy), and the serial
+    session that follows finds it through `NPS_TEST_FULL_RUN_CACHE` (a folder the Makefile makes for one run)."""
+    shared = Path(os.environ.get("NPS_TEST_FULL_RUN_CACHE") or session_folder(tmp_path_factory))
+    cached = shared / "full_run"  # the run's folder: the warehouse, its serving file, Parquet, report, alerts log
+    with (shared / "full_run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cached.exists():
+            warehouse = request.getfixturevalue("full_run_result")[0]
+            shutil.copytree(warehouse.parent, shared / "full_run.tmp", symlinks=True)
+            os.replace(shared / "full_run.tmp", cached)
+            return warehouse
+    folder = tmp_path_factory.mktemp("full")
+    shutil.copytree(cached, folder, symlinks=True, dirs_exist_ok=True)
+    warehouse = folder / "warehouse.duckdb"
     return warehouse

@@ -126,6 +126,27 @@ def _iso(value: str) -> datetime | None:
     return moment
 
 
+def simple_lower(text: str) -> str:
+    """Unicode's simple (one code point to one) lower-case mapping, which DuckDB's `lower` applies: Python's
+    `str.lower` applies the full mapping, under which U+0130 (İ) becomes two code points ("i" and a combining dot)."""
+    return "".join(lowered if len(lowered := char.lower()) == 1 else lowered[0] for char in text)
+
+
+def simple_upper(text: str) -> str:
+    """Unicode's simple upper-case mapping, as DuckDB's `upper`: a character whose full mapping is several code
+    points (ŉ to an apostrophe and N) keeps its one-code-point title case (Greek with ypogegrammeni), or stays as it is. Checked
+    against DuckDB for every code point below U+30000."""
+
+    def one(char: str) -> str:
+        if char == "ß":
+            return "ẞ"  # utf8proc (DuckDB) maps it to the capital sharp s, U+1E9E
+        if len(upper := char.upper()) == 1:
+            return upper
+        return title if len(title := char.title()) == 1 else char
+
+    return "".join(one(char) for char in text)
+
+
 def expected(f: Field, value, currency_exponent: int = 2, key: bool = False, lenient: bool = False):
     """REJECT, ABSENT, ANY or the typed value staging must read. `key`: the field is the record's primary key;
     `lenient`: read by DuckDB's JSON reader, which takes NaN and Infinity (usage events)."""
@@ -165,7 +186,9 @@ def expected(f: Field, value, currency_exponent: int = 2, key: bool = False, len
         elif isinstance(value, float):
             return ANY if kind != "currency" else REJECT
         text = value.strip(" ")
-        text = {"lower": text.lower(), "currency": text.lower(), "upper": text.upper()}.get(kind, text)
+        text = {"lower": simple_lower(text), "currency": simple_lower(text), "upper": simple_upper(text)}.get(
+            kind, text
+        )
         if f.values and f.on_unknown == "reject" and text not in f.values:
             return REJECT
         if kind == "currency" and (
