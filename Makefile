@@ -62,13 +62,16 @@ chromium:
 
 # The Spark equivalence test (tests/spark) takes several minutes on its own: `make test` leaves out the `spark`
 # marker and `make test-spark` runs only it (.ci/run calls both).
+# The files holding tests marked serial (tests/test_architecture.py checks the list), so that the serial session
+# collects only them.
+SERIAL_TESTS := tests/webhooks/test_typeform_webhook.py tests/e2e/test_realtime.py
 # In parallel (pytest-xdist: three workers on two cores fill the time tests spend waiting on subprocesses and
 # servers; one module per worker at a time; slowest modules first: tests/conftest.py), then the few tests that
 # measure time or throughput (marker serial) alone, starting from the first session's demo warehouse.
 test: setup chromium
 	cache=$$(mktemp -d) && export NPS_TEST_FULL_RUN_CACHE=$$cache && \
 		$(BIN)/python -m pytest -n 3 --dist loadscope -m "not spark and not serial" && \
-		$(BIN)/python -m pytest -m "serial and not spark"; status=$$?; rm -rf $$cache; exit $$status
+		$(BIN)/python -m pytest -m "serial and not spark" $(SERIAL_TESTS); status=$$?; rm -rf $$cache; exit $$status
 
 # dbt-spark's session method runs a local pyspark, which needs a Java 17 runtime: the system one.
 java:

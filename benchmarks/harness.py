@@ -34,7 +34,7 @@ from settings import REPO_ROOT
 END_DATE = date(2026, 10, 31)
 SCALES: dict[str, dict] = {
     # Small enough for `make test`: proves every step of the harness still runs.
-    "tiny": {"accounts": 60, "months": 3, "events_per_account_day": 2.0},
+    "tiny": {"accounts": 40, "months": 1, "events_per_account_day": 2.0},
     # The demo default (`make run`).
     "S": {"accounts": 2000, "months": 12, "events_per_account_day": 5.0},
     # About ten times larger: ten times the accounts, about 30 million usage events.

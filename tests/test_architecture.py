@@ -194,3 +194,15 @@ def test_modules_stay_small_unless_the_reason_is_written_down():
     documented = _documented_long_modules()
     assert long - documented == set(), "over 400 lines with no reason in docs/architecture.md"
     assert documented - long == set(), "docs/architecture.md lists a module that is no longer long"
+
+
+def test_the_serial_session_of_make_test_collects_every_serial_test():
+    """`make test` runs the tests marked serial in a second session that collects only SERIAL_TESTS."""
+    marked = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if re.search(r"^(@pytest\.mark\.serial|pytestmark = .*serial)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    )
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    [listed] = re.findall(r"^SERIAL_TESTS := (.+)$", makefile, flags=re.MULTILINE)
+    assert marked and sorted(listed.split()) == marked
