@@ -6,6 +6,8 @@ in its range or set; a currency is known (and has an exchange rate where the fie
 plausible. Then the entity's own cross-field rules. The same rules give the GX suite's `contract` expectation
 (`ingestion.expectations`) and the webhook receiver's answer (`ingestion.contracts.check`). What they read outside
 the code is in `ingestion.contracts.settings`.
+Longer than ~400 lines on purpose (docs/architecture.md, "Longer modules"): the rule kinds share the projection
+they read and their first-failing order; apart, that order would be spread over several files.
 """
 
 from __future__ import annotations
