@@ -106,12 +106,16 @@ fetch: setup
 webhooks: $(INSTALLED)
 	$(BIN)/python -m ingestion.webhooks
 
-# sqlfluff's dbt templater opens the warehouse (an empty one is made where none exists yet).
+# sqlfluff's dbt templater compiles every model against a warehouse: a scratch one under data/ (never yours, which
+# a run may be writing), holding the churn rules seed that account_health's drivers are generated from.
+LINT_WAREHOUSE := $(CURDIR)/data/lint/warehouse.duckdb
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@mkdir -p $(dir $(NPS_DUCKDB_PATH))
-	$(BIN)/sqlfluff lint dbt_project/models
+	@rm -rf $(dir $(LINT_WAREHOUSE)) && mkdir -p $(dir $(LINT_WAREHOUSE))
+	cd dbt_project && NPS_DUCKDB_PATH=$(LINT_WAREHOUSE) $(CURDIR)/$(BIN)/dbt seed -q --profiles-dir . \
+		--target-path $(dir $(LINT_WAREHOUSE))target --select churn_risk_rules
+	NPS_DUCKDB_PATH=$(LINT_WAREHOUSE) $(BIN)/sqlfluff lint dbt_project/models
 
 freshness: setup
 	cd dbt_project && ../$(BIN)/dbt source freshness --profiles-dir . --target $(NPS_DBT_TARGET)

@@ -7,7 +7,11 @@ checks that the planted effects are recovered: detractors churn more, and the ru
 from __future__ import annotations
 
 import csv
+import os
 import random
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -276,3 +280,70 @@ def test_revenue_follows_sentiment(churn_run: Path):
     six = estimated[estimated.horizon_months == 6].iloc[0]
     assert six.estimate == pytest.approx(fit.coef_[0], rel=1e-6)
     assert six.observations == len(answered)
+
+
+def project_copy(tmp_path: Path, extra_rule: str) -> Path:
+    """The dbt project with one more row in seeds/churn_risk_rules.csv."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    seed = project / "seeds" / "churn_risk_rules.csv"
+    seed.write_text(seed.read_text() + extra_rule + "\n")
+    return project
+
+
+def build_health(project: Path, warehouse: Path) -> subprocess.CompletedProcess:
+    dbt = Path(sys.executable).parent / "dbt"
+    command = [str(dbt), "build", "--profiles-dir", ".", "--full-refresh", "--target-path", str(project / "target")]
+    command += ["--select", "churn_risk_rules", "int_account_signals_daily", "account_health"]
+    env = {**os.environ, "NPS_DUCKDB_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+
+
+def test_a_row_of_the_seed_adds_a_driver(full_run: Path, tmp_path: Path):
+    """The seed is the only place a rule is defined: a new row is a new driver column, adds its weight to the
+    score (and may move the tier), and is named in risk_drivers, with no other change."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(full_run, warehouse)
+    project = project_copy(tmp_path, "busy_support,driver,tickets_last_30d,>=,,3,false,12,Three tickets in 30 days")
+    result = build_health(project, warehouse)
+    assert result.returncode == 0, result.stdout
+    before = {(r["account_id"], r["as_of_date"]): r for r in fetch(full_run, "select * from marts.account_health")}
+    after = fetch(warehouse, "select * from marts.account_health")
+    assert {(r["account_id"], r["as_of_date"]) for r in after} == set(before)
+    config = rules()
+    applied = 0
+    for row in after:
+        old = before[(row["account_id"], row["as_of_date"])]
+        busy = row["tickets_last_30d"] >= 3
+        assert row["is_busy_support_driver"] == busy
+        applied += busy
+        assert row["risk_score"] == min(100, old["risk_score"] + (12 if busy else 0))
+        tier = (
+            "high"
+            if row["risk_score"] >= float(config["high"]["threshold"])
+            else ("medium" if row["risk_score"] >= float(config["medium"]["threshold"]) else "low")
+        )
+        assert row["risk_tier"] == tier
+        words = f"busy_support ({row['tickets_last_30d']})"
+        expected = "; ".join(part for part in (old["risk_drivers"], words if busy else "") if part)
+        assert row["risk_drivers"] == expected
+        assert {
+            k: v
+            for k, v in row.items()
+            if k not in ("risk_score", "risk_tier", "revenue_at_risk_usd", "risk_drivers", "is_busy_support_driver")
+        } == {
+            k: v for k, v in old.items() if k not in ("risk_score", "risk_tier", "revenue_at_risk_usd", "risk_drivers")
+        }
+    assert applied > 0
+
+
+def test_a_rule_on_an_unknown_feature_is_named(full_run: Path, tmp_path: Path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(full_run, warehouse)
+    project = project_copy(tmp_path, "typo,driver,tickets_last_31d,>=,,3,false,12,A typo in the feature")
+    result = build_health(project, warehouse)
+    assert result.returncode != 0
+    assert (
+        "seeds/churn_risk_rules.csv, rule 'typo': feature 'tickets_last_31d' is not a column of "
+        "int_account_signals_daily" in result.stdout
+    )

@@ -95,3 +95,21 @@ def test_the_daily_job_runs_each_dbt_step_once(definitions):
     job = definitions.resolve_job_def("daily_pipeline")
     dbt_steps = sorted(node.name for node in job.graph.nodes if node.name.startswith("dbt_"))
     assert dbt_steps == ["dbt_incremental_models", "dbt_models", "dbt_partitioned_marts"]
+
+
+def test_only_old_run_folders_are_pruned(tmp_path):
+    """Each run's dbt target folder is removed once it is over two days old; newer ones (a run in progress) stay."""
+    import os
+    import time
+
+    from orchestration.defs.dbt.assets import prune_run_folders
+
+    now = time.time()
+    ages = {"run-old": 3 * 86400, "run-yesterday": 86400, "run-new": 0}
+    for name, age in ages.items():
+        (tmp_path / name / "compiled").mkdir(parents=True)
+        os.utime(tmp_path / name, (now - age, now - age))
+    (tmp_path / "manifest.json").write_text("{}")
+    removed = prune_run_folders(tmp_path)
+    assert [p.name for p in removed] == ["run-old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "run-new", "run-yesterday"]

@@ -10,53 +10,23 @@
     )
 }}
 
--- Churn risk of every paying account on every day, from what was known on that day only.
--- The drivers, their thresholds and weights, and the tier boundaries come from the churn_risk_rules seed;
--- risk_score = min(100, sum of the weights of the drivers that apply). Incremental: a run for the partition
--- window starting at min_date rebuilds every day from min_date to the last day of data (later days read
--- earlier ones), so a daily run rebuilds one day and a backfill of an old range refreshes what follows it.
--- The 30- to 90-day trailing windows read the days before min_date.
+-- Churn risk of every paying account on every day, from what was known on that day only: the daily signals
+-- (int_account_signals_daily) scored by the rules of seed churn_risk_rules, the only place a rule is defined.
+-- Each driver row compares one signal with its threshold and adds its weight when it applies;
+-- risk_score = min(100, sum of those weights); the tier rows set the tiers. A new driver row adds a driver
+-- (its is_<rule>_driver column, its weight, its words). The words are macros/churn_driver_wording.sql.
+-- Incremental: a run for the partition window starting at min_date rebuilds every day from min_date on, as
+-- the signals do.
+{%- set drivers = churn_driver_rules() %}
+
 with
 
-billing_history as (
+signals as (
 
-    select * from {{ ref('int_account_billing_historized') }}
-
-),
-
-billing_accounts as (
-
-    select * from {{ ref('int_billing_accounts_aggregated') }}
-
-),
-
-nps_history as (
-
-    select * from {{ ref('int_account_nps_history') }}
-
-),
-
-usage_daily as (
-
-    select * from {{ ref('int_usage_daily') }}
-
-),
-
-tickets as (
-
-    select * from {{ ref('int_support_tickets_measured') }}
-
-),
-
-charges as (
-
-    select * from {{ ref('stg_stripe__charges') }}
-
-),
-
-stripe_customers as (
-
-    select * from {{ ref('stg_stripe__customers') }}
+    select * from {{ ref('int_account_signals_daily') }}
+    {% if var('min_date') -%}
+        where as_of_date >= cast('{{ var("min_date") }}' as date)
+    {%- endif %}
 
 ),
 
@@ -66,313 +36,31 @@ rules as (
 
 ),
 
--- The configuration as one row.
+-- The thresholds and weights as one row.
 config as (
 
     select
-        max(case when rule = 'detractor' then threshold end) as detractor_threshold,
-        coalesce(max(case when rule = 'detractor' then weight end), 0) as detractor_weight,
-        max(case when rule = 'passive' then threshold end) as passive_threshold,
-        coalesce(max(case when rule = 'passive' then weight end), 0) as passive_weight,
-        max(case when rule = 'nps_drop' then threshold end) as nps_drop_threshold,
-        coalesce(max(case when rule = 'nps_drop' then weight end), 0) as nps_drop_weight,
-        max(case when rule = 'usage_decline' then threshold end) as usage_decline_threshold,
-        coalesce(max(case when rule = 'usage_decline' then weight end), 0) as usage_decline_weight,
-        max(case when rule = 'rising_tickets' then threshold end) as rising_tickets_threshold,
-        coalesce(max(case when rule = 'rising_tickets' then weight end), 0) as rising_tickets_weight,
-        max(case when rule = 'slow_first_reply' then threshold end) as slow_first_reply_threshold,
-        coalesce(max(case when rule = 'slow_first_reply' then weight end), 0) as slow_first_reply_weight,
-        max(case when rule = 'refund_tickets' then threshold end) as refund_tickets_threshold,
-        coalesce(max(case when rule = 'refund_tickets' then weight end), 0) as refund_tickets_weight,
-        max(case when rule = 'failed_payments' then threshold end) as failed_payments_threshold,
-        coalesce(max(case when rule = 'failed_payments' then weight end), 0) as failed_payments_weight,
-        max(case when rule = 'no_recent_nps' then threshold end) as no_recent_nps_threshold,
-        coalesce(max(case when rule = 'no_recent_nps' then weight end), 0) as no_recent_nps_weight,
-        max(case when rule = 'low_activation' then threshold end) as low_activation_threshold,
-        coalesce(max(case when rule = 'low_activation' then weight end), 0) as low_activation_weight,
+        {%- for driver in drivers %}
+            max(case when rule = '{{ driver.rule }}' then lower_threshold end) as {{ driver.rule }}_lower_threshold,
+            max(case when rule = '{{ driver.rule }}' then threshold end) as {{ driver.rule }}_threshold,
+            coalesce(max(case when rule = '{{ driver.rule }}' then weight end), 0) as {{ driver.rule }}_weight,
+        {%- endfor %}
         max(case when rule = 'medium' then threshold end) as medium_threshold,
-        coalesce(max(case when rule = 'medium' then weight end), 0) as medium_weight,
-        max(case when rule = 'high' then threshold end) as high_threshold,
-        coalesce(max(case when rule = 'high' then weight end), 0) as high_weight
+        max(case when rule = 'high' then threshold end) as high_threshold
     from rules
 
 ),
 
-billing_span as (
+applied as (
 
     select
-        min(valid_from_date) as first_date,
-        max(valid_from_date) as last_date
-    from billing_history
-
-),
-
-usage_span as (
-
-    select
-        min(activity_date) as first_date,
-        max(activity_date) as last_date
-    from usage_daily
-
-),
-
--- The days to build: from the window's first day (else the first billing change) to the last day of data,
--- the latest billing change or product activity.
-window_bounds as (
-
-    select
-        {% if var('min_date') -%}
-            cast('{{ var("min_date") }}' as date) as first_day,
-        {%- else -%}
-            billing_span.first_date as first_day,
-        {%- endif %}
-        greatest(billing_span.last_date, coalesce(usage_span.last_date, billing_span.last_date)) as last_day
-    from billing_span
-    cross join usage_span
-
-),
-
-days as (
-
-    {{ period_starts('day',
-        "(select " ~ dbt.dateadd('day', -90, 'first_day') ~ " from window_bounds)",
-        "(select last_day from window_bounds)") }}
-
-),
-
--- Every day each account was paying, from 90 days before the window (for the trailing windows) to its end.
-paying_days as (
-
-    select
-        billing_history.account_id,
-        days.period_start as as_of_date,
-        billing_history.mrr_usd,
-        billing_history.plan
-    from billing_history
-    inner join days
-        on
-            billing_history.valid_from_date <= days.period_start
-            and (billing_history.valid_to_date is null or billing_history.valid_to_date > days.period_start)
-    where billing_history.mrr_usd > 0
-
-),
-
-ticket_days as (
-
-    select
-        account_id,
-        cast(created_at as date) as activity_date,
-        count(*) as tickets,
-        count(case when is_refund_related then 1 end) as refund_tickets
-    from tickets
-    where account_id is not null and not is_nps_followup
-    group by 1, 2
-
-),
-
--- First replies count from the day they were known: the ticket's day, or the later landing day of the first
--- metric set with a reply (Zendesk's metrics can land days later, e.g. with the solve), so no day reads a reply
--- that arrived after it, and a daily run gives the same row as a full build.
-reply_days as (
-
-    select
-        account_id,
-        greatest(cast(created_at as date), coalesce(first_reply_loaded_on, cast(created_at as date))) as activity_date,
-        sum(first_reply_minutes) as first_reply_minutes,
-        count(first_reply_minutes) as replied_tickets
-    from tickets
-    where account_id is not null and not is_nps_followup and first_reply_minutes is not null
-    group by 1, 2
-
-),
-
-failed_charge_days as (
-
-    select
-        stripe_customers.account_id,
-        cast(charges.created_at as date) as activity_date,
-        count(*) as failed_charges
-    from charges
-    inner join stripe_customers
-        on charges.customer_id = stripe_customers.customer_id
-    where charges.status = 'failed' and stripe_customers.account_id is not null
-    group by 1, 2
-
-),
-
-daily_signals as (
-
-    select
-        paying_days.*,
-        coalesce(usage_daily.events, 0) as events,
-        coalesce(ticket_days.tickets, 0) as tickets,
-        coalesce(ticket_days.refund_tickets, 0) as refund_tickets,
-        coalesce(reply_days.first_reply_minutes, 0) as first_reply_minutes,
-        coalesce(reply_days.replied_tickets, 0) as replied_tickets,
-        coalesce(failed_charge_days.failed_charges, 0) as failed_charges
-    from paying_days
-    left join usage_daily
-        on paying_days.account_id = usage_daily.account_id and paying_days.as_of_date = usage_daily.activity_date
-    left join ticket_days
-        on paying_days.account_id = ticket_days.account_id and paying_days.as_of_date = ticket_days.activity_date
-    left join reply_days
-        on paying_days.account_id = reply_days.account_id and paying_days.as_of_date = reply_days.activity_date
-    left join failed_charge_days
-        on
-            paying_days.account_id = failed_charge_days.account_id
-            and paying_days.as_of_date = failed_charge_days.activity_date
-
-),
-
--- Trailing sums over calendar days (a range frame on the day number: days that were not paying add nothing).
--- The frames are spelled out in full: Spark's WINDOW clause cannot extend another named window.
-{%- set by_day = 'partition by account_id order by day_number range between' %}
-trailing_sums as (
-
-    select
-        *,
-        sum(events) over ({{ by_day }} 29 preceding and current row) as events_last_30d,
-        sum(events) over ({{ by_day }} 59 preceding and 30 preceding) as events_prior_30d,
-        sum(tickets) over ({{ by_day }} 29 preceding and current row) as tickets_last_30d,
-        sum(tickets) over ({{ by_day }} 59 preceding and 30 preceding) as tickets_prior_30d,
-        sum(refund_tickets) over ({{ by_day }} 89 preceding and current row) as refund_tickets_last_90d,
-        sum(first_reply_minutes) over ({{ by_day }} 29 preceding and current row) as first_reply_minutes_last_30d,
-        sum(replied_tickets) over ({{ by_day }} 29 preceding and current row) as replied_tickets_last_30d,
-        sum(failed_charges) over ({{ by_day }} 29 preceding and current row) as failed_charges_last_30d,
-        count(*) over ({{ by_day }} 59 preceding and current row) as paying_days_observed
-    from (
-        select
-            *,
-            {% set day_number = dbt.datediff("cast('2000-01-01' as date)", 'as_of_date', 'day') -%}
-            {{ day_number }} as day_number
-        from daily_signals
-    ) as numbered
-
-),
-
--- Each NPS answer is the account's latest from its day until the next answer's day.
-nps_latest_per_day as (
-
-    select
-        account_id,
-        response_date,
-        score,
-        nps_category,
-        previous_score,
-        previous_nps_category,
-        score_change,
-        lead(response_date) over (partition by account_id order by response_date) as next_response_date
-    from (
-        select
-            *,
-            row_number() over (partition by account_id, response_date order by responded_at desc, response_id desc)
-                as day_rank
-        from nps_history
-    ) as ranked
-    where day_rank = 1
-
-),
-
--- Activation is judged only for accounts that signed up after usage data begins (otherwise unknown).
-activation as (
-
-    select
-        billing_accounts.account_id,
-        cast(billing_accounts.first_customer_created_at as date) as signup_date,
-        coalesce(sum(usage_daily.core_events), 0) as core_events_first_30d
-    from billing_accounts
-    left join usage_daily
-        on
-            billing_accounts.account_id = usage_daily.account_id
-            and usage_daily.activity_date >= cast(billing_accounts.first_customer_created_at as date)
-            and usage_daily.activity_date
-            < cast({{ dbt.dateadd('day', 30, 'cast(billing_accounts.first_customer_created_at as date)') }} as date)
-    where
-        cast(billing_accounts.first_customer_created_at as date)
-        >= (select usage_span.first_date from usage_span)
-    group by 1, 2
-
-),
-
-features as (
-
-    select
-        trailing_sums.account_id,
-        trailing_sums.as_of_date,
-        trailing_sums.plan,
-        trailing_sums.mrr_usd,
-        nps_latest_per_day.score as latest_nps_score,
-        nps_latest_per_day.nps_category as latest_nps_category,
-        nps_latest_per_day.response_date as latest_nps_date,
-        nps_latest_per_day.previous_score as previous_nps_score,
-        nps_latest_per_day.previous_nps_category,
-        nps_latest_per_day.score_change as nps_score_change,
-        trailing_sums.events_last_30d,
-        case when trailing_sums.paying_days_observed = 60 then trailing_sums.events_prior_30d end as events_prior_30d,
-        case
-            when trailing_sums.paying_days_observed = 60 and trailing_sums.events_prior_30d > 0
-                then round(cast(trailing_sums.events_last_30d as double) / trailing_sums.events_prior_30d - 1, 4)
-        end as usage_change_30d,
-        trailing_sums.tickets_last_30d,
-        coalesce(trailing_sums.tickets_prior_30d, 0) as tickets_prior_30d,
-        trailing_sums.refund_tickets_last_90d,
-        case
-            when trailing_sums.replied_tickets_last_30d > 0
-                then cast(trailing_sums.first_reply_minutes_last_30d as double) / trailing_sums.replied_tickets_last_30d
-        end as avg_first_reply_minutes_30d,
-        trailing_sums.failed_charges_last_30d,
-        activation.signup_date,
-        -- Shown once the first 30 days are over, so that the value never changes as days are added.
-        case
-            when trailing_sums.as_of_date >= cast({{ dbt.dateadd('day', 30, 'activation.signup_date') }} as date)
-                then activation.core_events_first_30d
-        end as core_events_first_30d
-    from trailing_sums
-    inner join window_bounds
-        on trailing_sums.as_of_date between window_bounds.first_day and window_bounds.last_day
-    left join nps_latest_per_day
-        on
-            trailing_sums.account_id = nps_latest_per_day.account_id
-            and trailing_sums.as_of_date >= nps_latest_per_day.response_date
-            and (
-                nps_latest_per_day.next_response_date is null
-                or trailing_sums.as_of_date < nps_latest_per_day.next_response_date
-            )
-    left join activation
-        on trailing_sums.account_id = activation.account_id
-
-),
-
-drivers as (
-
-    select
-        features.*,
-        coalesce(
-            features.latest_nps_score <= config.detractor_threshold
-            and features.latest_nps_date > cast({{ dbt.dateadd('day', -365, 'features.as_of_date') }} as date),
-            false
-        ) as is_detractor_driver,
-        coalesce(
-            features.latest_nps_score > config.detractor_threshold
-            and features.latest_nps_score <= config.passive_threshold
-            and features.latest_nps_date > cast({{ dbt.dateadd('day', -365, 'features.as_of_date') }} as date),
-            false
-        ) as is_passive_driver,
-        coalesce(features.nps_score_change <= -config.nps_drop_threshold, false) as is_nps_drop_driver,
-        coalesce(features.usage_change_30d <= -config.usage_decline_threshold, false) as is_usage_decline_driver,
-        features.tickets_last_30d >= config.rising_tickets_threshold
-        and features.tickets_last_30d >= features.tickets_prior_30d as is_rising_tickets_driver,
-        coalesce(features.avg_first_reply_minutes_30d > config.slow_first_reply_threshold, false)
-            as is_slow_first_reply_driver,
-        features.refund_tickets_last_90d >= config.refund_tickets_threshold as is_refund_tickets_driver,
-        features.failed_charges_last_30d >= config.failed_payments_threshold as is_failed_payments_driver,
-        {%- set recency_start = dbt.dateadd(
-            'day', '-cast(config.no_recent_nps_threshold as integer)', 'features.as_of_date'
-        ) %}
-        coalesce(features.latest_nps_date > cast({{ recency_start }} as date), false) = false
-            as is_no_recent_nps_driver,
-        coalesce(features.core_events_first_30d < config.low_activation_threshold, false) as is_low_activation_driver
-    from features
+        signals.*,
+        {%- for driver in drivers %}
+            {{ churn_rule_applies(driver, 'signals') }} as is_{{ driver.rule }}_driver,
+        {%- endfor %}
+        config.medium_threshold,
+        config.high_threshold
+    from signals
     cross join config
 
 ),
@@ -380,77 +68,16 @@ drivers as (
 scored as (
 
     select
-        drivers.*,
+        applied.*,
         least(
             100,
-            case when drivers.is_detractor_driver then config.detractor_weight else 0 end
-            + case when drivers.is_passive_driver then config.passive_weight else 0 end
-            + case when drivers.is_nps_drop_driver then config.nps_drop_weight else 0 end
-            + case when drivers.is_usage_decline_driver then config.usage_decline_weight else 0 end
-            + case when drivers.is_rising_tickets_driver then config.rising_tickets_weight else 0 end
-            + case when drivers.is_slow_first_reply_driver then config.slow_first_reply_weight else 0 end
-            + case when drivers.is_refund_tickets_driver then config.refund_tickets_weight else 0 end
-            + case when drivers.is_failed_payments_driver then config.failed_payments_weight else 0 end
-            + case when drivers.is_no_recent_nps_driver then config.no_recent_nps_weight else 0 end
-            + case when drivers.is_low_activation_driver then config.low_activation_weight else 0 end
-        ) as risk_score,
-        config.medium_threshold,
-        config.high_threshold
-    from drivers
+            0
+            {%- for driver in drivers %}
+                + case when applied.is_{{ driver.rule }}_driver then config.{{ driver.rule }}_weight else 0 end
+            {%- endfor %}
+        ) as risk_score
+    from applied
     cross join config
-
-),
-
--- Each driver that applies, in words.
-driver_texts as (
-
-    select
-        *,
-        case
-            when is_detractor_driver
-                then
-                    'detractor (' || cast(latest_nps_score as string) || ')'
-                    || case when previous_nps_category = 'promoter' then ' after promoter' else '' end
-        end as detractor_text,
-        case when is_passive_driver then 'passive (' || cast(latest_nps_score as string) || ')' end as passive_text,
-        case
-            when is_nps_drop_driver
-                then 'NPS ' || cast(previous_nps_score as string) || ' -> ' || cast(latest_nps_score as string)
-        end as nps_drop_text,
-        case
-            when is_usage_decline_driver
-                then 'usage ' || cast(cast(round(usage_change_30d * 100) as integer) as string) || '% in 30 days'
-        end as usage_decline_text,
-        case
-            when is_rising_tickets_driver
-                then
-                    cast(tickets_last_30d as string) || ' tickets in 30 days (before: '
-                    || cast(tickets_prior_30d as string) || ')'
-        end as rising_tickets_text,
-        case
-            when is_slow_first_reply_driver
-                then
-                    'first reply ' || cast(cast(round(avg_first_reply_minutes_30d / 60) as integer) as string)
-                    || 'h on average'
-        end as slow_first_reply_text,
-        case
-            when is_refund_tickets_driver
-                then
-                    cast(refund_tickets_last_90d as string) || ' refund ticket'
-                    || case when refund_tickets_last_90d > 1 then 's' else '' end
-        end as refund_tickets_text,
-        case
-            when is_failed_payments_driver
-                then
-                    cast(failed_charges_last_30d as string) || ' failed payment'
-                    || case when failed_charges_last_30d > 1 then 's' else '' end
-        end as failed_payments_text,
-        case when is_no_recent_nps_driver then 'no NPS answer in a year' end as no_recent_nps_text,
-        case
-            when is_low_activation_driver
-                then 'low activation (' || cast(core_events_first_30d as string) || ' core events in 30 days)'
-        end as low_activation_text
-    from scored
 
 ),
 
@@ -468,40 +95,29 @@ final as (
             else 'low'
         end as risk_tier,
         cast(mrr_usd * risk_score / 100.0 as double) as revenue_at_risk_usd,
-        is_detractor_driver,
-        is_passive_driver,
-        is_nps_drop_driver,
-        is_usage_decline_driver,
-        is_rising_tickets_driver,
-        is_slow_first_reply_driver,
-        is_refund_tickets_driver,
-        is_failed_payments_driver,
-        is_no_recent_nps_driver,
-        is_low_activation_driver,
+        {%- for driver in drivers %}
+            is_{{ driver.rule }}_driver,
+        {%- endfor %}
         concat_ws(
             '; ',
-            detractor_text,
-            passive_text,
-            nps_drop_text,
-            usage_decline_text,
-            rising_tickets_text,
-            slow_first_reply_text,
-            refund_tickets_text,
-            failed_payments_text,
-            no_recent_nps_text,
-            low_activation_text
+            {%- for driver in drivers %}
+                case when is_{{ driver.rule }}_driver then {{ churn_driver_text(driver) }} end
+                {{- ',' if not loop.last }}
+            {%- else %}
+                ''
+            {%- endfor %}
         ) as risk_drivers,
-        cast(latest_nps_score as integer) as latest_nps_score,
+        latest_nps_score,
         latest_nps_category,
-        cast(previous_nps_score as integer) as previous_nps_score,
-        cast(usage_change_30d as double) as usage_change_30d,
-        cast(events_last_30d as bigint) as events_last_30d,
-        cast(tickets_last_30d as bigint) as tickets_last_30d,
-        cast(refund_tickets_last_90d as bigint) as refund_tickets_last_90d,
-        cast(avg_first_reply_minutes_30d as double) as avg_first_reply_minutes_30d,
-        cast(failed_charges_last_30d as bigint) as failed_charges_last_30d,
-        cast(core_events_first_30d as bigint) as core_events_first_30d
-    from driver_texts
+        previous_nps_score,
+        usage_change_30d,
+        events_last_30d,
+        tickets_last_30d,
+        refund_tickets_last_90d,
+        avg_first_reply_minutes_30d,
+        failed_charges_last_30d,
+        core_events_first_30d
+    from scored
 
 )
 

@@ -9,9 +9,12 @@ interval, responses and CES mean, so the Dagster UI plots them run after run (th
 """
 
 import json
+import shutil
+import time
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import dagster as dg
@@ -110,8 +113,26 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, dbt_vars: 
     """`dbt build` with the run's vars, in one target folder per run: the second and third step find the first
     step's parse there (dagster-dbt gives each invocation a new folder otherwise, and each would parse again)."""
     args = ["build", *(["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else [])]
-    target = dbt_project().project_dir / "target" / f"run-{context.run.run_id}"
+    runs = dbt_project().project_dir / "target"
+    target = runs / f"run-{context.run.run_id}"
+    if not target.exists():
+        prune_run_folders(runs)
     return dbt.cli(args, context=context, target_path=target)
+
+
+RUN_FOLDER_MAX_AGE = timedelta(days=2)
+
+
+def prune_run_folders(runs: Path, max_age: timedelta = RUN_FOLDER_MAX_AGE) -> list[Path]:
+    """Remove the target folders of earlier runs (about 16 MB each) last written over `max_age` ago: a daily
+    schedule would otherwise add one a day for ever. No run lasts that long, so none in progress is touched."""
+    cutoff = time.time() - max_age.total_seconds()
+    removed = []
+    for folder in runs.glob("run-*"):
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def build_partition_window(

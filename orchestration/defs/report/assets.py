@@ -28,7 +28,7 @@ def nps_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     # Only reads, but through the writer lock like every other asset: DuckDB allows one process with the file open
     # for writing, and the lock keeps dbt and the loaders out while the marts are read.
     with warehouse.write_connection() as con:
-        result = report.render(con, output, run_id=context.run_id)
+        result = report.render(con, output, run_id=context.run.run_id)
     context.log.info(
         f"wrote {result.path} ({result.size_bytes / 1e6:.1f} MB, {len(result.charts)} charts, "
         f"{len(result.recommendations)} recommendations) in {result.duration_seconds:.1f} s"

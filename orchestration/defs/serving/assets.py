@@ -49,7 +49,7 @@ def marts_published() -> dg.AssetsDefinition:
                 warehouse.path,
                 serving_path,
                 parquet_dir,
-                run_id=context.run_id,
+                run_id=context.run.run_id,
                 expected_marts=[key.path[-1] for key in mart_keys()],
                 config=warehouse.connection_config,
             )
