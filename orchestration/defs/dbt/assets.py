@@ -111,8 +111,13 @@ def run_window(context: dg.AssetExecutionContext) -> dict[str, str]:
 
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, dbt_vars: dict[str, str]) -> DbtCliInvocation:
     """`dbt build` with the run's vars, in one target folder per run: the second and third step find the first
-    step's parse there (dagster-dbt gives each invocation a new folder otherwise, and each would parse again)."""
+    step's parse there (dagster-dbt gives each invocation a new folder otherwise, and each would parse again).
+
+    Models, seeds and data tests; not the unit tests: their inputs are fixed, so a run would only repeat them (dbt
+    Labs recommends running them in development and CI only). `make test` runs them (tests/e2e/test_dbt_unit_tests.py).
+    """
     args = ["build", *(["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else [])]
+    args += ["--exclude-resource-type", "unit_test"]
     runs = dbt_project().project_dir / "target"
     target = runs / f"run-{context.run.run_id}"
     if not target.exists():
