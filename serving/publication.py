@@ -169,6 +169,7 @@ def _build(
         con.execute(f"create schema {MARTS_SCHEMA}")
         for table in tables:
             con.execute(f"create table {_mart(table)} as select * from source.{_mart(table)}")
+            _copy_comments(con, table)
         source = {table: _table_stats(con, f"source.{_mart(table)}") for table in tables}
         copied = {table: _table_stats(con, _mart(table)) for table in tables}
         _verify_copy(source, copied)
@@ -193,6 +194,29 @@ def _build(
     if _wal(tmp_db).exists():  # a reader would open the file without it
         raise PublishError(f"{tmp_db} still has a write-ahead log after its checkpoint")
     return marts, fingerprint
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The descriptions of a mart and its columns (comments in the warehouse: dbt's persist_docs), which BI tools
+    show beside the table and each column."""
+    [(comment,)] = con.execute(
+        "select comment from duckdb_tables() where database_name = 'source' and schema_name = ? and table_name = ?",
+        [MARTS_SCHEMA, table],
+    ).fetchall()
+    if comment:
+        con.execute(f"comment on table {_mart(table)} is {_text(comment)}")
+    columns = con.execute(
+        "select column_name, comment from duckdb_columns() where database_name = 'source' and schema_name = ? "
+        "and table_name = ? and comment is not null and comment <> ''",
+        [MARTS_SCHEMA, table],
+    ).fetchall()
+    for column, text in columns:
+        name = column.replace('"', '""')
+        con.execute(f'comment on column {_mart(table)}."{name}" is {_text(text)}')
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -359,4 +383,4 @@ def _mart(table: str) -> str:
 
 
 def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+    return _text(str(path))

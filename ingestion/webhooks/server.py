@@ -44,6 +44,9 @@ SECRET_ENV = "NPS_TYPEFORM_WEBHOOK_SECRET"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_MAX_BODY_BYTES = 1 << 20
+# An oversize body up to this many times the limit is read (and dropped) before the 413, so that its sender gets
+# the answer rather than a connection reset mid-send; a larger one is refused at once.
+DRAIN_FACTOR = 4
 TYPEFORM_PATH = "/webhooks/typeform"
 HEALTH_PATH = "/healthz"
 SERVER_NAME = "nps-webhooks"
@@ -89,15 +92,25 @@ def create_app(landing: TypeformLanding, secret: str, max_body_bytes: int) -> St
 
     async def read_body(request: Request) -> bytes:
         length = request.headers.get("content-length", "").strip()
-        if _DIGITS.fullmatch(length) and int(length) > max_body_bytes:
-            # Before reading: a client that waits for "100 Continue" never sends the body.
-            raise _Refusal(413, too_large, close=True, outcome="too_large")
-        body = bytearray()
+        declared = int(length) if _DIGITS.fullmatch(length) else None
+        if declared is not None and declared > max_body_bytes:
+            # Before reading: a client that waits for "100 Continue" never sends the body, and a body past the
+            # drain limit is not worth reading.
+            waits = "100-continue" in request.headers.get("expect", "").lower()
+            if waits or declared > DRAIN_FACTOR * max_body_bytes:
+                raise _Refusal(413, too_large, close=True, outcome="too_large")
+        body, seen = bytearray(), 0
         async with asyncio.timeout(TIMEOUT_SECONDS):
             async for chunk in request.stream():
-                body += chunk
-                if len(body) > max_body_bytes:  # a chunked body has no length to check up front
-                    raise _Refusal(413, too_large, close=True, outcome="too_large")
+                seen += len(chunk)
+                if seen <= max_body_bytes:
+                    body += chunk
+                elif seen > DRAIN_FACTOR * max_body_bytes:
+                    break
+        if seen > max_body_bytes:
+            # A chunked body has no length to check up front. Up to the drain limit the rest was read and dropped,
+            # so that the sender, still sending, gets this answer and not a reset connection.
+            raise _Refusal(413, too_large, close=True, outcome="too_large")
         return bytes(body)
 
     async def typeform(request: Request) -> Response:

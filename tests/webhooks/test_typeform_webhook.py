@@ -281,6 +281,29 @@ def test_a_replayed_event_is_200_and_written_once_even_after_a_restart(
     assert [json.loads(line)["response_id"] for line in landed_lines(landing)] == ["tok0004", "tok0005"]
 
 
+def test_an_oversize_sender_gets_the_413_not_a_reset(receiver: Receiver, landing: Path):
+    """A body over the limit (but within the drain limit) is read to its end before the 413, so a sender that is
+    still writing it always gets the answer, never a broken pipe or a reset connection (seen once in CI before)."""
+    big = encode(webhook("01J7Q8EVT0000000000000007", "tok0007", reason="y" * (3 * ONE_MIB // 2)))
+    # A slow sender: the headers, a pause (a receiver answering at once would have closed by then), then the body.
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(big)}\r\n"
+            f"Typeform-Signature: {signature(big)}\r\n\r\n".encode()
+        )
+        time.sleep(0.5)
+        sock.sendall(big)  # a BrokenPipeError or ConnectionResetError here fails the test
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            received = sock.recv(4096)
+            if not received:
+                break
+            answer += received
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert [receiver.post(big)[0] for _ in range(5)] == [413] * 5
+    assert not list(landing.rglob("*.jsonl"))
+
+
 def test_an_oversize_body_is_413_and_writes_nothing(receiver: Receiver, landing: Path):
     # A real, signed event whose only fault is its size (a long free-text answer).
     big = encode(webhook("01J7Q8EVT0000000000000006", "tok0006", reason="x" * ONE_MIB))
