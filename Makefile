@@ -70,7 +70,7 @@ SERIAL_TESTS := tests/webhooks/test_typeform_webhook.py tests/e2e/test_realtime.
 # measure time or throughput (marker serial) alone, starting from the first session's demo warehouse.
 test: setup chromium
 	cache=$$(mktemp -d) && export NPS_TEST_FULL_RUN_CACHE=$$cache && \
-		$(BIN)/python -m pytest -n 3 --dist loadscope -m "not spark and not serial" && \
+		$(BIN)/python -m pytest -n 3 --dist loadscope --durations=15 -m "not spark and not serial" && \
 		$(BIN)/python -m pytest -m "serial and not spark" $(SERIAL_TESTS); status=$$?; rm -rf $$cache; exit $$status
 
 # dbt-spark's session method runs a local pyspark, which needs a Java 17 runtime: the system one.
