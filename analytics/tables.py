@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import duckdb
 import pandas as pd
+import yaml
+
+from settings import DBT_PROJECT_DIR
+
+# The descriptions of the marts computed in Python (a dbt source, so that dbt docs show them too).
+PYTHON_MARTS_DOCS = DBT_PROJECT_DIR / "models" / "marts" / "_python_marts.yml"
 
 
 def replace_table(
@@ -27,4 +35,39 @@ def replace_table(
         )
     finally:
         con.unregister(view)
+    describe(con, table)
     return len(frame)
+
+
+@cache
+def documented() -> dict[str, tuple[str, dict[str, str]]]:
+    """schema.table -> (description, {column: description}) of every mart declared in PYTHON_MARTS_DOCS."""
+    declared = {}
+    for source in yaml.safe_load(PYTHON_MARTS_DOCS.read_text())["sources"]:
+        for table in source["tables"]:
+            columns = {column["name"]: column["description"] for column in table.get("columns", [])}
+            declared[f"{source['schema']}.{table['name']}"] = (table["description"], columns)
+    return declared
+
+
+def describe(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Comment `table` and its columns with their descriptions (none for a table not declared), as dbt's
+    persist_docs does for the dbt marts: BI tools show them, and the serving file keeps them."""
+    if table not in documented():
+        return
+    description, columns = documented()[table]
+    con.execute(f"comment on table {table} is {_text(description)}")
+    schema, name = table.split(".", 1)
+    present = {
+        row[0]
+        for row in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [schema, name]
+        ).fetchall()
+    }
+    for column, text in columns.items():
+        if column in present:
+            con.execute(f'comment on column {table}."{column}" is {_text(text)}')
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

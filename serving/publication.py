@@ -200,7 +200,9 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """The descriptions of a mart and its columns (comments in the warehouse: dbt's persist_docs), which BI tools
     show beside the table and each column."""
     [(comment,)] = con.execute(
-        "select comment from duckdb_tables() where database_name = 'source' and schema_name = ? and table_name = ?",
+        "select max(comment) from (select comment, database_name, schema_name, table_name from duckdb_tables() "
+        "union all select comment, database_name, schema_name, view_name from duckdb_views()) "
+        "where database_name = 'source' and schema_name = ? and table_name = ?",
         [MARTS_SCHEMA, table],
     ).fetchall()
     if comment:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import duckdb
 
 import settings
+from analytics.tables import describe
 
 CLASSIFICATIONS = "marts.comment_classifications"
 RESPONSES = "marts.fct_survey_responses"
@@ -174,6 +175,8 @@ def build(con: duckdb.DuckDBPyConnection, threshold: int | None = None) -> dict[
     threshold = min_detractors() if threshold is None else threshold
     con.execute(COMMENT_THEMES_SQL)
     con.execute(THEME_ESCALATIONS_SQL, {"min_detractors": threshold})
+    for table in (COMMENT_THEMES, THEME_ESCALATIONS):
+        describe(con, table)
     return {
         table: con.execute(f"select count(*) from {table}").fetchall()[0][0]
         for table in (COMMENT_THEMES, THEME_ESCALATIONS)

@@ -55,6 +55,10 @@ def make_warehouse(path: Path, *, responses: int = 40, version: int = 1) -> Path
         con.execute(
             "create or replace view marts.promoters_only as select * from marts.nps_by_period where promoters > 0"
         )
+        # Descriptions, as dbt's persist_docs writes them (a quote inside, to be escaped on the way).
+        con.execute("comment on table marts.nps_by_period is 'NPS per period, the ''long'' table'")
+        con.execute("comment on column marts.nps_by_period.nps is 'Net Promoter Score'")
+        con.execute("comment on view marts.promoters_only is 'Rows with promoters'")
         con.execute("create or replace table staging.stg_secret as select 'not for BI' as note")
         con.execute("create or replace table marts.nps_by_period__dbt_tmp as select 1 as half_built")
     return path
@@ -257,6 +261,19 @@ def _raise_after(original):
 
 def _raise(*args, **kwargs):
     raise RuntimeError("simulated crash")
+
+
+def test_descriptions_are_published_as_comments(tmp_path: Path):
+    warehouse, serving_path, parquet_dir = locations(tmp_path)
+    make_warehouse(warehouse)
+    publish(warehouse, serving_path, parquet_dir)
+    tables = "select table_name, comment from duckdb_tables() where schema_name = 'marts' and comment is not null"
+    assert sorted(rows(serving_path, tables)) == [
+        ("nps_by_period", "NPS per period, the 'long' table"),
+        ("promoters_only", "Rows with promoters"),
+    ]
+    columns = "select table_name, column_name, comment from duckdb_columns() where comment is not null"
+    assert rows(serving_path, columns) == [("nps_by_period", "nps", "Net Promoter Score")]
 
 
 @pytest.mark.parametrize(
