@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analytics.tables import describe, replace_table
+from analytics.tables import replace_table
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -548,7 +548,6 @@ def classify_table(
         )
     finally:
         con.unregister("_classified_comments")
-    describe(con, target_table)
     return con.execute(f"select count(*) from {target_table}").fetchall()[0][0]
 
 

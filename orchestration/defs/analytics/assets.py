@@ -3,6 +3,7 @@
 import dagster as dg
 
 from analytics import churn_backtest, nps_revenue, themes
+from analytics.tables import describe
 from analytics.themes import marts as theme_marts
 from orchestration.defs.resources import WarehouseResource
 
@@ -163,6 +164,7 @@ def comment_themes(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             "marts.comment_classifications",
             classifier,
         )
+        describe(con, "marts.comment_classifications")
         evaluated = themes.write_evaluation(con, classifier.evaluation, "marts.comment_theme_evaluation")
         built = theme_marts.build(con)
     scores = {row.method: row.value for row in _macro_f1(classifier.evaluation)}
