@@ -3,7 +3,7 @@
 import dagster as dg
 
 from analytics import churn_backtest, nps_revenue, themes
-from analytics.tables import describe
+from analytics.tables import describe, documented
 from analytics.themes import marts as theme_marts
 from orchestration.defs.resources import WarehouseResource
 
@@ -15,13 +15,7 @@ from orchestration.defs.resources import WarehouseResource
     kinds={"python", "scikit-learn", "duckdb"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
-    description=(
-        "How well the churn-risk score predicted churn: for the first day of every month whose next 90 days are "
-        "observed, the accounts scored in account_health are compared with churn (MRR to 0) in the next 90 days. "
-        "AUC, precision and recall in the top decile, per month and overall, and a calibration table by tier; a "
-        "logistic-regression challenger trained on the earlier 60% of months and compared with the rules on the "
-        "later months. Long format: model, evaluation, scoring_month, risk_tier, metric, value."
-    ),
+    description=documented()["marts.churn_risk_backtest"][0],
     check_specs=[
         dg.AssetCheckSpec(
             "rules_predict_churn",
@@ -69,13 +63,7 @@ def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseR
     kinds={"python", "duckdb"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
-    description=(
-        "The revenue change associated with one NPS point: for 3, 6 and 12 months after each cohort month, an "
-        "OLS regression of account revenue growth (MRR change in USD, and in percent) on the account's latest "
-        "NPS score, controlling for plan, tenure and cohort month, with 95% intervals from standard errors "
-        "clustered by account. An association, not a causal effect. One row per horizon and outcome; a horizon "
-        "without enough observed history has no estimate and says why in `note`."
-    ),
+    description=documented()["marts.nps_revenue_per_point"][0],
     check_specs=[
         dg.AssetCheckSpec(
             "revenue_follows_nps",
@@ -117,25 +105,7 @@ def nps_revenue_per_point(context: dg.AssetExecutionContext, warehouse: Warehous
     )
 
 
-THEME_MARTS = {
-    "comment_classifications": (
-        "One row per survey response with a comment: its theme (taxonomy in analytics/themes/taxonomy.yml), "
-        "the classifier's confidence, a sentiment score in [-1, 1] and the method that classified it."
-    ),
-    "comment_theme_evaluation": (
-        "Macro-F1 and per-theme precision, recall and F1 of the keyword baseline and the scikit-learn classifier on "
-        "a held-out 25% of the labelled sample (analytics/themes/labelled_comments.csv); `chosen` marks the method "
-        "used for comment_classifications (the model only if it beats the baseline)."
-    ),
-    "comment_themes": (
-        "NPS comments per month, NPS category (and 'all') and theme: counts, share of the category's comments, "
-        "average sentiment, accounts and their MRR."
-    ),
-    "theme_escalations": (
-        "A theme mentioned by at least NPS_THEME_ESCALATION_MIN_DETRACTORS (default 10) detractors in a month, "
-        "with sample comments, the accounts and their MRR."
-    ),
-}
+THEME_MARTS = ("comment_classifications", "comment_theme_evaluation", "comment_themes", "theme_escalations")
 
 
 @dg.multi_asset(
@@ -147,9 +117,9 @@ THEME_MARTS = {
             kinds={"python", "scikit-learn", "duckdb"},
             owners=["team:data-platform"],
             tags={"layer": "marts"},
-            description=description,
+            description=documented()[f"marts.{name}"][0],
         )
-        for name, description in THEME_MARTS.items()
+        for name in THEME_MARTS
     ],
     name="comment_themes",
 )
