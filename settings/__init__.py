@@ -45,7 +45,7 @@ SETTINGS: dict[str, Setting] = _settings(
     (
         "NPS_PARTITIONS_START",
         None,
-        "first daily partition (ISO date); default 1 January two years back, or the earliest landing file if older",
+        "first daily partition (ISO date); default the earliest landing file (none yet: 1 January two years back)",
     ),
     ("NPS_THEME_ESCALATION_MIN_DETRACTORS", "10", "detractors a theme needs in a month to become a Jira issue"),
     # People and tools

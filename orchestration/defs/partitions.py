@@ -17,16 +17,14 @@ from ingestion.registry import ENTITIES
 
 
 def partitions_start() -> date:
-    """`NPS_PARTITIONS_START` if set; else 1 January two years back, or the earliest landing file if older.
-
-    A fixed yearly start (rather than "today minus 730 days") keeps partition keys stable from day to day.
-    """
+    """`NPS_PARTITIONS_START` if set; else the day of the earliest landing file, so that a new install does not
+    show years of partitions as missing; with no landing file yet, 1 January two years back (a fixed yearly start
+    rather than "today minus 730 days" keeps partition keys stable from day to day)."""
     configured = settings.value("NPS_PARTITIONS_START")
     if configured:
         return date.fromisoformat(configured)
-    default = date(datetime.now(UTC).year - 2, 1, 1)
     present = dates_present(settings.landing_dir(), ENTITIES)
-    return min([default, *present[:1]])
+    return present[0] if present else date(datetime.now(UTC).year - 2, 1, 1)
 
 
 @cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -87,6 +87,22 @@ def test_partitions_reach_back_two_years_by_default(monkeypatch, tmp_path):
     old.parent.mkdir(parents=True)
     old.write_text("{}\n")
     assert partitions.partitions_start().isoformat() == "2019-05-04"
+
+
+def test_partitions_start_at_the_earliest_landing_file(monkeypatch, tmp_path):
+    """A new install with a month of files shows that month's partitions, not two years of missing ones."""
+    from orchestration.defs import partitions
+
+    monkeypatch.delenv("NPS_PARTITIONS_START", raising=False)
+    monkeypatch.setenv("NPS_LANDING_DIR", str(tmp_path))
+    recent = (datetime.now(UTC) - timedelta(days=30)).date()
+    for day in (recent, recent + timedelta(days=3)):
+        path = tmp_path / "typeform" / "responses" / f"{day.isoformat()}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}\n")
+    assert partitions.partitions_start() == recent
+    monkeypatch.setenv("NPS_PARTITIONS_START", "2025-06-01")  # the override still wins
+    assert partitions.partitions_start().isoformat() == "2025-06-01"
 
 
 def test_the_daily_job_runs_each_dbt_step_once(definitions):
