@@ -6,14 +6,14 @@ in its range or set; a currency is known (and has an exchange rate where the fie
 plausible. Then the entity's own cross-field rules. The same rules give the GX suite's `contract` expectation
 (`ingestion.expectations`) and the webhook receiver's answer (`ingestion.contracts.check`). What they read outside
 the code is in `ingestion.contracts.settings`.
-Longer than ~400 lines on purpose (docs/architecture.md, "Longer modules"): the rule kinds share the projection
-they read and their first-failing order; apart, that order would be spread over several files.
+The rules on the records' structure (keys given twice, lists, picked elements) are in
+`ingestion.contracts.structure`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from ingestion.contracts.fields import SCALAR_KINDS, Field
@@ -30,6 +30,7 @@ from ingestion.contracts.render import (
     typed,
 )
 from ingestion.contracts.settings import ContractSettings
+from ingestion.contracts.structure import duplicate_key_rule, structure_rules
 from ingestion.entities import EntitySpec, RowRule
 
 # Nothing our users measure happened before 2000: an earlier time is a zeroed or defaulted clock.
@@ -50,32 +51,6 @@ def present(text: str) -> str:
 def _shown(text: str) -> str:
     """A value as a message shows it: quoted, cut at 80 characters."""
     return f"""('"' || left({text}, 80) || case when length({text}) > 80 then '..."' else '"' end)"""
-
-
-def _duplicate_key_rule(container: str, where: str, keys: Iterable[str], bulk: bool = True) -> RowRule | None:
-    """A key the contract reads given twice in its object: which value is meant is ambiguous. Only the keys that are
-    read are looked at (a key the platform never reads may repeat without harm)."""
-    keys = sorted(set(keys))
-    if not keys:
-        return None
-    listed = ", ".join(sql_string(key) for key in keys)
-    read = f"list_filter(json_keys({container}), lambda key: key in ({listed}))"
-    duplicated = f"list_filter({read}, lambda key, position: list_position({read}, key) < position)"
-    # A key can only be there twice if its quoted name is in the object's text twice: that cheap look goes first,
-    # and `json_keys` (a parse of the object) runs only on the objects where it finds one (CASE evaluates lazily).
-    text = f"({container})::varchar"
-    twice = " or ".join(
-        f"strpos(substr({text}, strpos({text}, {sql_string(chr(34) + key + chr(34))}) + {len(key) + 2}), "
-        f"{sql_string(chr(34) + key + chr(34))}) > 0"
-        for key in keys
-    )
-    found = f"len({read}) > len(list_distinct({read}))"
-    return RowRule(
-        bad_when=f"coalesce(case when {twice} then {found} else false end, false)"
-        if bulk
-        else f"coalesce({found}, false)",
-        reason=f"""'key "' || {duplicated}[1] || '" appears twice in {where}: which value is meant is ambiguous'""",
-    )
 
 
 def _words(f: Field) -> str:
@@ -312,52 +287,6 @@ def _field_rules(
         yield RowRule(bad_when=f"coalesce({bad_when}, false)", reason=reason)
 
 
-def _read_keys(spec: EntitySpec) -> dict[str, set[str]]:
-    """Object path -> the keys the contract reads in it ("$" is the record)."""
-    keys: dict[str, set[str]] = {"$": set(spec.primary_key_fields)}
-    for f in spec.fields:
-        if f.column is not None:
-            continue
-        path = "$." + (f.within or (f.element.array if f.element else None) or f.json_path.removeprefix("$."))
-        parts = path.removeprefix("$.").split(".")
-        for depth in range(len(parts)):
-            parent = "$" if depth == 0 else "$." + ".".join(parts[:depth])
-            keys.setdefault(parent, set()).add(parts[depth])
-    return keys
-
-
-def _structure_rules(spec: EntitySpec, bulk: bool) -> Iterator[RowRule]:
-    """Objects on a field's path hold none of the keys it reads twice; arrays that hold fields are arrays; a
-    picked element is one."""
-    arrays = dict.fromkeys(
-        [f.within for f in spec.fields if f.within] + [f.element.array for f in spec.fields if f.element]
-    )
-    for parent, keys in _read_keys(spec).items():
-        container = "payload" if parent == "$" else json_value("duckdb", "payload", parent)
-        rule = _duplicate_key_rule(container, "the record" if parent == "$" else parent.removeprefix("$."), keys, bulk)
-        if rule is not None:
-            yield rule
-    for array in arrays:
-        value = json_value("duckdb", "payload", "$." + array)
-        yield RowRule(
-            bad_when=f"coalesce(json_type({value}), 'NULL') not in ('NULL', 'ARRAY')",
-            reason=f"'{array} is not a list'",
-        )
-    for element in dict.fromkeys(f.element for f in spec.fields if f.element is not None):
-        picked = elements_where("duckdb", element)
-        yield RowRule(
-            bad_when=f"coalesce(len({picked}) > 1, false)",
-            reason=(
-                f"'{element.label} given ' || len({picked}) || ' times ({element.key} = ' || {literal(element.value)} "
-                "|| '): which one counts is ambiguous'"
-            ),
-        )
-        read = {f.path.split(".")[0] for f in spec.fields if f.element == element} | {element.key.split(".")[0]}
-        rule = _duplicate_key_rule(f"{picked}[1]", f"the {element.label}", read, bulk)
-        if rule is not None:
-            yield rule
-
-
 @dataclass(frozen=True)
 class Contract:
     """An entity's rules, and the columns they read: each field's raw text and typed value, computed once per
@@ -383,13 +312,13 @@ def contract_rules(spec: EntitySpec, settings: ContractSettings, *, projected: b
     rules: list[RowRule] = []
     projection: list[tuple[str, str]] = []
     if spec.layout == "json_object":
-        rules += _structure_rules(spec, bulk=projected)
+        rules += structure_rules(spec, bulk=projected)
     else:
         for f in spec.fields:
             if f.kind == "object" and f.column is not None:
                 # Usage events: of `context`, the contract reads `groupId` (the account); `properties` pass through.
                 read = {"groupId"} if f.column == "context" else set()
-                rule = _duplicate_key_rule(f'"{f.column}"', f.name, read)
+                rule = duplicate_key_rule(f'"{f.column}"', f.name, read)
                 if rule is not None:
                     rules.append(rule)
     for number, f in enumerate(spec.fields):

@@ -1,0 +1,82 @@
+"""The contract's rules on a record's structure: an object on a field's path holds no key the contract reads twice
+(which value is meant would be ambiguous), an array that holds fields is an array, and an element picked by its key
+(`Element`) is there once. Part of the rules of `ingestion.contracts.rules`, which puts them first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from ingestion.contracts.render import elements_where, json_value, literal, sql_string
+from ingestion.entities import EntitySpec, RowRule
+
+
+def duplicate_key_rule(container: str, where: str, keys: Iterable[str], bulk: bool = True) -> RowRule | None:
+    """A key the contract reads given twice in its object: which value is meant is ambiguous. Only the keys that are
+    read are looked at (a key the platform never reads may repeat without harm)."""
+    keys = sorted(set(keys))
+    if not keys:
+        return None
+    listed = ", ".join(sql_string(key) for key in keys)
+    read = f"list_filter(json_keys({container}), lambda key: key in ({listed}))"
+    duplicated = f"list_filter({read}, lambda key, position: list_position({read}, key) < position)"
+    # A key can only be there twice if its quoted name is in the object's text twice: that cheap look goes first,
+    # and `json_keys` (a parse of the object) runs only on the objects where it finds one (CASE evaluates lazily).
+    text = f"({container})::varchar"
+    twice = " or ".join(
+        f"strpos(substr({text}, strpos({text}, {sql_string(chr(34) + key + chr(34))}) + {len(key) + 2}), "
+        f"{sql_string(chr(34) + key + chr(34))}) > 0"
+        for key in keys
+    )
+    found = f"len({read}) > len(list_distinct({read}))"
+    return RowRule(
+        bad_when=f"coalesce(case when {twice} then {found} else false end, false)"
+        if bulk
+        else f"coalesce({found}, false)",
+        reason=f"""'key "' || {duplicated}[1] || '" appears twice in {where}: which value is meant is ambiguous'""",
+    )
+
+
+def _read_keys(spec: EntitySpec) -> dict[str, set[str]]:
+    """Object path -> the keys the contract reads in it ("$" is the record)."""
+    keys: dict[str, set[str]] = {"$": set(spec.primary_key_fields)}
+    for f in spec.fields:
+        if f.column is not None:
+            continue
+        path = "$." + (f.within or (f.element.array if f.element else None) or f.json_path.removeprefix("$."))
+        parts = path.removeprefix("$.").split(".")
+        for depth in range(len(parts)):
+            parent = "$" if depth == 0 else "$." + ".".join(parts[:depth])
+            keys.setdefault(parent, set()).add(parts[depth])
+    return keys
+
+
+def structure_rules(spec: EntitySpec, bulk: bool) -> Iterator[RowRule]:
+    """Objects on a field's path hold none of the keys it reads twice; arrays that hold fields are arrays; a
+    picked element is one."""
+    arrays = dict.fromkeys(
+        [f.within for f in spec.fields if f.within] + [f.element.array for f in spec.fields if f.element]
+    )
+    for parent, keys in _read_keys(spec).items():
+        container = "payload" if parent == "$" else json_value("duckdb", "payload", parent)
+        rule = duplicate_key_rule(container, "the record" if parent == "$" else parent.removeprefix("$."), keys, bulk)
+        if rule is not None:
+            yield rule
+    for array in arrays:
+        value = json_value("duckdb", "payload", "$." + array)
+        yield RowRule(
+            bad_when=f"coalesce(json_type({value}), 'NULL') not in ('NULL', 'ARRAY')",
+            reason=f"'{array} is not a list'",
+        )
+    for element in dict.fromkeys(f.element for f in spec.fields if f.element is not None):
+        picked = elements_where("duckdb", element)
+        yield RowRule(
+            bad_when=f"coalesce(len({picked}) > 1, false)",
+            reason=(
+                f"'{element.label} given ' || len({picked}) || ' times ({element.key} = ' || {literal(element.value)} "
+                "|| '): which one counts is ambiguous'"
+            ),
+        )
+        read = {f.path.split(".")[0] for f in spec.fields if f.element == element} | {element.key.split(".")[0]}
+        rule = duplicate_key_rule(f"{picked}[1]", f"the {element.label}", read, bulk)
+        if rule is not None:
+            yield rule
