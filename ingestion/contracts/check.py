@@ -3,6 +3,9 @@ in-memory DuckDB), for a receiver that must answer its sender before it keeps a 
 
 Planning the rules' query costs DuckDB tens of milliseconds and checking a record a few microseconds, so callers
 that arrive while a check runs are checked together in the next one (as the webhook's writer groups its fsyncs).
+The statements are prepared once; the current time the rules compare with is read from a one-row table set before
+each batch, because DuckDB binds a prepared statement that calls `now()` again on every execution (7 ms instead
+of 1 ms for a batch, measured with DuckDB 2.0).
 """
 
 from __future__ import annotations
@@ -15,11 +18,24 @@ from datetime import datetime
 import duckdb
 
 from ingestion.contracts.render import elements_where, substitute_vars, typed
-from ingestion.contracts.rules import contract_rules
+from ingestion.contracts.rules import NOW_UTC, contract_rules
 from ingestion.contracts.settings import ContractSettings, load_settings
 from ingestion.entities import EntitySpec
 from ingestion.loader.json_objects import key_expression
 from ingestion.loader.records import rule_sql
+
+# The column of every checked record holding the current time (from the one-row table `clock`).
+_CLOCK = "checker_now_utc"
+
+
+# Batches checked on a connection between two checkpoints (each frees the rows of the batches before it).
+CHECKPOINT_EVERY = 100
+
+
+@dataclass
+class _Connection:
+    db: duckdb.DuckDBPyConnection
+    batches: int = 0
 
 
 @dataclass
@@ -52,10 +68,14 @@ class RecordChecker:
 
         reason, broken, time = (read_picked(text) for text in (reason, broken, time))
         contract = replace(contract, projection=tuple((name, read_picked(sql)) for name, sql in contract.projection))
-        raw = f"select position, {key_expression(spec, 'line')} as record_id, line::json as payload from lines"
+        raw = (
+            f"select position, {key_expression(spec, 'line')} as record_id, line::json as payload, now_utc as {_CLOCK} "
+            "from lines cross join clock"
+        )
         if picked:
             raw = f"select *, {', '.join(f'{sql} as {name}' for name, sql in picked.items())} from ({raw})"
         records = f"select * from {contract.over(f'({raw})')}"
+        reason, broken, time, records = (text.replace(NOW_UTC, _CLOCK) for text in (reason, broken, time, records))
         statements = {
             # Most records break no rule: the first statement only says which do, the second says why.
             "contract_broken": (
@@ -72,15 +92,17 @@ class RecordChecker:
     PARALLEL_BATCHES = 2
 
     @staticmethod
-    def _connect(statements: dict[str, str]) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
+    def _connect(statements: dict[str, str]) -> _Connection:
+        # One thread: a batch is a handful of records, and idle worker threads would spin on the receiver's cores.
+        con = duckdb.connect(config={"threads": 1})
         # Prepared statements over a table of the batch's lines: planned once, not per batch; the optimizer is off
         # (it costs more than it saves on a handful of records).
         con.execute("pragma disable_optimizer")
         con.execute("create table lines (position integer, line varchar)")
+        con.execute(f"create table clock as select {NOW_UTC} as now_utc")
         for name, sql in statements.items():
             con.execute(f"prepare {name} as {sql}")
-        return con
+        return _Connection(con)
 
     def check(self, record: dict) -> tuple[str | None, datetime | None]:
         """(the reason the loader would reject the record, or None; its typed record time)."""
@@ -104,15 +126,21 @@ class RecordChecker:
         return waiting.result
 
     @staticmethod
-    def _check(con: duckdb.DuckDBPyConnection, batch: list[_Waiting]) -> None:
+    def _check(con: _Connection, batch: list[_Waiting]) -> None:
         lines = [waiting.line for waiting in batch]
         try:
-            con.execute("delete from lines")
-            con.execute(
+            con.db.execute("delete from lines")
+            con.db.execute(f"update clock set now_utc = {NOW_UTC}")
+            con.db.execute(
                 "insert into lines select generate_subscripts(l, 1), unnest(l) from (select ?::varchar[] as l)", [lines]
             )
-            rows = con.execute("execute contract_broken").fetchall()
-            reasons = dict(con.execute("execute contract_reason").fetchall()) if any(row[1] for row in rows) else {}
+            rows = con.db.execute("execute contract_broken").fetchall()
+            reasons = dict(con.db.execute("execute contract_reason").fetchall()) if any(row[1] for row in rows) else {}
+            con.batches += 1
+            if con.batches % CHECKPOINT_EVERY == 0:
+                # Deleted rows of an in-memory table are freed only by a checkpoint: without it a receiver running
+                # for weeks grows by ~1.6 KB per batch and each scan slows down.
+                con.db.execute("checkpoint")
         except duckdb.Error as error:
             for waiting in batch:
                 waiting.error = error
@@ -122,4 +150,4 @@ class RecordChecker:
 
     def close(self) -> None:
         for con in self._connections:
-            con.close()
+            con.db.close()

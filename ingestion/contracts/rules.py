@@ -37,6 +37,8 @@ from ingestion.entities import EntitySpec, RowRule
 EARLIEST_PLAUSIBLE = "2000-01-01"
 # A record or event time more than this many days after the load is a broken clock.
 FUTURE_TOLERANCE_DAYS = 1
+# The current UTC time in a rule (the record checker reads it from a table instead: see ingestion/contracts/check.py).
+NOW_UTC = "timezone('UTC', now())"
 # A scheduled time (trial end, due date) after this is not a date anyone scheduled.
 LATEST_SCHEDULED = "2100-01-01"
 # Beyond this many minor units no real amount exists.
@@ -180,7 +182,7 @@ def _value_rules(f: Field, label: str, text: str, value: str, settings: Contract
         if f.time_role == "schedule":
             latest, words = f"timestamp '{LATEST_SCHEDULED}'", f"after {LATEST_SCHEDULED}"
         else:
-            latest = f"timezone('UTC', now()) + interval {FUTURE_TOLERANCE_DAYS} day"
+            latest = f"{NOW_UTC} + interval {FUTURE_TOLERANCE_DAYS} day"
             words = "more than a day in the future (a broken clock)"
         yield (
             f"({value}) < timestamp '{EARLIEST_PLAUSIBLE}'",
@@ -221,7 +223,7 @@ def _single_reference_check(f: Field, value: str) -> str | None:
         latest = (
             f"timestamp '{LATEST_SCHEDULED}'"
             if f.time_role == "schedule"
-            else f"timezone('UTC', now()) + interval {FUTURE_TOLERANCE_DAYS} day"
+            else f"{NOW_UTC} + interval {FUTURE_TOLERANCE_DAYS} day"
         )
         return f"({value}) between timestamp '{EARLIEST_PLAUSIBLE}' and {latest}"
     if f.kind in ("int32", "int64"):

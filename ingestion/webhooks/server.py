@@ -35,6 +35,7 @@ from ingestion.webhooks.typeform import (
     SIGNATURE_HEADER,
     InvalidEvent,
     MalformedBody,
+    TypeformEvent,
     TypeformLanding,
     parse_event,
     signature_is_valid,
@@ -67,6 +68,15 @@ class _Refusal(Exception):
         self.message = message
         self.close = close
         self.outcome = outcome
+
+
+class _StoreFailed(Exception):
+    """The event could not be landed (`error`, an OSError): answered 503, nothing acknowledged."""
+
+    def __init__(self, event_id: str, error: OSError):
+        super().__init__(str(error))
+        self.event_id = event_id
+        self.error = error
 
 
 class _Server(uvicorn.Server):
@@ -113,6 +123,13 @@ def create_app(landing: TypeformLanding, secret: str, max_body_bytes: int) -> St
             raise _Refusal(413, too_large, close=True, outcome="too_large")
         return bytes(body)
 
+    def parse_and_land(body: bytes) -> tuple[TypeformEvent, bool]:
+        event = parse_event(body)
+        try:
+            return event, landing.land(event)
+        except OSError as error:
+            raise _StoreFailed(event.event_id, error) from error
+
     async def typeform(request: Request) -> Response:
         started, event_id, size = time.perf_counter(), "-", 0
         try:
@@ -123,10 +140,9 @@ def create_app(landing: TypeformLanding, secret: str, max_body_bytes: int) -> St
                 raise _Refusal(401, f"missing {SIGNATURE_HEADER} header", outcome="unsigned")
             if not signature_is_valid(body, header, secret):
                 raise _Refusal(401, f"{SIGNATURE_HEADER} does not match the body", outcome="bad_signature")
-            # Parsing checks the event against the contract (DuckDB) and landing fsyncs: both in a worker thread.
-            event = await run_in_threadpool(parse_event, body)
+            # Parsing checks the event against the contract (DuckDB) and landing fsyncs: both in one worker thread.
+            event, landed = await run_in_threadpool(parse_and_land, body)
             event_id = event.event_id
-            landed = await run_in_threadpool(landing.land, event)
         except _Refusal as refusal:
             return answer(
                 request, started, refusal.status, {"error": refusal.message}, refusal.outcome, size, close=refusal.close
@@ -145,8 +161,9 @@ def create_app(landing: TypeformLanding, secret: str, max_body_bytes: int) -> St
                 log.error("cannot keep a refused event: %s: %s", failure.__class__.__name__, failure)
             payload = {"error": str(error), "field": error.field}
             return answer(request, started, 422, payload, "not_a_form_response", size)
-        except OSError as error:
+        except _StoreFailed as failed:
             # The landing folder cannot be written (disk full, permissions): nothing was acknowledged.
+            event_id, error = failed.event_id, failed.error
             log.error("cannot store event %s: %s: %s", event_id, error.__class__.__name__, error)
             payload = {"error": "cannot store the event now; retry later"}
             return answer(request, started, 503, payload, "store_failed", size, event_id=event_id)

@@ -553,6 +553,38 @@ def test_a_write_that_fails_is_503_and_the_retry_lands(landing: Path, tmp_path: 
     assert "cannot store event 01J7Q8EVT0000000000000030" in running.log()
 
 
+def test_the_record_checker_frees_its_batches_and_reads_the_time_of_each_batch():
+    """The receiver checks every event in a long-lived in-memory DuckDB: its memory must not grow with the events
+    checked, and the "more than a day in the future" rule must compare with the time of the check."""
+    from ingestion.contracts.check import CHECKPOINT_EVERY, RecordChecker
+    from ingestion.webhooks.typeform import to_response_item
+
+    checker = RecordChecker(get_entity("typeform", "responses"))
+
+    def item(submitted_at: datetime) -> dict:
+        stamp = submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return to_response_item(webhook("01J7Q8EVT0000000000000090", "tok0090", submitted_at=stamp)["form_response"])
+
+    def table_bytes() -> int:
+        query = "select memory_usage_bytes from duckdb_memory() where tag = 'IN_MEMORY_TABLE'"
+        return sum(con.db.execute(query).fetchone()[0] for con in checker._connections)
+
+    long_line = item(datetime(2026, 3, 1, 14, 3, 22))
+    long_line["hidden"]["email"] = "x" * 2_000 + "@example.com"
+    checker.check(long_line)
+    first = table_bytes()
+    for _ in range(20 * CHECKPOINT_EVERY):
+        assert checker.check(long_line)[0] is None
+    # Without the checkpoints the deleted batches stay: 2,000 batches of 2 KB would hold 4 MB more.
+    assert table_bytes() <= first + 512 * 1024
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    assert checker.check(item(now + timedelta(hours=23)))[0] is None
+    reason, _ = checker.check(item(now + timedelta(hours=25)))
+    assert reason is not None and "more than a day in the future" in reason
+    checker.close()
+
+
 def test_simultaneous_deliveries_of_one_event_land_it_once(tmp_path: Path):
     from ingestion.webhooks.typeform import TypeformLanding, parse_event
 
