@@ -20,32 +20,44 @@ from settings import DBT_PROJECT_DIR
 pytestmark = pytest.mark.e2e
 
 
-def mf_query(warehouse: Path, out: Path, metrics: str, group_by: str) -> list[dict]:
-    """`mf query` as an analyst runs it: in the dbt project, after a `dbt parse` against the same warehouse (the
-    semantic manifest names its tables by the warehouse's database name). In a copy of the project, so that the
-    project's own target/ (which the Dagster definitions read) is left alone."""
-    project = out.parent / "dbt_project"
-    if not project.exists():
-        shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    env = {**os.environ, "NPS_DUCKDB_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
-    bin_dir = Path(sys.executable).parent
-    parse = [str(bin_dir / "dbt"), "parse", "-q", "--profiles-dir", "."]
+@pytest.fixture(scope="module")
+def project(full_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the dbt project (its own target/ is left alone: the Dagster definitions read it), parsed once as an
+    analyst does before `mf query`. The semantic manifest names the tables by the warehouse's database name, which
+    is the file's stem: every test queries a copy also called warehouse.duckdb."""
+    project = tmp_path_factory.mktemp("metric_layer") / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    assert full_run.name == "warehouse.duckdb"
+    env = {**os.environ, "NPS_DUCKDB_PATH": str(full_run), "DO_NOT_TRACK": "1"}
+    parse = [str(Path(sys.executable).parent / "dbt"), "parse", "-q", "--profiles-dir", "."]
     subprocess.run(parse, cwd=project, env=env, check=True, timeout=300)
-    command = [str(bin_dir / "mf"), "query", "--metrics", metrics, "--group-by", group_by, "--csv", str(out)]
+    return project
+
+
+def mf_query(project: Path, warehouse: Path, out: Path, metrics: str, group_by: str) -> list[dict]:
+    """`mf query` as an analyst runs it, in the parsed project, against `warehouse`."""
+    env = {**os.environ, "NPS_DUCKDB_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
+    mf = str(Path(sys.executable).parent / "mf")
+    command = [mf, "query", "--metrics", metrics, "--group-by", group_by, "--csv", str(out)]
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and out.exists(), result.stdout + result.stderr
     with out.open() as handle:
         return list(csv.DictReader(handle))
 
 
+def copy_of(full_run: Path, tmp_path: Path) -> Path:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(full_run, warehouse)
+    return warehouse
+
+
 def month(value: str) -> date:
     return date.fromisoformat(value[:10])
 
 
-def test_nps_by_month_and_plan_equals_nps_by_period(full_run: Path, tmp_path: Path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(full_run, warehouse)
-    rows = mf_query(warehouse, tmp_path / "nps.csv", "nps,nps_responses", "metric_time__month,response__plan")
+def test_nps_by_month_and_plan_equals_nps_by_period(project: Path, full_run: Path, tmp_path: Path):
+    warehouse = copy_of(full_run, tmp_path)
+    rows = mf_query(project, warehouse, tmp_path / "nps.csv", "nps,nps_responses", "metric_time__month,response__plan")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         mart = con.execute(
             "select period_start, segment_value, responses, nps from marts.nps_by_period "
@@ -63,10 +75,9 @@ def test_nps_by_month_and_plan_equals_nps_by_period(full_run: Path, tmp_path: Pa
         assert got[key][1] == pytest.approx(nps, abs=1e-9), key
 
 
-def test_ces_by_month_equals_ces_by_period(full_run: Path, tmp_path: Path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(full_run, warehouse)
-    rows = mf_query(warehouse, tmp_path / "ces.csv", "ces,ces_easy_share,ces_responses", "metric_time__month")
+def test_ces_by_month_equals_ces_by_period(project: Path, full_run: Path, tmp_path: Path):
+    warehouse = copy_of(full_run, tmp_path)
+    rows = mf_query(project, warehouse, tmp_path / "ces.csv", "ces,ces_easy_share,ces_responses", "metric_time__month")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         mart = con.execute(
             "select period_start, responses, ces_mean, ces_easy_share from marts.ces_by_period "
@@ -80,10 +91,9 @@ def test_ces_by_month_equals_ces_by_period(full_run: Path, tmp_path: Path):
         assert float(got[period]["ces_easy_share"]) == pytest.approx(easy_share, abs=1e-9)
 
 
-def test_response_rate_by_month_equals_nps_by_period(full_run: Path, tmp_path: Path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(full_run, warehouse)
-    rows = mf_query(warehouse, tmp_path / "rate.csv", "response_rate,nps_sends", "metric_time__month")
+def test_response_rate_by_month_equals_nps_by_period(project: Path, full_run: Path, tmp_path: Path):
+    warehouse = copy_of(full_run, tmp_path)
+    rows = mf_query(project, warehouse, tmp_path / "rate.csv", "response_rate,nps_sends", "metric_time__month")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         mart = con.execute(
             "select period_start, sends, response_rate from marts.nps_by_period "
@@ -96,11 +106,10 @@ def test_response_rate_by_month_equals_nps_by_period(full_run: Path, tmp_path: P
         assert float(got[period]["response_rate"]) == pytest.approx(rate, abs=1e-9)
 
 
-def test_nps_by_the_accounts_plan_today_joins_dim_accounts(full_run: Path, tmp_path: Path):
+def test_nps_by_the_accounts_plan_today_joins_dim_accounts(project: Path, full_run: Path, tmp_path: Path):
     """`account__plan` is the plan the account has today (dim_accounts), not the plan when it answered."""
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(full_run, warehouse)
-    rows = mf_query(warehouse, tmp_path / "plan.csv", "nps,nps_responses", "metric_time__month,account__plan")
+    warehouse = copy_of(full_run, tmp_path)
+    rows = mf_query(project, warehouse, tmp_path / "plan.csv", "nps,nps_responses", "metric_time__month,account__plan")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         answers = con.execute(
             "select cast(date_trunc('month', r.response_date) as date), a.plan, r.score from marts.fct_survey_responses r "
@@ -121,11 +130,10 @@ def test_nps_by_the_accounts_plan_today_joins_dim_accounts(full_run: Path, tmp_p
         assert float(got[key]["nps"]) == pytest.approx(nps, abs=1e-9), key
 
 
-def test_mrr_and_net_revenue_retention_by_cohort_month(full_run: Path, tmp_path: Path):
+def test_mrr_and_net_revenue_retention_by_cohort_month(project: Path, full_run: Path, tmp_path: Path):
     """MRR and paying accounts equal nps_revenue; NRR is checked on a panel given MRR 3 and 12 months later (the
     demo's few months leave them empty), against the ratio computed here from the panel's rows."""
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(full_run, warehouse)
+    warehouse = copy_of(full_run, tmp_path)
     with duckdb.connect(str(warehouse)) as con:
         mart = con.execute(
             "select month_start, nps_category, accounts, mrr_usd from marts.nps_revenue where segment_type = 'overall'"
@@ -145,6 +153,7 @@ def test_mrr_and_net_revenue_retention_by_cohort_month(full_run: Path, tmp_path:
             "from intermediate.int_account_revenue_cohorts"
         ).fetchall()
     rows = mf_query(
+        project,
         warehouse,
         tmp_path / "revenue.csv",
         "mrr,paying_accounts,nrr_3m,nrr_12m",
