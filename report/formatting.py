@@ -35,3 +35,8 @@ def quarter(value: date) -> str:
 
 def segment_name(segment_type: str) -> str:
     return {"plan": "Plan", "region": "Region", "mrr_band": "MRR band"}.get(segment_type, segment_type)
+
+
+def account(row: dict) -> str:
+    """'Name (id)', or the id alone when the account has no name."""
+    return f"{row['account_name']} ({row['account_id']})" if row.get("account_name") else str(row["account_id"])

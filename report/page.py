@@ -7,20 +7,20 @@ import html
 import os
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import plotly.graph_objects as go
 import plotly.offline
 
 import settings
-from report import figures, queries
+from report import figures, periods, queries, sections
 from report import formatting as fmt
+from report.html import NO_DATA, Page, table
 from report.recommendations import (
+    MIN_SEGMENT_RESPONSES,
     Recommendation,
     followup_attainment,
     largest_detractor_theme,
@@ -29,7 +29,6 @@ from report.recommendations import (
 )
 
 LATEST_NAME = "latest.html"
-NO_DATA = "No data yet."
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,8 @@ class ReportResult:
     overall_nps: float | None
     overall_nps_ci: tuple[float | None, float | None]
     duration_seconds: float
+    # The overall NPS of the latest complete month and quarter against the previous one: grain, before, after, test.
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
     def recommendations_markdown(self) -> str:
         return "\n".join(f"- {item.text}" for item in self.recommendations) or "- " + NO_DATA
@@ -58,70 +59,31 @@ def report_path(directory: Path, day: date | None = None) -> Path:
     return Path(directory) / f"nps_report_{(day or datetime.now(UTC).date()).isoformat()}.html"
 
 
-class _Page:
-    """Collects sections and charts; each chart gets a div the browser test can find."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.charts: list[str] = []
-        self.empty: list[str] = []
-
-    def section(self, section_id: str, title: str, body: str, *, intro: str = "") -> None:
-        intro_html = f'<p class="intro">{intro}</p>' if intro else ""
-        self.parts.append(f'<section id="{section_id}"><h2>{html.escape(title)}</h2>{intro_html}{body}</section>')
-
-    def no_data(self, section_id: str, title: str, what: str) -> None:
-        self.empty.append(section_id)
-        self.section(section_id, title, f'<p class="no-data">{NO_DATA} {html.escape(what)}</p>')
-
-    def chart(self, chart_id: str, figure: go.Figure) -> str:
-        self.charts.append(chart_id)
-        div = figure.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            include_mathjax=False,
-            div_id=chart_id,
-            config={"displaylogo": False, "responsive": True},
-            # Marks the chart drawn once Plotly's promise resolves (the browser test waits for it).
-            post_script="document.getElementById('{plot_id}').setAttribute('data-rendered', 'true');",
-        )
-        return f'<div class="chart" data-chart="{chart_id}">{div}</div>'
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{html.escape(str(cell))}</td>'
-            if index in numeric
-            else f"<td>{html.escape(str(cell))}</td>"
-            for index, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> tuple[str, dict[str, Any]]:
     """The page, and what it found (charts, empty sections, recommendations, overall NPS)."""
-    page = _Page()
+    page = Page()
+    as_of = queries.as_of(con)
     overall = queries.overall(con)
-    monthly, weekly = queries.trend(con, "month"), queries.trend(con, "week")
-    segments = queries.segment_quarters(con)
-    themes = queries.themes(con)
-    sla = queries.sla(con)
+    monthly = periods.mark(queries.trend(con, "month"), "month", as_of)
+    weekly = periods.mark(queries.trend(con, "week"), "week", as_of)
+    quarterly = periods.mark(queries.trend(con, "quarter"), "quarter", as_of)
+    changes = sections.overall_changes({"month": monthly, "quarter": quarterly})
+    segments = periods.mark(queries.segment_quarters(con), "quarter", as_of)
+    themes = periods.mark(queries.themes(con), "month", as_of, key="month_start")
+    sla = periods.mark(queries.sla(con), "week", as_of, key="week_start")
     target = queries.followup_target(con)
+    support = queries.has_support_data(con)
     accounts = queries.accounts_at_risk(con)
     per_point = queries.revenue_per_point(con)
+    ces_monthly = periods.mark(queries.ces_trend(con, "month"), "month", as_of)
+    ces_categories = queries.ces_by_ticket_category(con)
 
     recommendations = [
         item
         for item in (
-            largest_detractor_theme(themes),
-            segment_moved_most(segments),
-            followup_attainment(sla, target),
+            largest_detractor_theme(themes, as_of),
+            segment_moved_most(segments, as_of),
+            followup_attainment(sla, target, as_of, has_support_data=support) if sla or overall else None,
             revenue_at_risk(accounts),
         )
         if item is not None
@@ -132,7 +94,8 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
             "recommendations",
             "Recommendations",
             f'<ul class="recommendations">{items}</ul>',
-            intro="Drawn from the data below; the numbers behind each are in its section.",
+            intro="Drawn from the data below, complete periods only (a month, week or quarter whose last day is "
+            f"after the data's as-of date, {as_of}, is partial); the numbers behind each are in its section.",
         )
     else:
         page.no_data("recommendations", "Recommendations", "Recommendations need themes, segments or follow-ups.")
@@ -141,25 +104,31 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
         body = (page.chart("chart-nps-monthly", figures.trend_figure(monthly, "month")) if monthly else "") + (
             page.chart("chart-nps-weekly", figures.trend_figure(weekly, "week")) if weekly else ""
         )
+        if changes:
+            body += sections.changes_table(changes)
         page.section(
             "trend",
             "NPS trend",
             body,
             intro=(
                 "Overall NPS per calendar month and per week (Monday) with its 95% adjusted-Wald interval as a band: "
-                "a move inside the band is not distinguishable from noise."
+                "a move inside the band is not distinguishable from noise. The current period, not over at the "
+                f"data's as-of date ({as_of}), is dashed, hollow and labelled partial."
             ),
         )
     else:
         page.no_data("trend", "NPS trend", "marts.nps_by_period has no responses.")
 
+    sections.ces(page, ces_monthly, ces_categories, as_of)
+
     if segments:
         page.section(
             "segments",
             "NPS by segment",
-            page.chart("chart-nps-segments", figures.segment_figure(segments)),
-            intro="Latest quarter, by plan, region and MRR band at the time of the response; error bars "
-            "run to the 95% interval.",
+            page.chart("chart-nps-segments", figures.segment_figure(segments, MIN_SEGMENT_RESPONSES)),
+            intro="Latest complete quarter, by plan, region and MRR band at the time of the response (MRR bands by "
+            f"their lower bound); error bars run to the 95% interval; a segment under {MIN_SEGMENT_RESPONSES} "
+            "responses is grey and thin, n on every bar.",
         )
     else:
         page.no_data("segments", "NPS by segment", "marts.nps_by_period has no quarter by segment.")
@@ -169,28 +138,31 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
             "themes",
             "Promoter and detractor themes",
             page.chart("chart-themes", figures.themes_figure(themes)),
-            intro="Share of the category's comments per theme and month (marts.comment_themes).",
+            intro="Share of the category's comments per theme and month (marts.comment_themes); the current "
+            "month, not over yet, is hatched and labelled partial.",
         )
     else:
         page.no_data("themes", "Promoter and detractor themes", "marts.comment_themes is empty.")
 
-    if any(row["target_due"] or row["fast_target_due"] for row in sla):
+    if not support and (sla or overall):
+        page.no_data("sla", "Closed-loop follow-up", "No support data: no response has a follow-up Zendesk ticket.")
+    elif any(row["target_due"] or row["fast_target_due"] for row in sla):
         page.section(
             "sla",
             "Closed-loop follow-up",
             page.chart("chart-sla", figures.sla_figure(sla, target)),
             intro="Detractors (all teams) whose first outreach came within 24 h and 4 h of the response, "
-            "of those whose deadline has passed (marts.closed_loop_sla_weekly).",
+            "of those whose deadline has passed (marts.closed_loop_sla_weekly); the current week is hollow.",
         )
     else:
         page.no_data("sla", "Closed-loop follow-up", "No detractor follow-up deadline has passed yet.")
 
     if accounts:
-        table = _table(
+        rows_html = table(
             ["account", "plan", "region", "MRR", "risk score", "tier", "revenue at risk", "drivers", "latest NPS"],
             [
                 [
-                    row["account_id"],
+                    fmt.account(row),
                     row["plan"],
                     row["region"],
                     fmt.usd(row["mrr_usd"]),
@@ -207,7 +179,7 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
         page.section(
             "accounts",
             f"Top {queries.TOP_ACCOUNTS} accounts at risk",
-            table,
+            rows_html,
             intro="Revenue at risk = MRR x risk score / 100, as of the latest day (marts.dim_accounts).",
         )
     else:
@@ -215,7 +187,7 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
 
     estimated = [row for row in per_point if row["estimate"] is not None and row["ci_low"] is not None]
     if estimated:
-        table = _table(
+        rows_html = table(
             ["horizon", "USD per score point", "95% interval", "p-value", "observations", "accounts", "note"],
             [
                 [
@@ -234,7 +206,7 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
         page.section(
             "revenue",
             "Revenue per NPS point",
-            page.chart("chart-revenue-per-point", figures.revenue_per_point_figure(estimated)) + table,
+            page.chart("chart-revenue-per-point", figures.revenue_per_point_figure(estimated)) + rows_html,
             intro="MRR change over the horizon associated with one more point of an account's 0-10 score "
             "(OLS, controls for plan, tenure and cohort month): an association, not a causal effect.",
         )
@@ -267,6 +239,7 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
         "recommendations": recommendations,
         "overall_nps": overall["nps"] if overall else None,
         "overall_nps_ci": (overall["nps_ci_low"], overall["nps_ci_high"]) if overall else (None, None),
+        "changes": changes,
     }
     return document, facts
 
@@ -291,6 +264,7 @@ def render(con: duckdb.DuckDBPyConnection, output_path: Path, *, run_id: str | N
         overall_nps=facts["overall_nps"],
         overall_nps_ci=facts["overall_nps_ci"],
         duration_seconds=time.monotonic() - started,
+        changes=facts["changes"],
     )
 
 

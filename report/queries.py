@@ -4,6 +4,7 @@ does not exist yet, so a first run or a failed build gives a page that says so).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -17,6 +18,7 @@ MARTS = (
     "dim_accounts",
     "nps_revenue_per_point",
     "goal_progress",
+    "ces_by_period",
 )
 SEGMENT_TYPES = ("plan", "region", "mrr_band")
 THEME_MONTHS = 3
@@ -41,6 +43,12 @@ def mart_rows(con: duckdb.DuckDBPyConnection, mart: str, sql: str, params: Seque
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The data's as-of date: the day of the latest response (program_summary.last_response_date)."""
+    rows = mart_rows(con, "program_summary", "select last_response_date from marts.program_summary")
+    return rows[0]["last_response_date"] if rows else None
+
+
 def overall(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     rows = mart_rows(con, "program_summary", "select * from marts.program_summary")
     return rows[0] if rows and rows[0]["responses"] else None
@@ -51,7 +59,8 @@ def trend(con: duckdb.DuckDBPyConnection, grain: str) -> list[dict[str, Any]]:
         con,
         "nps_by_period",
         """
-        select period_start, responses, nps, nps_ci_low, nps_ci_high, response_rate
+        select period_start, responses, promoters, passives, detractors, nps, nps_ci_low, nps_ci_high,
+            response_rate
         from marts.nps_by_period
         where period_grain = ? and segment_type = 'overall' and responses > 0
         order by period_start
@@ -61,7 +70,7 @@ def trend(con: duckdb.DuckDBPyConnection, grain: str) -> list[dict[str, Any]]:
 
 
 def segment_quarters(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Every plan, region and MRR band in the latest two quarters with responses."""
+    """Every plan, region and MRR band in the latest three quarters with responses (the latest may be partial)."""
     return mart_rows(
         con,
         "nps_by_period",
@@ -70,9 +79,10 @@ def segment_quarters(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             select distinct period_start from marts.nps_by_period
             where period_grain = 'quarter' and segment_type = 'overall' and responses > 0
             order by period_start desc
-            limit 2
+            limit 3
         )
-        select segment_type, segment_value, period_start, responses, nps, nps_ci_low, nps_ci_high
+        select segment_type, segment_value, period_start, responses, promoters, detractors, nps, nps_ci_low,
+            nps_ci_high
         from marts.nps_by_period
         where period_grain = 'quarter'
             and segment_type in ({", ".join("?" for _ in SEGMENT_TYPES)})
@@ -109,7 +119,7 @@ def sla(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         con,
         "closed_loop_sla_weekly",
         """
-        select week_start, responses, target_due, met_target, target_attainment,
+        select week_start, responses, followed_up, target_due, met_target, target_attainment,
             fast_target_due, met_fast_target, fast_target_attainment, median_hours_to_first_outreach
         from marts.closed_loop_sla_weekly
         where team = 'all' and nps_category = 'detractor'
@@ -118,13 +128,24 @@ def sla(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     )
 
 
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    rows = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'marts' and table_name = ? "
+        "and column_name = ?",
+        [table, column],
+    ).fetchall()
+    return rows[0][0] > 0
+
+
 def accounts_at_risk(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    # account_name is newer than the mart: a warehouse built before it shows ids only.
+    name = "account_name" if has_column(con, "dim_accounts", "account_name") else "null::varchar"
     return mart_rows(
         con,
         "dim_accounts",
         f"""
-        select account_id, plan, region, mrr_usd, risk_score, risk_tier, revenue_at_risk_usd, risk_drivers,
-            latest_nps_score, latest_nps_date
+        select account_id, {name} as account_name, plan, region, mrr_usd, risk_score, risk_tier,
+            revenue_at_risk_usd, risk_drivers, latest_nps_score, latest_nps_date
         from marts.dim_accounts
         where revenue_at_risk_usd > 0
         order by revenue_at_risk_usd desc, risk_score desc, account_id
@@ -153,3 +174,43 @@ def followup_target(con: duckdb.DuckDBPyConnection) -> float:
         """,
     )
     return float(rows[0]["target"]) if rows else DEFAULT_FOLLOWUP_TARGET
+
+
+def has_support_data(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any survey response has a follow-up Zendesk ticket: without one, a 0% follow-up rate means the support
+    data is missing, not that nobody followed up."""
+    rows = mart_rows(
+        con,
+        "closed_loop_sla_weekly",
+        "select coalesce(sum(followed_up), 0) as tickets from marts.closed_loop_sla_weekly where team = 'all'",
+    )
+    return bool(rows and rows[0]["tickets"])
+
+
+def ces_trend(con: duckdb.DuckDBPyConnection, grain: str) -> list[dict[str, Any]]:
+    return mart_rows(
+        con,
+        "ces_by_period",
+        """
+        select period_start, responses, ces_mean, ces_easy_share
+        from marts.ces_by_period
+        where period_grain = ? and segment_type = 'overall' and responses > 0
+        order by period_start
+        """,
+        [grain],
+    )
+
+
+def ces_by_ticket_category(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """CES per ticket category (refund_related, other, no_ticket) and quarter."""
+    return mart_rows(
+        con,
+        "ces_by_period",
+        """
+        select period_start, segment_value as ticket_category, responses, ces_mean, ces_easy_share,
+            median_first_reply_minutes, median_resolution_minutes
+        from marts.ces_by_period
+        where period_grain = 'quarter' and segment_type = 'ticket_category' and responses > 0
+        order by period_start, segment_value
+        """,
+    )

@@ -8,10 +8,13 @@ from typing import Any
 
 from analytics.themes.marts import ESCALATION_EXCLUDED
 from report import formatting as fmt
+from report import periods
 from report.queries import SLA_WEEKS
+from report.significance import nps_change, verdict
 
 # A segment needs this many responses in both quarters before its move is worth a recommendation.
 MIN_SEGMENT_RESPONSES = 5
+PARTIAL_NOTE = " (the last complete {period}: the current one is partial and left out)"
 
 
 @dataclass(frozen=True)
@@ -23,18 +26,27 @@ class Recommendation:
     numbers: dict[str, Any] = field(default_factory=dict)
 
 
-def largest_detractor_theme(themes: list[dict[str, Any]]) -> Recommendation | None:
-    """The theme (praise and other aside) with most detractor comments in the latest month with detractor comments."""
+def _latest_complete(starts: set[date], grain: str, as_of: date | None) -> tuple[list[date], bool]:
+    """The complete periods among `starts` (oldest first), and whether a later partial one was left out."""
+    done = sorted(start for start in starts if not periods.is_partial(grain, start, as_of))
+    return done, any(start > (done[-1] if done else date.min) for start in starts if start not in done)
+
+
+def largest_detractor_theme(themes: list[dict[str, Any]], as_of: date | None = None) -> Recommendation | None:
+    """The theme (praise and other aside) with most detractor comments in the latest complete month with detractor
+    comments."""
     detractor = [row for row in themes if row["nps_category"] == "detractor"]
-    if not detractor:
+    months, skipped = _latest_complete({row["month_start"] for row in detractor}, "month", as_of)
+    if not months:
         return None
-    month = max(row["month_start"] for row in detractor)
+    month = months[-1]
     candidates = [row for row in detractor if row["month_start"] == month and row["theme"] not in ESCALATION_EXCLUDED]
     if not candidates:
         return None
     top = min(candidates, key=lambda row: (-row["comments"], row["theme"]))
     numbers = {
         "month_start": month,
+        "skipped_partial_month": skipped,
         "theme": top["theme"],
         "theme_label": top["theme_label"],
         "comments": top["comments"],
@@ -43,18 +55,19 @@ def largest_detractor_theme(themes: list[dict[str, Any]]) -> Recommendation | No
         "accounts": top["accounts"],
         "mrr_usd": top["mrr_usd"],
     }
+    note = PARTIAL_NOTE.format(period="month") if skipped else ""
     text = (
-        f"The largest detractor theme in {fmt.month(month)} is {top['theme_label']} "
+        f"The largest detractor theme in {fmt.month(month)}{note} is {top['theme_label']} "
         f"({fmt.pct(top['share_of_comments'])} of detractor comments: {top['comments']} of {top['category_comments']}, "
         f"{top['accounts']} accounts, {fmt.usd(top['mrr_usd'])} MRR). Take it to the product backlog with its comments."
     )
     return Recommendation("largest_detractor_theme", text, numbers)
 
 
-def segment_moved_most(rows: list[dict[str, Any]]) -> Recommendation | None:
-    """The plan, region or MRR band whose NPS changed most between the latest two quarters (known segments with at
-    least MIN_SEGMENT_RESPONSES responses in both)."""
-    quarters = sorted({row["period_start"] for row in rows})
+def segment_moved_most(rows: list[dict[str, Any]], as_of: date | None = None) -> Recommendation | None:
+    """The plan, region or MRR band whose NPS changed most between the latest two complete quarters (known segments
+    with at least MIN_SEGMENT_RESPONSES responses in both), with the two-sample test of the change."""
+    quarters, skipped = _latest_complete({row["period_start"] for row in rows}, "quarter", as_of)
     if len(quarters) < 2:
         return None
     previous, latest = quarters[-2], quarters[-1]
@@ -62,51 +75,67 @@ def segment_moved_most(rows: list[dict[str, Any]]) -> Recommendation | None:
     for row in rows:
         by_segment.setdefault((row["segment_type"], row["segment_value"]), {})[row["period_start"]] = row
     moves = []
-    for (segment_type, segment_value), periods in by_segment.items():
-        before, after = periods.get(previous), periods.get(latest)
+    for (segment_type, segment_value), found in by_segment.items():
+        before, after = found.get(previous), found.get(latest)
         if segment_value == "unknown" or before is None or after is None:
             continue
         if min(before["responses"], after["responses"]) < MIN_SEGMENT_RESPONSES:
             continue
-        if before["nps"] is None or after["nps"] is None:
-            continue
-        moves.append((segment_type, segment_value, before, after, after["nps"] - before["nps"]))
+        test = nps_change(
+            (before["promoters"], before["detractors"], before["responses"]),
+            (after["promoters"], after["detractors"], after["responses"]),
+        )
+        moves.append((segment_type, segment_value, before, after, test))
     if not moves:
         return None
-    segment_type, segment_value, before, after, change = min(moves, key=lambda move: (-abs(move[4]), move[0], move[1]))
-    overlap = before["nps_ci_low"] <= after["nps_ci_high"] and after["nps_ci_low"] <= before["nps_ci_high"]
-    verdict = (
-        "the intervals overlap, so the move may be noise" if overlap else "the intervals do not overlap: a real move"
+    segment_type, segment_value, before, after, test = min(
+        moves, key=lambda move: (-abs(move[4].change), move[0], move[1])
     )
     numbers = {
         "segment_type": segment_type,
         "segment_value": segment_value,
         "previous_quarter": previous,
         "latest_quarter": latest,
-        "nps_from": before["nps"],
-        "nps_to": after["nps"],
-        "change": change,
+        "skipped_partial_quarter": skipped,
+        "nps_from": test.nps_from,
+        "nps_to": test.nps_to,
+        "change": test.change,
         "responses_from": before["responses"],
         "responses_to": after["responses"],
-        "ci_from": (before["nps_ci_low"], before["nps_ci_high"]),
-        "ci_to": (after["nps_ci_low"], after["nps_ci_high"]),
-        "intervals_overlap": overlap,
+        "change_ci": (test.ci_low, test.ci_high),
+        "z": test.z,
+        "p_value": test.p_value,
+        "significant": test.significant,
     }
+    note = ", the last complete quarters (the current one is partial and left out)" if skipped else ""
     text = (
-        f"{fmt.segment_name(segment_type)} {segment_value} moved most: "
-        f"NPS {fmt.num(before['nps'])} -> {fmt.num(after['nps'])} "
-        f"({fmt.signed(change)} points from {fmt.quarter(previous)} to {fmt.quarter(latest)}; 95% intervals "
-        f"{fmt.num(before['nps_ci_low'])} to {fmt.num(before['nps_ci_high'])} on {before['responses']} responses and "
-        f"{fmt.num(after['nps_ci_low'])} to {fmt.num(after['nps_ci_high'])} on {after['responses']}; {verdict})."
+        f"{fmt.segment_name(segment_type)} {segment_value} moved most from {fmt.quarter(previous)} to "
+        f"{fmt.quarter(latest)}{note}: NPS {fmt.num(test.nps_from)} -> {fmt.num(test.nps_to)} "
+        f"({fmt.signed(test.change)} points on {before['responses']} and {after['responses']} responses; "
+        f"{verdict(test)})."
     )
     return Recommendation("segment_moved_most", text, numbers)
 
 
-def followup_attainment(sla: list[dict[str, Any]], target: float) -> Recommendation | None:
-    """Detractor follow-up over the latest SLA_WEEKS weeks with a deadline passed, against the target."""
-    due = [row for row in sla if row["target_due"]]
+def followup_attainment(
+    sla: list[dict[str, Any]], target: float, as_of: date | None = None, *, has_support_data: bool = True
+) -> Recommendation | None:
+    """Detractor follow-up over the latest SLA_WEEKS complete weeks with a deadline passed, against the target; says
+    so instead when there is no support data (no follow-up ticket at all) or nothing is due yet."""
+    if not has_support_data:
+        return Recommendation(
+            "followup_attainment",
+            "No support data: no survey response has a follow-up Zendesk ticket, so detractor follow-up cannot be "
+            "measured. Connect Zendesk (or check that follow-up tickets carry the response id) before judging it.",
+            {"has_support_data": False},
+        )
+    due = [row for row in sla if row["target_due"] and not periods.is_partial("week", row["week_start"], as_of)]
     if not due:
-        return None
+        return Recommendation(
+            "followup_attainment",
+            "No detractor follow-up deadline has passed in a complete week yet: nothing to judge.",
+            {"has_support_data": True, "target_due": 0},
+        )
     weeks = due[-SLA_WEEKS:]
     met, total = sum(row["met_target"] for row in weeks), sum(row["target_due"] for row in weeks)
     fast_met = sum(row["met_fast_target"] or 0 for row in weeks)
@@ -114,6 +143,7 @@ def followup_attainment(sla: list[dict[str, Any]], target: float) -> Recommendat
     attainment = met / total
     fast = fast_met / fast_total if fast_total else None
     numbers = {
+        "has_support_data": True,
         "first_week": weeks[0]["week_start"],
         "last_week": weeks[-1]["week_start"],
         "weeks": len(weeks),
@@ -126,7 +156,7 @@ def followup_attainment(sla: list[dict[str, Any]], target: float) -> Recommendat
         "target": target,
         "below_target": attainment < target,
     }
-    span = f"the {len(weeks)} weeks from {weeks[0]['week_start']:%d %b} to {weeks[-1]['week_start']:%d %b %Y}"
+    span = f"the {len(weeks)} complete weeks from {weeks[0]['week_start']:%d %b} to {weeks[-1]['week_start']:%d %b %Y}"
     fast_text = f"; within 4 h: {fmt.pct(fast)} ({fast_met} of {fast_total})" if fast is not None else ""
     if attainment < target:
         text = (
@@ -152,12 +182,13 @@ def revenue_at_risk(accounts: list[dict[str, Any]]) -> Recommendation | None:
         "accounts": len(accounts),
         "revenue_at_risk_usd": total,
         "top_account_id": top["account_id"],
+        "top_account_name": top.get("account_name"),
         "top_revenue_at_risk_usd": top["revenue_at_risk_usd"],
         "top_risk_score": top["risk_score"],
     }
     text = (
         f"Call the {len(accounts)} accounts with most revenue at risk first: {fmt.usd(total)} of MRR at risk between "
-        f"them; the largest is {top['account_id']} ({fmt.usd(top['revenue_at_risk_usd'])} of "
+        f"them; the largest is {fmt.account(top)} ({fmt.usd(top['revenue_at_risk_usd'])} of "
         f"{fmt.usd(top['mrr_usd'])} MRR, risk score {top['risk_score']}: {top['risk_drivers'] or 'no driver named'})."
     )
     return Recommendation("revenue_at_risk", text, numbers)

@@ -115,6 +115,8 @@ def test_every_chart_draws_marks_in_chromium_offline(rendered, browser_view):
     assert rendered.charts == [
         "chart-nps-monthly",
         "chart-nps-weekly",
+        "chart-ces-monthly",
+        "chart-ces-categories",
         "chart-nps-segments",
         "chart-themes",
         "chart-sla",
@@ -139,11 +141,12 @@ def test_the_screenshot_is_a_real_png(browser_view):
 
 def test_recommendations_match_plain_sql(rendered, browser_view, warehouse_copy):
     found = {item.kind: item for item in rendered.recommendations}
-    assert set(found) == {"largest_detractor_theme", "segment_moved_most", "followup_attainment", "revenue_at_risk"}
     for item in rendered.recommendations:
         assert item.text in browser_view["text"]
     with duckdb.connect(str(warehouse_copy), read_only=True) as con:
-        # The largest detractor theme, counted from the classified comments and the responses themselves.
+        # The data's as-of date: the latest response; a period ending after it is partial and not read.
+        as_of = con.execute("select max(response_date) from marts.fct_survey_responses").fetchall()[0][0]
+        # The largest detractor theme of the latest complete month, counted from the classified comments.
         month, theme, comments, total, accounts = con.execute(
             """
             with detractor as (
@@ -152,14 +155,16 @@ def test_recommendations_match_plain_sql(rendered, browser_view, warehouse_copy)
                 join marts.comment_classifications as c using (response_id)
                 where r.survey_type = 'nps' and r.nps_category = 'detractor'
             ),
-            latest as (select * from detractor where month_start = (select max(month_start) from detractor))
+            complete as (select * from detractor where month_start + interval 1 month <= ?::date + 1),
+            latest as (select * from complete where month_start = (select max(month_start) from complete))
             select month_start, theme, count(*), (select count(*) from latest), count(distinct account_id)
             from latest
             where theme not in ('praise', 'other')
             group by month_start, theme
             order by count(*) desc, theme
             limit 1
-            """
+            """,
+            [as_of],
         ).fetchall()[0]
         theme_numbers = found["largest_detractor_theme"].numbers
         assert (theme_numbers["month_start"], theme_numbers["theme"]) == (month, theme)
@@ -168,12 +173,13 @@ def test_recommendations_match_plain_sql(rendered, browser_view, warehouse_copy)
         assert theme_numbers["accounts"] == accounts
         assert f"{100 * comments / total:.1f}% of detractor comments" in found["largest_detractor_theme"].text
 
-        # The segment that moved most between the latest two quarters, NPS recomputed from the counts.
+        # The segment that moved most between the latest two complete quarters, NPS recomputed from the counts.
         moves = con.execute(
             """
             with quarters as (
                 select distinct period_start from marts.nps_by_period
                 where period_grain = 'quarter' and segment_type = 'overall' and responses > 0
+                    and period_start + interval 3 month <= ?::date + 1
                 order by period_start desc limit 2
             ),
             scored as (
@@ -183,29 +189,36 @@ def test_recommendations_match_plain_sql(rendered, browser_view, warehouse_copy)
                 where period_grain = 'quarter' and segment_type in ('plan', 'region', 'mrr_band')
                     and segment_value != 'unknown' and responses >= 5
                     and period_start in (select period_start from quarters)
+                    and (select count(*) from quarters) = 2
             )
             select a.segment_type, a.segment_value, a.nps, b.nps, b.nps - a.nps as change
             from scored as a join scored as b using (segment_type, segment_value)
             where a.period_start < b.period_start
             order by abs(b.nps - a.nps) desc, a.segment_type, a.segment_value
-            """
+            """,
+            [as_of],
         ).fetchall()
-        segment_type, segment_value, nps_from, nps_to, change = moves[0]
-        moved = found["segment_moved_most"].numbers
-        assert (moved["segment_type"], moved["segment_value"]) == (segment_type, segment_value)
-        assert (moved["nps_from"], moved["nps_to"], moved["change"]) == pytest.approx((nps_from, nps_to, change))
-        assert f"NPS {nps_from:.1f} -> {nps_to:.1f} ({change:+.1f} points" in found["segment_moved_most"].text
+        if moves:
+            segment_type, segment_value, nps_from, nps_to, change = moves[0]
+            moved = found["segment_moved_most"].numbers
+            assert (moved["segment_type"], moved["segment_value"]) == (segment_type, segment_value)
+            assert (moved["nps_from"], moved["nps_to"], moved["change"]) == pytest.approx((nps_from, nps_to, change))
+            assert f"NPS {nps_from:.1f} -> {nps_to:.1f} ({change:+.1f} points" in found["segment_moved_most"].text
+        else:
+            assert "segment_moved_most" not in found
 
-        # Detractor follow-up over the latest four weeks with a deadline passed.
+        # Detractor follow-up over the latest four complete weeks with a deadline passed.
         met, due, fast_met, fast_due = con.execute(
             """
             with weeks as (
                 select * from marts.closed_loop_sla_weekly
                 where team = 'all' and nps_category = 'detractor' and target_due > 0
+                    and week_start + 7 <= ?::date + 1
                 order by week_start desc limit 4
             )
             select sum(met_target), sum(target_due), sum(met_fast_target), sum(fast_target_due) from weeks
-            """
+            """,
+            [as_of],
         ).fetchall()[0]
         followup = found["followup_attainment"].numbers
         assert (followup["met_target"], followup["target_due"]) == (met, due)
@@ -252,8 +265,9 @@ def test_missing_marts_render_no_data_yet(tmp_path):
         "sla",
         "accounts",
         "revenue",
+        "ces",
     }
-    assert content.count("No data yet.") == 8  # every section and the headline
+    assert content.count("No data yet.") == 9  # every section and the headline
     assert (tmp_path / "out" / "latest.html").exists()
 
 
