@@ -22,7 +22,14 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 export GX_ANALYTICS_ENABLED := false
 
+# Three locks, each holding only what the one before it lacks (tests/test_packaging.py checks the split):
+# requirements.lock is what the platform runs on (`make run`, `make ui`, `nps ...`); requirements-dev.lock adds the
+# tests, the linters and the browser driver (`make test`, `make lint`); requirements-spark.lock adds pyspark and
+# dbt-spark (`make test-spark`). The project itself is installed editable without dependencies: the `nps` command.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
+DEV_INSTALLED := $(VENV)/.installed-dev
+SPARK_INSTALLED := $(VENV)/.installed-spark
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project \( -path dbt_project/target -o -path dbt_project/logs \) -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
@@ -43,7 +50,16 @@ help:
 
 $(INSTALLED): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PIP_INSTALL) -r requirements.lock
+	$(PIP_INSTALL) --no-deps --editable .
+	@touch $@
+
+$(DEV_INSTALLED): $(INSTALLED) requirements-dev.lock
+	$(PIP_INSTALL) -r requirements.lock -r requirements-dev.lock
+	@touch $@
+
+$(SPARK_INSTALLED): $(DEV_INSTALLED) requirements-spark.lock
+	$(PIP_INSTALL) -r requirements.lock -r requirements-dev.lock -r requirements-spark.lock
 	@touch $@
 
 $(MANIFEST): $(INSTALLED) $(DBT_FILES)
@@ -68,7 +84,7 @@ SERIAL_TESTS := tests/webhooks/test_typeform_webhook.py tests/e2e/test_realtime.
 # In parallel (pytest-xdist: three workers on two cores fill the time tests spend waiting on subprocesses and
 # servers; one module per worker at a time; slowest modules first: tests/conftest.py), then the few tests that
 # measure time or throughput (marker serial) alone, starting from the first session's demo warehouse.
-test: setup chromium
+test: setup $(DEV_INSTALLED) chromium
 	cache=$$(mktemp -d) && export NPS_TEST_FULL_RUN_CACHE=$$cache && \
 		$(BIN)/python -m pytest -n 3 --dist loadscope --durations=15 -m "not spark and not serial" && \
 		$(BIN)/python -m pytest -m "serial and not spark" $(SERIAL_TESTS); status=$$?; rm -rf $$cache; exit $$status
@@ -80,10 +96,10 @@ java:
 
 # Everything but the end-to-end pipeline runs (marker e2e) and Spark: the loader, the contracts and their property
 # tests, the catalogue, the API connectors, the webhook receiver, the report.
-test-fast: setup chromium
+test-fast: setup $(DEV_INSTALLED) chromium
 	$(BIN)/python -m pytest -n 3 --dist loadscope -m "not spark and not e2e and not serial"
 
-test-spark: setup java
+test-spark: setup $(SPARK_INSTALLED) java
 	$(BIN)/python -m pytest -m spark tests/spark
 
 ui: setup
@@ -109,7 +125,7 @@ webhooks: $(INSTALLED)
 # sqlfluff's dbt templater compiles every model against a warehouse: a scratch one under data/ (never yours, which
 # a run may be writing), holding the churn rules seed that account_health's drivers are generated from.
 LINT_WAREHOUSE := $(CURDIR)/data/lint/warehouse.duckdb
-lint: setup
+lint: setup $(DEV_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@rm -rf $(dir $(LINT_WAREHOUSE)) && mkdir -p $(dir $(LINT_WAREHOUSE))
@@ -120,7 +136,7 @@ lint: setup
 freshness: setup
 	cd dbt_project && ../$(BIN)/dbt source freshness --profiles-dir . --target $(NPS_DBT_TARGET)
 
-format: setup
+format: setup $(DEV_INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 

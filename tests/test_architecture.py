@@ -18,7 +18,7 @@ from settings.__main__ import DOCS, docs_text
 ROOT = settings.REPO_ROOT
 # Plain libraries: no Dagster, and never an import of the orchestration layer.
 LIBRARIES = ("settings", "ingestion", "analytics", "outbound", "report", "serving", "scale_out", "demo")
-EVERY_PACKAGE = (*LIBRARIES, "orchestration", "benchmarks")
+EVERY_PACKAGE = (*LIBRARIES, "orchestration", "benchmarks", "nps")
 MAX_LINES = 400
 
 
