@@ -298,3 +298,24 @@ def ces_category_figure(rows: list[dict[str, Any]], title: str) -> go.Figure:
     )
     figure.update_yaxes(range=[1, 7.5])
     return _layout(figure, title, height=320, y_title="CES")
+
+
+def risk_tier_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    tiers = [row["risk_tier"] for row in rows]
+    figure = go.Figure()
+    for name, column, color in (
+        ("MRR", "mrr_usd", COLORS["band"]),
+        ("revenue at risk", "revenue_at_risk_usd", COLORS["fast"]),
+    ):
+        figure.add_trace(
+            go.Bar(
+                x=tiers,
+                y=[row[column] or 0 for row in rows],
+                name=name,
+                marker_color=color,
+                text=[f"{row['accounts']} accounts" if column == "mrr_usd" else "" for row in rows],
+                hovertemplate="%{x}: $%{y:,.0f} " + name + "<extra></extra>",
+            )
+        )
+    figure.update_layout(barmode="overlay")
+    return _layout(figure, "MRR and revenue at risk per churn-risk tier", height=320, y_title="USD per month")

@@ -77,6 +77,9 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
     per_point = queries.revenue_per_point(con)
     ces_monthly = periods.mark(queries.ces_trend(con, "month"), "month", as_of)
     ces_categories = queries.ces_by_ticket_category(con)
+    tiers = queries.risk_tiers(con)
+    goals = queries.goals(con)
+    verbatims = queries.verbatims(con, sorted({row["month_start"] for row in themes if not row["is_partial"]}))
 
     recommendations = [
         item
@@ -99,6 +102,8 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
         )
     else:
         page.no_data("recommendations", "Recommendations", "Recommendations need themes, segments or follow-ups.")
+
+    sections.goals(page, goals, as_of, support)
 
     if monthly or weekly:
         body = (page.chart("chart-nps-monthly", figures.trend_figure(monthly, "month")) if monthly else "") + (
@@ -144,6 +149,8 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
     else:
         page.no_data("themes", "Promoter and detractor themes", "marts.comment_themes is empty.")
 
+    sections.verbatims(page, verbatims)
+
     if not support and (sla or overall):
         page.no_data("sla", "Closed-loop follow-up", "No support data: no response has a follow-up Zendesk ticket.")
     elif any(row["target_due"] or row["fast_target_due"] for row in sla):
@@ -156,6 +163,8 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
         )
     else:
         page.no_data("sla", "Closed-loop follow-up", "No detractor follow-up deadline has passed yet.")
+
+    sections.risk_tiers(page, tiers)
 
     if accounts:
         rows_html = table(

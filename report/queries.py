@@ -19,9 +19,13 @@ MARTS = (
     "nps_revenue_per_point",
     "goal_progress",
     "ces_by_period",
+    "fct_survey_responses",
+    "comment_classifications",
 )
 SEGMENT_TYPES = ("plan", "region", "mrr_band")
 THEME_MONTHS = 3
+VERBATIM_THEMES = 3  # top themes per category
+VERBATIMS_PER_THEME = 3
 SLA_WEEKS = 4
 TOP_ACCOUNTS = 10
 DEFAULT_FOLLOWUP_TARGET = 1.0  # "every detractor contacted within 24 hours" unless goal_progress says otherwise
@@ -213,4 +217,80 @@ def ces_by_ticket_category(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any
         where period_grain = 'quarter' and segment_type = 'ticket_category' and responses > 0
         order by period_start, segment_value
         """,
+    )
+
+
+def risk_tiers(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Paying accounts per churn-risk tier (accounts without a tier, not paying, aside)."""
+    return mart_rows(
+        con,
+        "dim_accounts",
+        """
+        select risk_tier, count(*) as accounts, sum(mrr_usd) as mrr_usd, sum(revenue_at_risk_usd) as revenue_at_risk_usd
+        from marts.dim_accounts
+        where risk_tier is not null
+        group by risk_tier
+        order by case risk_tier when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end, risk_tier
+        """,
+    )
+
+
+def goals(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every goal in the latest quarter of goal_progress."""
+    return mart_rows(
+        con,
+        "goal_progress",
+        """
+        select goal_id, goal, metric, quarter_start, baseline, target, actual, actual_ci_low, actual_ci_high,
+            sample_size, progress, status
+        from marts.goal_progress
+        where quarter_start = (select max(quarter_start) from marts.goal_progress)
+        order by goal_id
+        """,
+    )
+
+
+def verbatims(con: duckdb.DuckDBPyConnection, months: list[date]) -> list[dict[str, Any]]:
+    """Up to VERBATIMS_PER_THEME comments (newest first) of each of the VERBATIM_THEMES themes with most comments
+    per category (detractor, promoter; not 'other') in `months` (the complete months of the themes chart)."""
+    if not months or not has_table(con, "comment_classifications"):
+        return []
+    name = "accounts.account_name" if has_column(con, "dim_accounts", "account_name") else "null::varchar"
+    accounts = "marts.dim_accounts" if has_table(con, "dim_accounts") else "(select null::varchar as account_id)"
+    return mart_rows(
+        con,
+        "fct_survey_responses",
+        f"""
+        with comments as (
+            select responses.response_id, responses.nps_category, responses.score, responses.comment,
+                responses.response_date, responses.account_id, {name} as account_name, classes.theme,
+                classes.theme_label
+            from marts.fct_survey_responses as responses
+            join marts.comment_classifications as classes on responses.response_id = classes.response_id
+            left join {accounts} as accounts on responses.account_id = accounts.account_id
+            where responses.survey_type = 'nps' and responses.nps_category in ('detractor', 'promoter')
+                and responses.comment is not null and classes.theme != 'other'
+                and date_trunc('month', responses.response_date)::date in ({", ".join("?" for _ in months)})
+        ),
+        themes as (
+            select nps_category, theme, count(*) as theme_comments,
+                row_number() over (partition by nps_category order by count(*) desc, theme) as theme_rank
+            from comments
+            group by nps_category, theme
+        ),
+        ranked as (
+            select comments.*, themes.theme_comments, themes.theme_rank,
+                row_number() over (
+                    partition by comments.nps_category, comments.theme
+                    order by comments.response_date desc, comments.response_id
+                ) as comment_rank
+            from comments
+            join themes on comments.nps_category = themes.nps_category and comments.theme = themes.theme
+        )
+        select * exclude (comment_rank)
+        from ranked
+        where theme_rank <= {VERBATIM_THEMES} and comment_rank <= {VERBATIMS_PER_THEME}
+        order by nps_category, theme_rank, response_date desc, response_id
+        """,
+        months,
     )

@@ -1,8 +1,9 @@
-"""The report's sections beyond NPS: CES (trend and by ticket category, with the refund split). Each writes one
-section into the page, or says what is missing."""
+"""The report's sections beyond the NPS charts: CES, the change against the previous period, churn-risk tiers, goals
+and verbatims. Each writes one section into the page, or says what is missing."""
 
 from __future__ import annotations
 
+import html
 from datetime import date
 from typing import Any
 
@@ -114,4 +115,108 @@ def changes_table(changes: list[dict[str, Any]]) -> str:
         )
         + '<p class="intro">Latest complete month and quarter against the one before: a two-sample z-test of the '
         "difference, each NPS's variance from its counts (docs/metrics.md).</p>"
+    )
+
+
+def risk_tiers(page: Page, tiers: list[dict[str, Any]]) -> None:
+    title = "Churn-risk tiers and revenue at risk"
+    if not tiers:
+        page.no_data("risk-tiers", title, "marts.dim_accounts has no account with a churn-risk tier.")
+        return
+    total_accounts = sum(row["accounts"] for row in tiers)
+    total_mrr = sum(row["mrr_usd"] or 0 for row in tiers)
+    total_risk = sum(row["revenue_at_risk_usd"] or 0 for row in tiers)
+    body = page.chart("chart-risk-tiers", figures.risk_tier_figure(tiers)) + table(
+        ["tier", "accounts", "share of accounts", "MRR", "revenue at risk", "share of revenue at risk"],
+        [
+            [
+                row["risk_tier"],
+                row["accounts"],
+                fmt.pct(row["accounts"] / total_accounts),
+                fmt.usd(row["mrr_usd"]),
+                fmt.usd(row["revenue_at_risk_usd"]),
+                fmt.pct((row["revenue_at_risk_usd"] or 0) / total_risk) if total_risk else "n/a",
+            ]
+            for row in tiers
+        ]
+        + [["all", total_accounts, fmt.pct(1.0), fmt.usd(total_mrr), fmt.usd(total_risk), ""]],
+        numeric=(1, 2, 3, 4, 5),
+    )
+    page.section(
+        "risk-tiers",
+        title,
+        body,
+        intro="Paying accounts per churn-risk tier as of the latest day; revenue at risk = MRR x risk score / 100 "
+        "(marts.dim_accounts).",
+    )
+
+
+GOAL_FORMATS = {
+    "nps": fmt.num,
+    "detractor_share": fmt.pct,
+    "response_rate": fmt.pct,
+    "followup_24h_attainment": fmt.pct,
+}
+
+
+def goals(page: Page, rows: list[dict[str, Any]], as_of: date | None, has_support_data: bool) -> None:
+    title = "Goal progress"
+    if not rows:
+        page.no_data("goals", title, "marts.goal_progress is empty.")
+        return
+    quarter = rows[0]["quarter_start"]
+    partial = periods.is_partial("quarter", quarter, as_of)
+    body_rows = []
+    for row in rows:
+        show = GOAL_FORMATS.get(row["metric"], fmt.num)
+        if row["metric"] == "followup_24h_attainment" and not has_support_data:
+            actual, progress, status = "no support data", "", "not measurable"
+        else:
+            actual = show(row["actual"])
+            if row["actual_ci_low"] is not None and row["actual_ci_high"] is not None:
+                actual += f" ({show(row['actual_ci_low'])} to {show(row['actual_ci_high'])})"
+            progress = fmt.pct(row["progress"]) if row["progress"] is not None else ""
+            status = row["status"] or ""
+        body_rows.append([row["goal"], show(row["baseline"]), show(row["target"]), actual, progress, status])
+    label = fmt.quarter(quarter) + (" (partial, so far)" if partial else "")
+    page.section(
+        "goals",
+        f"Goal progress, {label}",
+        table(["goal", "baseline", "target", "actual (95% interval)", "progress", "status"], body_rows, (1, 2, 3, 4)),
+        intro="The goals of seed goals.csv in the latest quarter: baseline = the previous quarter, progress = "
+        "(actual - baseline) / (target - baseline); a partial quarter is in progress (marts.goal_progress).",
+    )
+
+
+def verbatims(page: Page, rows: list[dict[str, Any]]) -> None:
+    title = "What customers said: comments per top theme"
+    if not rows:
+        page.no_data("verbatims", title, "No classified detractor or promoter comment in a complete month.")
+        return
+    body = ""
+    for category in ("detractor", "promoter"):
+        themes: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row["nps_category"] == category:
+                themes.setdefault(row["theme_label"], []).append(row)
+        if not themes:
+            continue
+        body += f"<h3>{category.capitalize()}s</h3>"
+        for label, comments in themes.items():
+            items = "".join(
+                f'<li><q>{html.escape(row["comment"])}</q> <span class="who">score {row["score"]}, '
+                f"{row['response_date']}, {html.escape(fmt.account(row) if row['account_id'] else 'no account')}"
+                "</span></li>"
+                for row in comments
+            )
+            body += (
+                f'<div class="verbatims"><h4>{html.escape(label)} ({comments[0]["theme_comments"]} comments)</h4>'
+                f"<ul>{items}</ul></div>"
+            )
+    page.section(
+        "verbatims",
+        title,
+        body,
+        intro="The newest comments of the themes with most detractor and promoter comments in the complete months "
+        "of the themes chart (marts.fct_survey_responses with marts.comment_classifications).",
     )

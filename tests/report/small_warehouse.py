@@ -83,6 +83,43 @@ CES_ROWS = [
     ("quarter", date(2026, 4, 1), "ticket_category", "refund_related", 1, 7.0, 1.0, 10.0, 60.0),
 ]
 
+# (response_id, nps_category, score, comment, response_date, account_id, theme, theme_label)
+COMMENTS = [
+    ("r01", "detractor", 2, "Crashes on export", date(2026, 4, 28), "acc_1", "bugs", "Bugs and errors"),
+    ("r02", "detractor", 3, "Error 500 every morning", date(2026, 4, 20), "acc_2", "bugs", "Bugs and errors"),
+    ("r03", "detractor", 4, "Sync loses rows", date(2026, 4, 10), None, "bugs", "Bugs and errors"),
+    ("r04", "detractor", 1, "The oldest bug report", date(2026, 4, 2), "acc_3", "bugs", "Bugs and errors"),
+    ("r05", "detractor", 5, "Too expensive <for us>", date(2026, 4, 15), "acc_2", "pricing", "Pricing"),
+    ("r06", "detractor", 6, "Price went up", date(2026, 3, 15), "acc_3", "pricing", "Pricing"),
+    ("r07", "detractor", 6, "Pricing page unclear", date(2026, 3, 5), "acc_1", "pricing", "Pricing"),
+    ("r08", "detractor", 5, "Slow dashboards", date(2026, 4, 5), "acc_1", "performance", "Performance"),
+    ("r09", "detractor", 5, "Slow search", date(2026, 3, 9), "acc_2", "performance", "Performance"),
+    ("r10", "detractor", 6, "Setup took weeks", date(2026, 4, 6), "acc_3", "onboarding", "Onboarding"),
+    ("r11", "detractor", 0, "Just bad", date(2026, 4, 7), "acc_3", "other", "Other"),
+    # May is partial: its comments are not shown.
+    ("r12", "detractor", 0, "May comment, partial month", date(2026, 5, 12), "acc_1", "bugs", "Bugs and errors"),
+    ("r13", "promoter", 10, "Support answered in minutes", date(2026, 4, 12), "acc_1", "support", "Support"),
+    ("r14", "promoter", 9, "Great <b>support</b> team", date(2026, 3, 12), "acc_2", "support", "Support"),
+    ("r15", "promoter", 10, "So easy to use", date(2026, 4, 3), "acc_3", "ease_of_use", "Ease of use"),
+]
+
+# (goal_id, goal, metric, baseline, target, actual, actual_ci_low, actual_ci_high, progress, status)
+GOALS = [
+    (
+        "followup_24h",
+        "Every detractor contacted within 24 hours",
+        "followup_24h_attainment",
+        0.8,
+        0.9,
+        0.75,
+        None,
+        None,
+        -0.5,
+        "in_progress",
+    ),
+    ("nps_plus_5", "Raise NPS by 5 points quarter on quarter", "nps", 44.3, 49.3, 100.0, 70.0, 100.0, 11.1, "met"),
+]
+
 
 def build(path: Path, *, support_data: bool = True) -> Path:
     """Write the marts the report reads; without support data no response has a follow-up ticket (and so none met
@@ -162,9 +199,30 @@ def build(path: Path, *, support_data: bool = True) -> Path:
         )
         con.execute(
             """
-            create table marts.goal_progress as
-            select 'followup_24h_attainment' as metric, date '2026-04-01' as quarter_start, 0.9 as target
+            create table marts.goal_progress (goal_id varchar, goal varchar, metric varchar, baseline double,
+                target double, actual double, actual_ci_low double, actual_ci_high double, progress double,
+                status varchar)
             """
+        )
+        con.executemany("insert into marts.goal_progress values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", GOALS)
+        con.execute(
+            "create or replace table marts.goal_progress as "
+            "select *, date '2026-04-01' as quarter_start, 20 as sample_size from marts.goal_progress"
+        )
+        con.execute(
+            """
+            create table marts.fct_survey_responses (response_id varchar, nps_category varchar, score integer,
+                comment varchar, response_date date, account_id varchar, theme varchar, theme_label varchar)
+            """
+        )
+        con.executemany("insert into marts.fct_survey_responses values (?, ?, ?, ?, ?, ?, ?, ?)", COMMENTS)
+        con.execute(
+            "create table marts.comment_classifications as "
+            "select response_id, theme, theme_label from marts.fct_survey_responses"
+        )
+        con.execute(
+            "create or replace table marts.fct_survey_responses as "
+            "select * exclude (theme, theme_label), 'nps' as survey_type from marts.fct_survey_responses"
         )
         con.execute(
             """

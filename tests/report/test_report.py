@@ -120,6 +120,7 @@ def test_every_chart_draws_marks_in_chromium_offline(rendered, browser_view):
         "chart-nps-segments",
         "chart-themes",
         "chart-sla",
+        "chart-risk-tiers",
     ]
     assert sorted(browser_view["marks"]) == sorted(rendered.charts)
     for chart, found in browser_view["marks"].items():
@@ -266,8 +267,11 @@ def test_missing_marts_render_no_data_yet(tmp_path):
         "accounts",
         "revenue",
         "ces",
+        "goals",
+        "verbatims",
+        "risk-tiers",
     }
-    assert content.count("No data yet.") == 9  # every section and the headline
+    assert content.count("No data yet.") == 12  # every section and the headline
     assert (tmp_path / "out" / "latest.html").exists()
 
 

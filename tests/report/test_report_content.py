@@ -169,3 +169,39 @@ def test_the_overall_change_of_the_last_complete_month_and_quarter_is_tested(ren
     content = rendered.path.read_text(encoding="utf-8")
     assert "March 2026 -&gt; April 2026" in content and "Q4 2025 -&gt; Q1 2026" in content
     assert '<td class="num">0.054</td>' in content
+
+
+def test_risk_tiers_goals_and_verbatims(rendered):
+    content = rendered.path.read_text(encoding="utf-8")
+    # Tiers: high acc_1 (2000 MRR, 1600 at risk), medium acc_2 (500, 250), low acc_3 + acc_4 (90 + 0, 9 + 0).
+    assert (
+        '<tr><td>high</td><td class="num">1</td><td class="num">25.0%</td><td class="num">$2,000</td>'
+        '<td class="num">$1,600</td><td class="num">86.1%</td></tr>'
+    ) in content
+    assert '<tr><td>low</td><td class="num">2</td><td class="num">50.0%</td><td class="num">$90</td>' in content
+    assert '<tr><td>all</td><td class="num">4</td><td class="num">100.0%</td><td class="num">$2,590</td>' in content
+    assert "chart-risk-tiers" in rendered.charts
+
+    assert "Goal progress, Q2 2026 (partial, so far)" in content
+    assert '<td>Every detractor contacted within 24 hours</td><td class="num">80.0%</td>' in content
+    assert '<td class="num">100.0 (70.0 to 100.0)</td>' in content
+
+    # Verbatims: the top 3 detractor themes of March-April (bugs 4, pricing 3, performance 2; not onboarding 1,
+    # not 'other'), the 3 newest comments each; nothing from partial May; comments escaped.
+    section = content[content.index('<section id="verbatims">') :]
+    section = section[: section.index("</section>")]
+    assert section.index("Bugs and errors (4 comments)") < section.index("Pricing (3 comments)")
+    assert "Performance (2 comments)" in section and "Onboarding" not in section and "Just bad" not in section
+    assert "Crashes on export" in section and "Sync loses rows" in section and "The oldest bug report" not in section
+    assert "May comment, partial month" not in section
+    assert "Too expensive &lt;for us&gt;" in section and "Great &lt;b&gt;support&lt;/b&gt; team" in section
+    assert "Acme &amp; Sons (acc_1)" in section and "no account" in section
+
+
+def test_without_support_data_the_followup_goal_is_not_judged(tmp_path):
+    warehouse = small_warehouse.build(tmp_path / "warehouse.duckdb", support_data=False)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        content = report.render(con, tmp_path / "report.html").path.read_text(encoding="utf-8")
+    goals = content[content.index('<section id="goals">') :]
+    goals = goals[: goals.index("</section>")]
+    assert "no support data" in goals and "not measurable" in goals and "75.0%" not in goals
