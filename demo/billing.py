@@ -1,4 +1,5 @@
-"""Stripe: customers, subscriptions, invoices and charges, rendered from the simulated lifecycles.
+"""Stripe: products (the fixed catalog), customers, subscriptions, invoices and charges, rendered from the
+simulated lifecycles.
 
 Amounts are in minor units, times are epoch seconds. Every mutable object is written again, whole, on
 each day it changed: a subscription on renewals, plan changes, past-due spells and cancellation; an
@@ -9,6 +10,7 @@ a customer when it becomes (or stops being) delinquent.
 from __future__ import annotations
 
 from demo.accounts import Account
+from demo.catalog import CATALOG_UPDATED, PLANS, product_id, render_product
 from demo.lifecycle import AccountLifecycle, Charge, Invoice, Subscription, SubscriptionVersion
 from demo.writer import LandingWriter
 
@@ -229,6 +231,8 @@ def render_charge(account: Account, charge: Charge, ts: int) -> dict:
 
 
 def write_stripe(writer: LandingWriter, lives: list[AccountLifecycle]) -> None:
+    for plan in PLANS:
+        writer.put_json("stripe", "products", CATALOG_UPDATED, product_id(plan), render_product(plan))
     for life in lives:
         account = life.account
         customer = account.stripe_customer_id

@@ -15,6 +15,9 @@ MONTHLY_SEAT_PRICE: dict[str, dict[str, int]] = {
     "gbp": {"starter": 1500, "growth": 3900, "business": 7900, "enterprise": 15900},
 }
 ANNUAL_MULTIPLIER = 10  # two months free
+# When the catalog was set up in Stripe (before any demo window: the products land on the window's first day).
+CATALOG_CREATED = 1672531200  # 2023-01-01T00:00:00Z
+CATALOG_UPDATED = 1704067200  # 2024-01-01T00:00:00Z, the last edit in the Dashboard
 SEAT_RANGE: dict[str, tuple[int, int]] = {
     "starter": (1, 5),
     "growth": (3, 20),
@@ -41,6 +44,36 @@ def plan_rank(plan: str) -> int:
 
 def product_id(plan: str) -> str:
     return _fixed_id("prod_", f"product:{plan}", 14)
+
+
+def product_name(plan: str) -> str:
+    """The plan's name as customers and the team know it: the Stripe Product's `name`."""
+    return plan.capitalize()
+
+
+def render_product(plan: str) -> dict:
+    """The Stripe Product object (https://docs.stripe.com/api/products/object), as `GET /v1/products` lists it."""
+    return {
+        "id": product_id(plan),
+        "object": "product",
+        "active": True,
+        "created": CATALOG_CREATED,
+        "default_price": Price(plan, "month", "usd").id,
+        "description": f"{product_name(plan)} plan, billed per seat.",
+        "images": [],
+        "livemode": False,
+        "marketing_features": [],
+        "metadata": {},
+        "name": product_name(plan),
+        "package_dimensions": None,
+        "shippable": None,
+        "statement_descriptor": None,
+        "tax_code": "txcd_10103001",
+        "type": "service",
+        "unit_label": "seat",
+        "updated": CATALOG_UPDATED,
+        "url": None,
+    }
 
 
 @dataclass(frozen=True)
@@ -77,7 +110,9 @@ def _price_object(price: Price) -> dict:
         "active": True,
         "currency": price.currency,
         "lookup_key": price.lookup_key,
-        "nickname": price.plan.capitalize(),
+        # As in most Stripe accounts, only some prices carry a nickname (here the USD monthly ones, the first
+        # created); the plan's name is on the Product.
+        "nickname": product_name(price.plan) if price.currency == "usd" and price.interval == "month" else None,
         "product": product_id(price.plan),
         "recurring": {"interval": price.interval, "interval_count": 1, "usage_type": "licensed"},
         "type": "recurring",

@@ -154,6 +154,18 @@
         case lower(trim((payload ->> '$.deleted'))) when 'true' then true when 'false' then false end
     {%- elif entity == 'stripe.customers' and field == 'created' %}
         make_timestamp((case when regexp_full_match((payload ->> '$.created'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.created') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.products' and field == 'name' %}
+        nullif(trim((payload ->> '$.name')), '')
+    {%- elif entity == 'stripe.products' and field == 'active' %}
+        case lower(trim((payload ->> '$.active'))) when 'true' then true when 'false' then false end
+    {%- elif entity == 'stripe.products' and field == 'deleted' %}
+        case lower(trim((payload ->> '$.deleted'))) when 'true' then true when 'false' then false end
+    {%- elif entity == 'stripe.products' and field == 'default_price' %}
+        case when (payload ->> '$.default_price.id') is not null then nullif(trim((payload ->> '$.default_price.id')), '') else nullif(trim((payload ->> '$.default_price')), '') end
+    {%- elif entity == 'stripe.products' and field == 'created' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.created'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.created') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.products' and field == 'updated' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.updated'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.updated') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.subscriptions' and field == 'customer' %}
         case when (payload ->> '$.customer.id') is not null then nullif(trim((payload ->> '$.customer.id')), '') else nullif(trim((payload ->> '$.customer')), '') end
     {%- elif entity == 'stripe.subscriptions' and field == 'status' %}
@@ -398,6 +410,18 @@
         case lower(trim(get_json_object(payload, '$.deleted'))) when 'true' then true when 'false' then false end
     {%- elif entity == 'stripe.customers' and field == 'created' %}
         timestamp_seconds(case when (trim(get_json_object(payload, '$.created')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.created')) as bigint) end)
+    {%- elif entity == 'stripe.products' and field == 'name' %}
+        nullif(trim(get_json_object(payload, '$.name')), '')
+    {%- elif entity == 'stripe.products' and field == 'active' %}
+        case lower(trim(get_json_object(payload, '$.active'))) when 'true' then true when 'false' then false end
+    {%- elif entity == 'stripe.products' and field == 'deleted' %}
+        case lower(trim(get_json_object(payload, '$.deleted'))) when 'true' then true when 'false' then false end
+    {%- elif entity == 'stripe.products' and field == 'default_price' %}
+        case when get_json_object(payload, '$.default_price.id') is not null then nullif(trim(get_json_object(payload, '$.default_price.id')), '') else nullif(trim(get_json_object(payload, '$.default_price')), '') end
+    {%- elif entity == 'stripe.products' and field == 'created' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.created')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.created')) as bigint) end)
+    {%- elif entity == 'stripe.products' and field == 'updated' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.updated')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.updated')) as bigint) end)
     {%- elif entity == 'stripe.subscriptions' and field == 'customer' %}
         case when get_json_object(payload, '$.customer.id') is not null then nullif(trim(get_json_object(payload, '$.customer.id')), '') else nullif(trim(get_json_object(payload, '$.customer')), '') end
     {%- elif entity == 'stripe.subscriptions' and field == 'status' %}

@@ -1,4 +1,5 @@
-"""Stripe: customers, subscriptions, invoices and charges as the list endpoints return them (API reference)."""
+"""Stripe: customers, products, subscriptions, invoices and charges as the list endpoints return them (API
+reference)."""
 
 from functools import partial
 
@@ -40,6 +41,15 @@ CUSTOMER_FIELDS = (
     address balance cash_balance default_source delinquent discount email invoice_credit_balance
     invoice_prefix invoice_settings name next_invoice_sequence phone preferred_locales shipping sources
     subscriptions tax tax_exempt tax_ids test_clock deleted
+    """
+    ),
+)
+# The Product object (https://docs.stripe.com/api/products/object): `name` is the plan name people know.
+PRODUCT_FIELDS = (
+    *names(
+        """
+    id object active created default_price deleted description features images livemode marketing_features
+    metadata name package_dimensions shippable statement_descriptor tax_code type unit_label updated url
     """
     ),
 )
@@ -108,6 +118,24 @@ ENTITIES = (
         key_name="customer_id",
         record_time="created",
         description="Stripe Customer objects; metadata.account_id is the account id.",
+    ),
+    EntitySpec(
+        source="stripe",
+        entity="products",
+        layout="json_object",
+        known_fields=PRODUCT_FIELDS,
+        fields=(
+            # Stripe requires a name on every product; a deleted product (`{id, object, deleted: true}`) has none.
+            f.text("name"),
+            f.boolean("active"),
+            f.boolean("deleted"),
+            f.reference("default_price"),
+            f.epoch_seconds("created", time_role="record"),
+            f.epoch_seconds("updated", time_role="record"),
+        ),
+        key_name="product_id",
+        record_time="updated",
+        description="Stripe Product objects; `name` is the plan name, each renamed or archived version is kept.",
     ),
     EntitySpec(
         source="stripe",

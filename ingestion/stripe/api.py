@@ -1,10 +1,13 @@
-"""Stripe list endpoints (customers, subscriptions, invoices, charges) and, for changes, the Events API.
+"""Stripe list endpoints (customers, subscriptions, invoices, charges, products) and, for changes, the Events API.
 
 `GET /v1/<objects>?limit=100&created[gte]=<cursor>`, newest first, next page `starting_after=<last id>` while
 `has_more`; subscriptions with `status=all` (the default leaves out canceled ones). A list only finds objects
 *created* since the cursor, so changes to older objects (a cancellation, a paid invoice, a refund) come from
 `GET /v1/events?created[gte]=<cursor>&types[]=...`: each event holds the object as it was after the change, and it
 lands on the event's day. List objects have no update time: they land on their `created` day, as of the fetch.
+Products (the catalog: the plan names) are few and carry an `updated` time: the whole list is read on every run
+(`GET /v1/products`, active and archived alike) and each version lands on its `updated` day, so a renamed or
+archived product is seen without events.
 Auth: `Authorization: Bearer <secret or restricted key>`.
 """
 
@@ -29,6 +32,8 @@ LISTS = {
     "invoices": {"path": "v1/invoices", "params": {}},
     "charges": {"path": "v1/charges", "params": {}},
 }
+# Read whole on every run, each object landing on its `updated` day (API reference: "The Product object").
+CATALOG = {"products": {"path": "v1/products", "params": {}}}
 # Event types that carry a changed customer, subscription, invoice or charge (creations come from the lists).
 EVENT_TYPES = [
     "customer.updated",
@@ -55,7 +60,7 @@ OBJECT_ENTITIES = {"customer": "customers", "subscription": "subscriptions", "in
 
 
 def endpoints(settings: VendorSettings) -> list[str]:
-    paths = [f"/{spec['path']}" for spec in LISTS.values()]
+    paths = [f"/{spec['path']}" for spec in (*LISTS.values(), *CATALOG.values())]
     return [*paths, "/v1/events"] if settings.stripe_events else paths
 
 
@@ -98,6 +103,19 @@ def stripe_source(settings: VendorSettings, session: Session, fetched_at: dateti
             "processing_steps": [{"map": mapper("stripe", entity, "created", fetched_at, version_is_fetch=True)}],
         }
         for entity, spec in LISTS.items()
+    ]
+    resources += [
+        {
+            "name": entity,
+            "endpoint": {
+                "path": spec["path"],
+                "params": {"limit": settings.page_size, **spec["params"]},
+                "data_selector": "data",
+                "paginator": StripeListPaginator(),
+            },
+            "processing_steps": [{"map": mapper("stripe", entity, "updated", fetched_at)}],
+        }
+        for entity, spec in CATALOG.items()
     ]
     if settings.stripe_events:
         resources.append(

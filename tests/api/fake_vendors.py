@@ -394,7 +394,7 @@ class Zendesk(Vendor):
 
 class Stripe(Vendor):
     name = "stripe"
-    KINDS = ("customers", "subscriptions", "invoices", "charges")
+    KINDS = ("customers", "subscriptions", "invoices", "charges", "products")
 
     def __init__(self, key: str = "sk_test_good_key_0123456789") -> None:
         super().__init__()
@@ -443,6 +443,41 @@ class Stripe(Vendor):
                 "tax_exempt": "none",
             }
             self.objects["customers"][obj["id"]] = obj
+            return obj
+
+    def add_product(self, created: datetime, name: str, *, active: bool = True) -> dict:
+        """A Product as `GET /v1/products` returns it (API reference, "The Product object")."""
+        with self.lock:
+            ts = int(created.timestamp())
+            obj = {
+                "id": self._id("prod"),
+                "object": "product",
+                "active": active,
+                "created": ts,
+                "default_price": None,
+                "description": None,
+                "images": [],
+                "marketing_features": [],
+                "livemode": False,
+                "metadata": {},
+                "name": name,
+                "package_dimensions": None,
+                "shippable": None,
+                "statement_descriptor": None,
+                "tax_code": None,
+                "type": "service",
+                "unit_label": None,
+                "updated": ts,
+                "url": None,
+            }
+            self.objects["products"][obj["id"]] = obj
+            return obj
+
+    def update_product(self, product_id: str, at: datetime, **fields: Any) -> dict:
+        """A change in the Dashboard: Stripe moves `updated`."""
+        with self.lock:
+            obj = self.objects["products"][product_id]
+            obj.update(fields, updated=int(at.timestamp()))
             return obj
 
     def add_subscription(self, created: datetime, customer: str, unit_amount: int = 4900) -> dict:
@@ -584,6 +619,9 @@ class Stripe(Vendor):
                 if kind == "subscriptions" and query.get("status", [""])[0] != "all":
                     # As Stripe does: without status=all, canceled subscriptions are left out.
                     items = [s for s in items if s["status"] != "canceled"]
+                if kind == "products" and "active" in query:
+                    # `active` filters; without it Stripe lists active and archived products alike.
+                    items = [p for p in items if str(p["active"]).lower() == query["active"][0]]
             else:
                 return Answer(
                     404,

@@ -1,7 +1,9 @@
-"""Stripe connector against the fake Stripe: pages, 429/500/reset retries, refused key, incremental runs."""
+"""Stripe connector against the fake Stripe: pages, 429/500/reset retries, refused key, incremental runs, and the
+product catalog (`GET /v1/products`, read whole on every run, each version on its `updated` day)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,10 +14,15 @@ from tests.api.conftest import FAST, assert_complete, files_containing, load_sou
 from tests.api.fake_vendors import FakeVendorServer, Stripe
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-ENTITIES = ("customers", "subscriptions", "invoices", "charges")
+LISTED = ("customers", "subscriptions", "invoices", "charges")
+ENTITIES = (*LISTED, "products")
+PLAN_NAMES = ("Starter", "Growth", "Business", "Enterprise", "Legacy")
 
 
 def populate(stripe: Stripe, accounts: int, first_day_ago: int = 12) -> None:
+    for n, name in enumerate(PLAN_NAMES):
+        # The catalog predates the customers; "Legacy" is archived (still listed: no `active` filter is sent).
+        stripe.add_product(NOW - timedelta(days=first_day_ago, hours=6 + n), name, active=name != "Legacy")
     for i in range(accounts):
         at = NOW - timedelta(days=first_day_ago - i % first_day_ago, hours=5, minutes=i)
         customer = stripe.add_customer(at, f"acc_{i:05d}")
@@ -48,12 +55,12 @@ def settings_env(server: FakeVendorServer, key: str, **extra: str):
 
 def test_several_pages_land_every_object_once(stripe, server, landing, warehouse):
     result = fetch("stripe", landing, settings_env(server, stripe.key))
-    # 11 objects of each kind at 4 a page: 3 pages per list, plus one page of (no) events.
+    # 11 objects of each kind at 4 a page: 3 pages per list; 5 products: 2 pages; one page of (no) events.
     pages = {kind: len(server.calls(f"/v1/{kind}")) for kind in (*ENTITIES, "events")}
-    assert pages == {"customers": 3, "subscriptions": 3, "invoices": 3, "charges": 3, "events": 1}
+    assert pages == {"customers": 3, "subscriptions": 3, "invoices": 3, "charges": 3, "products": 2, "events": 1}
     assert server.calls("/v1/customers")[0].param("starting_after") is None
     assert all(c.param("status") == "all" for c in server.calls("/v1/subscriptions"))
-    assert result.rows_fetched == 44 and result.requests == {"200": 13}
+    assert result.rows_fetched == 49 and result.requests == {"200": 15}
     assert_complete(load_source(landing, warehouse, "stripe"), expected(stripe))
 
 
@@ -122,7 +129,7 @@ def test_incremental_second_run_fetches_only_new_and_changed_objects(stripe, ser
     env = settings_env(server, stripe.key)
     fetch("stripe", landing, env)
     load_source(landing, warehouse, "stripe")
-    newest = {kind: max(o["created"] for o in stripe.objects[kind].values()) for kind in ENTITIES}
+    newest = {kind: max(o["created"] for o in stripe.objects[kind].values()) for kind in LISTED}
 
     # Since the first run: two new customers, one subscription canceled, one charge refunded.
     new = [stripe.add_customer(NOW - timedelta(minutes=30 - i), f"acc_new{i}") for i in range(2)]
@@ -143,7 +150,7 @@ def test_incremental_second_run_fetches_only_new_and_changed_objects(stripe, ser
     server.clear()
 
     fetch("stripe", landing, env)
-    for kind in ENTITIES:
+    for kind in LISTED:
         first = server.calls(f"/v1/{kind}")[0]
         assert first.param("created[gte]") == str(newest[kind])
     events_call = server.calls("/v1/events")[0]
@@ -193,3 +200,42 @@ def test_data_fetched_but_not_written_by_a_crashed_run_is_landed_by_the_next(str
     landed = load_source(landing, warehouse, "stripe")
     assert_complete(landed, expected(stripe))
     assert late["id"] in landed.latest["customers"]
+
+
+def test_products_are_listed_whole_each_run_and_land_on_their_updated_day(stripe, server, landing, warehouse):
+    env = settings_env(server, stripe.key)
+    fetch("stripe", landing, env)
+    first_run = {p["id"]: dict(p) for p in stripe.objects["products"].values()}
+    growth = next(p for p in first_run.values() if p["name"] == "Growth")
+    renamed_at = NOW - timedelta(minutes=15)
+    stripe.update_product(growth["id"], renamed_at, name="Growth Plus", active=False)
+    server.clear()
+
+    second = fetch("stripe", landing, env)
+    calls = server.calls("/v1/products")
+    # Every product, active or archived, on every run: no created cursor, no `active` filter; pages follow
+    # `starting_after` (the last id of the page before) while `has_more`.
+    assert [c.param("created[gte]") for c in calls] == [None, None]
+    assert all(c.param("active") is None for c in calls)
+    ordered = sorted(first_run.values(), key=lambda p: (p["created"], p["id"]), reverse=True)
+    assert [c.param("starting_after") for c in calls] == [None, ordered[3]["id"]]
+
+    folder = landing / "stripe" / "products"
+    by_day = {
+        path.stem: [json.loads(line) for line in path.read_text().splitlines()] for path in sorted(folder.iterdir())
+    }
+    # Each version on the UTC day of its `updated`: the old name stays where it was, the rename lands on its day.
+    expected_days: dict[str, list[tuple[str, str]]] = {}
+    for obj in [*first_run.values(), stripe.objects["products"][growth["id"]]]:
+        day = datetime.fromtimestamp(obj["updated"], UTC).date().isoformat()
+        expected_days.setdefault(day, []).append((obj["id"], obj["name"]))
+    assert {day: sorted((o["id"], o["name"]) for o in objs) for day, objs in by_day.items()} == {
+        day: sorted(pairs) for day, pairs in expected_days.items()
+    }
+    renamed_file = f"stripe/products/{renamed_at.date().isoformat()}.jsonl"
+    assert renamed_file in {f.relative_path for f in second.files if f.changed}
+
+    landed = load_source(landing, warehouse, "stripe")
+    assert_complete(landed, expected(stripe))
+    assert landed.latest["products"][growth["id"]]["name"] == "Growth Plus"
+    assert landed.latest["products"][growth["id"]]["active"] is False

@@ -154,6 +154,19 @@ def customer(customer_id: str = "cus_9", **changes) -> dict:
     }
 
 
+def product(product_id: str = "prod_9", **changes) -> dict:
+    return {
+        "id": product_id,
+        "object": "product",
+        "active": True,
+        "created": CREATED,
+        "metadata": {},
+        "name": "Pro",
+        "updated": CREATED,
+        **changes,
+    }
+
+
 def subscription(subscription_id: str = "sub_1", item: dict | None = None, **changes) -> dict:
     price = {
         "id": "price_1",
@@ -1134,6 +1147,35 @@ CASES: list[Case] = [
         "records",
         [(1, 'deleted "maybe" is not true or false')],
         loaded=1,
+    ),
+    Case(
+        "product_active_not_boolean",
+        "stripe",
+        "products",
+        jsonl(product("prod_9", active="yes"), product("prod_8", active=False)),
+        "records",
+        [(1, 'active "yes" is not true or false')],
+        loaded=1,
+        value=(f"select {_typed('active')} from raw_stripe.products", [(False,)]),
+    ),
+    Case(
+        "product_updated_in_milliseconds",
+        "stripe",
+        "products",
+        jsonl(product("prod_9", updated=CREATED * 1000), product("prod_8")),
+        "records",
+        [(1, 'updated "1772445600000" is not a Unix time in whole seconds (it looks like milliseconds')],
+        loaded=1,
+    ),
+    Case(
+        # Stripe's deleted object carries no name: it loads, and its plan label falls back visibly downstream.
+        "deleted_product_without_name",
+        "stripe",
+        "products",
+        jsonl({"id": "prod_9", "object": "product", "deleted": True}),
+        "loaded",
+        loaded=1,
+        value=(f"select {_typed('name')}, {_typed('deleted')} from raw_stripe.products", [(None, True)]),
     ),
     Case(
         "customer_metadata_key_twice",

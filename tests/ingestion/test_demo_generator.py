@@ -29,6 +29,11 @@ JSON_KEYS = {
         "id", "object", "address", "balance", "created", "currency", "default_source", "delinquent", "description",
         "email", "invoice_prefix", "livemode", "metadata", "name", "phone", "preferred_locales", "tax_exempt",
     },
+    ("stripe", "products"): {
+        "id", "object", "active", "created", "default_price", "description", "images", "livemode",
+        "marketing_features", "metadata", "name", "package_dimensions", "shippable", "statement_descriptor",
+        "tax_code", "type", "unit_label", "updated", "url",
+    },
     ("stripe", "subscriptions"): {
         "id", "object", "customer", "status", "created", "start_date", "current_period_start", "current_period_end",
         "cancel_at_period_end", "canceled_at", "ended_at", "currency", "collection_method", "metadata", "items",
@@ -237,12 +242,20 @@ def test_every_json_line_has_the_vendor_keys(small):
         assert versions, (source, entity)
         for _, obj in versions:
             assert keys <= obj.keys(), (source, entity, keys - obj.keys())
+    products = {product["id"]: product for _, product in json_versions(landing, "stripe", "products")}
+    assert sorted(p["name"] for p in products.values()) == ["Business", "Enterprise", "Growth", "Starter"]
+    without_nickname = 0
     for _, sub in json_versions(landing, "stripe", "subscriptions"):
         item = sub["items"]["data"][0]
+        # Every price points to a listed product; a nickname, when set, is the product's name.
+        assert item["price"]["product"] in products
+        assert item["price"]["nickname"] in (None, products[item["price"]["product"]]["name"])
+        without_nickname += item["price"]["nickname"] is None
         assert sub["items"]["url"] == f"/v1/subscription_items?subscription={sub['id']}"
         assert item["price"].keys() >= PRICE_KEYS and item["quantity"] >= 1
         assert item["price"]["recurring"]["interval"] in {"month", "year"}
         assert sub["status"] in {"trialing", "active", "past_due", "canceled"}
+    assert without_nickname > 0
     for _, invoice in json_versions(landing, "stripe", "invoices"):
         assert invoice["amount_due"] == invoice["amount_paid"] + invoice["amount_remaining"]
         assert invoice["status"] in {"paid", "open", "uncollectible"}
@@ -447,9 +460,11 @@ def test_expansion_lifts_nps(effects):
     rank = {"Starter": 0, "Growth": 1, "Business": 2, "Enterprise": 3}
     expanded_at: dict[str, int] = {}
     previous: dict[str, tuple[int, int]] = {}
+    # The plan is the Product's name (most prices carry no nickname).
+    names = {product["id"]: product["name"] for _, product in json_versions(effects.path, "stripe", "products")}
     for day, sub in json_versions(effects.path, "stripe", "subscriptions"):
         item = sub["items"]["data"][0]
-        size = (rank[item["price"]["nickname"]], item["quantity"])
+        size = (rank[names[item["price"]["product"]]], item["quantity"])
         account = effects.account_of_customer.get(sub["customer"])
         if sub["id"] in previous and size > previous[sub["id"]] and account and account not in expanded_at:
             expanded_at[account] = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())

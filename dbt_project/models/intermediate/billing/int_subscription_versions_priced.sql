@@ -1,8 +1,22 @@
 -- Each landed version of each Stripe subscription with its plan and MRR in USD.
---   plan: price nickname, else lookup_key, else product, of the version's largest item (by monthly USD amount);
+--   plan: the label of the version's largest item (by monthly USD amount), the first set of the labels in
+--         var('stripe_plan_label_precedence') (default: price nickname, product name, price lookup_key), else
+--         'unknown product <product id>' (a product missing from stripe/products and not expanded), never null.
+--         product name = the catalog's current name (stg_stripe__products), else the expanded price.product.name;
 --   mrr_usd: sum(unit_amount * quantity) normalised to a month (year / 12, week * 52 / 12, day * 365 / 12,
 --            divided by interval_count), converted with the fx_rates seed; 0 unless the version is paying.
 -- Discounts, coupons and taxes are ignored: this is list-price MRR for segmentation.
+{%- set plan_labels = {
+    'price_nickname': 'subscription_items.price_nickname',
+    'product_name': 'coalesce(products.product_name, subscription_items.product_name)',
+    'price_lookup_key': 'subscription_items.price_lookup_key',
+} %}
+{%- for label in var('stripe_plan_label_precedence') if label not in plan_labels %}
+    {{ exceptions.raise_compiler_error(
+        "dbt var stripe_plan_label_precedence: unknown label '" ~ label ~ "' (known: "
+        ~ plan_labels.keys() | join(', ') ~ ")"
+    ) }}
+{%- endfor %}
 with
 
 subscription_versions as (
@@ -14,6 +28,12 @@ subscription_versions as (
 subscription_items as (
 
     select * from {{ ref('stg_stripe__subscription_items') }}
+
+),
+
+products as (
+
+    select * from {{ ref('stg_stripe__products') }}
 
 ),
 
@@ -30,10 +50,12 @@ items_priced as (
         subscription_items.valid_from_date,
         subscription_items.subscription_item_id,
         coalesce(
-            subscription_items.price_nickname,
-            subscription_items.price_lookup_key,
-            subscription_items.product_name,
-            subscription_items.product_id
+            {%- for label in var('stripe_plan_label_precedence') %}
+                {{ plan_labels[label] }},
+            {%- endfor %}
+            'unknown product ' || subscription_items.product_id,
+            'unknown price ' || subscription_items.price_id,
+            'unknown price'
         ) as plan_name,
         cast(
             subscription_items.unit_amount * subscription_items.quantity
@@ -48,6 +70,8 @@ items_priced as (
             as double
         ) as monthly_amount_usd
     from subscription_items
+    left join products
+        on subscription_items.product_id = products.product_id
     left join fx_rates
         on subscription_items.currency = fx_rates.currency
 
