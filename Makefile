@@ -33,13 +33,14 @@ SPARK_INSTALLED := $(VENV)/.installed-spark
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project \( -path dbt_project/target -o -path dbt_project/logs \) -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: help setup run test test-fast test-spark java ui lint format freshness clean webhooks chromium docs fetch bench
+.PHONY: help setup run test test-fast test-spark test-superset java ui lint format freshness clean webhooks chromium docs fetch bench
 
 help:
 	@echo "make run   - set up, generate demo data if the landing folder is empty, load every date, build the marts"
 	@echo "make test  - set up and run the whole test suite (except the Spark equivalence test)"
 	@echo "make test-fast - the tests that run no Dagster pipeline end to end (minutes, not tens of minutes)"
 	@echo "make test-spark - build the dbt project on Apache Spark (local pyspark, Java 17) and compare its marts with DuckDB's"
+	@echo "make test-superset - Apache Superset (own environment) adds the serving file, a dataset and a chart query"
 	@echo "make ui    - Dagster UI (webserver + daemon) on http://127.0.0.1:3000 for the same warehouse"
 	@echo "make webhooks - Typeform webhook receiver on http://127.0.0.1:8787 (needs NPS_TYPEFORM_WEBHOOK_SECRET)"
 	@echo "make docs  - dbt docs (every model, column, test and exposure) on http://127.0.0.1:8080"
@@ -86,7 +87,7 @@ SERIAL_TESTS := tests/webhooks/test_typeform_webhook.py tests/e2e/test_realtime.
 # measure time or throughput (marker serial) alone, starting from the first session's demo warehouse.
 test: setup $(DEV_INSTALLED) chromium
 	cache=$$(mktemp -d) && export NPS_TEST_FULL_RUN_CACHE=$$cache && \
-		$(BIN)/python -m pytest -n 3 --dist loadscope --durations=15 -m "not spark and not serial" && \
+		$(BIN)/python -m pytest -n 3 --dist loadscope --durations=15 -m "not spark and not serial and not superset" && \
 		$(BIN)/python -m pytest -m "serial and not spark" $(SERIAL_TESTS); status=$$?; rm -rf $$cache; exit $$status
 
 # dbt-spark's session method runs a local pyspark, which needs a Java 17 runtime: the system one.
@@ -97,10 +98,21 @@ java:
 # Everything but the end-to-end pipeline runs (marker e2e) and Spark: the loader, the contracts and their property
 # tests, the catalogue, the API connectors, the webhook receiver, the report.
 test-fast: setup $(DEV_INSTALLED) chromium
-	$(BIN)/python -m pytest -n 3 --dist loadscope -m "not spark and not e2e and not serial"
+	$(BIN)/python -m pytest -n 3 --dist loadscope -m "not spark and not e2e and not serial and not superset"
 
 test-spark: setup $(SPARK_INSTALLED) java
 	$(BIN)/python -m pytest -m spark tests/spark
+
+# Apache Superset itself on the serving file (tests/bi): Superset 6.1 needs SQLAlchemy 1.4, so it gets its own
+# environment from its own lock; the test drives a running Superset server over its REST API.
+SUPERSET_VENV := .venv-superset
+$(SUPERSET_VENV)/.installed: tests/bi/superset.lock
+	@test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	$(SUPERSET_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/bi/superset.lock
+	@touch $@
+
+test-superset: setup $(DEV_INSTALLED) $(SUPERSET_VENV)/.installed
+	NPS_SUPERSET_VENV=$(CURDIR)/$(SUPERSET_VENV) $(BIN)/python -m pytest -m superset tests/bi
 
 ui: setup
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -m orchestration.definitions
