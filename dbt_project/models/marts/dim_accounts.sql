@@ -1,6 +1,7 @@
 {{ config(tags=['partitioned_mart']) }}
 
 -- The unified customer profile: one row per account known to Stripe, as of the last day of data.
+-- account_name is the Zendesk organization's name (null without one).
 -- Built with account_health (tag partitioned_mart), whose latest day it reads for the risk columns.
 with
 
@@ -43,6 +44,12 @@ usage_weekly as (
 account_health as (
 
     select * from {{ ref('account_health') }}
+
+),
+
+zendesk_organizations as (
+
+    select * from {{ ref('stg_zendesk__organizations') }}
 
 ),
 
@@ -100,6 +107,21 @@ latest_usage as (
 
 ),
 
+-- The account's name as support knows it: its Zendesk organization (external_id = account id), the most recently
+-- updated one when several carry the same account id.
+organization_names as (
+
+    select
+        account_id,
+        organization_name,
+        row_number() over (
+            partition by account_id order by updated_at desc nulls last, organization_id desc
+        ) as organization_rank
+    from zendesk_organizations
+    where account_id is not null and organization_name is not null
+
+),
+
 latest_health as (
 
     select
@@ -118,6 +140,7 @@ final as (
 
     select
         billing_accounts.account_id,
+        organization_names.organization_name as account_name,
         coalesce(current_billing.plan, 'none') as plan,
         billing_accounts.region,
         cast(coalesce(current_billing.mrr_usd, 0) as double) as mrr_usd,
@@ -157,6 +180,8 @@ final as (
         on billing_accounts.account_id = latest_usage.account_id and latest_usage.week_rank = 1
     left join latest_health
         on billing_accounts.account_id = latest_health.account_id
+    left join organization_names
+        on billing_accounts.account_id = organization_names.account_id and organization_names.organization_rank = 1
 
 )
 
