@@ -1,15 +1,15 @@
-"""The report's charts (Plotly figures), one function per chart."""
+"""The report's charts, one function per chart, each returning an inline SVG (report/svg.py). Rows of periods carry
+`is_partial`: a period not over at the data's as-of date is drawn apart (dashed, hollow, labelled "partial")."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
-
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from report import formatting as fmt
 from report.queries import SEGMENT_TYPES
+from report.svg import Chart, Panel, nice_ticks
 
 COLORS = {
     "nps": "#1f5fa8",
@@ -18,100 +18,67 @@ COLORS = {
     "target": "#2e8540",
     "few": "#b8b8b8",
     "ces": "#6a3d9a",
+    "mrr": "#9ecae1",
 }
 # One colour per month in the themes chart, the same in both panels so the legend holds for each.
 MONTH_COLORS = ("#9ecae1", "#4292c6", "#08519c", "#08306b")
+NPS_TICKS = [-100, -50, 0, 50, 100]
 
 
-def _layout(figure: go.Figure, title: str, *, height: int = 380, y_title: str | None = None) -> go.Figure:
-    figure.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 15}},
-        height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.18},
-        hovermode="x unified" if y_title == "NPS" else "closest",
-    )
-    if y_title:
-        figure.update_yaxes(title_text=y_title)
-    return figure
+def _period_label(grain: str, start: date) -> str:
+    return f"{start:%b %Y}" if grain == "month" else fmt.quarter(start) if grain == "quarter" else f"{start:%d %b}"
+
+
+def _date_panel(chart: Chart, rows: list[dict[str, Any]], y_range: tuple[float, float]) -> Panel:
+    days = [row["period_start"].toordinal() for row in rows]
+    return chart.panel(y_range, x_range=(min(days), max(days)))
+
+
+def _x_labels(rows: list[dict[str, Any]], grain: str, most: int = 12) -> list[tuple[object, str]]:
+    step = max(1, -(-len(rows) // most))
+    return [(row["period_start"], _period_label(grain, row["period_start"])) for row in rows[::step]]
 
 
 def _line_with_partial(
-    figure: go.Figure,
-    rows: list[dict[str, Any]],
-    column: str,
-    name: str,
-    grain: str,
-    hover: str,
-    customdata: Callable[[dict[str, Any]], list[Any]],
-    color: str = COLORS["nps"],
+    panel: Panel, rows: list[dict[str, Any]], column: str, color: str, hover: Callable[[dict[str, Any]], str]
 ) -> None:
-    """A line over the complete periods, and the partial ones (`is_partial`) drawn apart: dashed from the last
-    complete period, hollow and labelled "partial", since their value is of the days so far."""
-    done = [row for row in rows if not row["is_partial"]]
-    partial = [row for row in rows if row["is_partial"]]
-    figure.add_trace(
-        go.Scatter(
-            x=[row["period_start"] for row in done],
-            y=[row[column] for row in done],
-            mode="lines+markers",
-            line={"color": color, "width": 2},
-            name=name,
-            customdata=[customdata(row) for row in done],
-            hovertemplate=hover + "<extra></extra>",
-        )
-    )
+    """A solid line over the complete periods; the partial ones dashed from the last complete period, hollow and
+    labelled "partial", since their value is of the days so far."""
+    done = [row for row in rows if not row["is_partial"] and row[column] is not None]
+    partial = [row for row in rows if row["is_partial"] and row[column] is not None]
+    panel.line([(row["period_start"], row[column]) for row in done], color)
     if partial:
-        joined = done[-1:] + partial
-        figure.add_trace(
-            go.Scatter(
-                x=[row["period_start"] for row in joined],
-                y=[row[column] for row in joined],
-                mode="lines+markers+text",
-                line={"color": color, "width": 2, "dash": "dash"},
-                marker={
-                    "symbol": ["circle-open" if row["is_partial"] else "circle" for row in joined],
-                    "size": [11 if row["is_partial"] else 6 for row in joined],
-                },
-                text=["partial" if row["is_partial"] else "" for row in joined],
-                textposition="top center",
-                name=f"partial {grain} (so far)",
-                customdata=[customdata(row) for row in joined],
-                hovertemplate=hover + "<extra>partial</extra>",
-            )
-        )
+        panel.line([(row["period_start"], row[column]) for row in done[-1:] + partial], color, dashed=True)
+    for row in done:
+        panel.marker(row["period_start"], row[column], color, title=hover(row))
+    for row in partial:
+        panel.marker(row["period_start"], row[column], color, hollow=True, title=hover(row) + " (partial)")
+        panel.text(panel.x(row["period_start"]), panel.y(row[column]) - 12, "partial", color=color)
 
 
-def trend_figure(rows: list[dict[str, Any]], grain: str) -> go.Figure:
-    x = [row["period_start"] for row in rows]
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=x + x[::-1],
-            y=[row["nps_ci_high"] for row in rows] + [row["nps_ci_low"] for row in rows][::-1],
-            fill="toself",
-            fillcolor=COLORS["band"],
-            mode="lines",
-            line={"width": 0},
-            hoverinfo="skip",
-            name="95% interval",
-        )
+def trend_figure(rows: list[dict[str, Any]], grain: str) -> str:
+    chart = Chart(f"NPS by {grain}, with its 95% interval")
+    panel = _date_panel(chart, rows, (-100, 100))
+    panel.axes(NPS_TICKS, x_labels=_x_labels(rows, grain))
+    panel.band(
+        [(row["period_start"], row["nps_ci_high"]) for row in rows],
+        [(row["period_start"], row["nps_ci_low"]) for row in rows],
+        COLORS["band"],
     )
-    hover = "NPS %{y:.1f} (%{customdata[1]:.1f} to %{customdata[2]:.1f}), %{customdata[0]} responses"
     _line_with_partial(
-        figure,
+        panel,
         rows,
         "nps",
-        "NPS",
-        grain,
-        hover,
-        lambda row: [row["responses"], row["nps_ci_low"], row["nps_ci_high"]],
+        COLORS["nps"],
+        lambda row: (
+            f"{_period_label(grain, row['period_start'])}: NPS {fmt.num(row['nps'])} "
+            f"({fmt.num(row['nps_ci_low'])} to {fmt.num(row['nps_ci_high'])}), {row['responses']} responses"
+        ),
     )
-    figure.update_yaxes(range=[-100, 100], zeroline=True)
-    if grain == "month":
-        figure.update_xaxes(dtick="M1", tickformat="%b %Y")
-    return _layout(figure, f"NPS by {grain}, with its 95% interval", y_title="NPS")
+    chart.legend = [("NPS", COLORS["nps"], "line"), ("95% interval", COLORS["band"], "box")]
+    if any(row["is_partial"] for row in rows):
+        chart.legend.append((f"partial {grain} (so far)", COLORS["nps"], "dashed"))
+    return chart.render()
 
 
 def band_order(value: str) -> tuple[float, str]:
@@ -124,19 +91,14 @@ def band_order(value: str) -> tuple[float, str]:
     return (float(digits) - (0.5 if value.startswith("<") else 0), value)
 
 
-def segment_figure(rows: list[dict[str, Any]], min_responses: int) -> go.Figure:
+def segment_figure(rows: list[dict[str, Any]], min_responses: int) -> str:
     """The latest complete quarter (the latest one, labelled partial, when none is complete); a segment with fewer
     than `min_responses` responses is drawn grey and thin, its n on every bar, so it cannot dominate the eye."""
     complete = [row["period_start"] for row in rows if not row["is_partial"]]
     latest = max(complete or [row["period_start"] for row in rows])
-    is_partial = not complete
-    figure = make_subplots(
-        rows=1,
-        cols=len(SEGMENT_TYPES),
-        shared_yaxes=True,
-        subplot_titles=[fmt.segment_name(kind) for kind in SEGMENT_TYPES],
-    )
-    for column, kind in enumerate(SEGMENT_TYPES, start=1):
+    title = f"NPS by segment, {fmt.quarter(latest)}" + ("" if complete else " (partial, so far)")
+    chart = Chart(title + ", with 95% intervals", height=400)
+    for index, kind in enumerate(SEGMENT_TYPES):
         data = sorted(
             (row for row in rows if row["segment_type"] == kind and row["period_start"] == latest),
             key=lambda row: (
@@ -145,177 +107,186 @@ def segment_figure(rows: list[dict[str, Any]], min_responses: int) -> go.Figure:
                 else (row["segment_value"] == "unknown", row["segment_value"])
             ),
         )
-        few = [row["responses"] < min_responses for row in data]
-        figure.add_trace(
-            go.Bar(
-                x=[f"{row['segment_value']} (n={row['responses']})" for row in data],
-                y=[row["nps"] for row in data],
-                marker_color=[COLORS["few"] if small else COLORS["nps"] for small in few],
-                width=[0.3 if small else 0.8 for small in few],
-                text=[
-                    f"n={row['responses']}" + (" (too few)" if small else "")
-                    for row, small in zip(data, few, strict=True)
-                ],
-                textposition="outside",
-                # The adjusted-Wald interval is not centred on the NPS: error bars run to its bounds (none past
-                # the NPS when a tiny sample puts the NPS outside its interval).
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [max(row["nps_ci_high"] - row["nps"], 0) for row in data],
-                    "arrayminus": [max(row["nps"] - row["nps_ci_low"], 0) for row in data],
-                },
-                customdata=[[row["responses"], row["nps_ci_low"], row["nps_ci_high"]] for row in data],
-                hovertemplate="%{x}: NPS %{y:.1f} (%{customdata[1]:.1f} to %{customdata[2]:.1f}), "
-                "%{customdata[0]} responses<extra></extra>",
-                showlegend=False,
-            ),
-            row=1,
-            col=column,
-        )
-    figure.update_yaxes(range=[-100, 100])
-    title = f"NPS by segment, {fmt.quarter(latest)}" + (" (partial, so far)" if is_partial else "")
-    figure.update_xaxes(type="category")
-    return _layout(figure, title + ", with 95% intervals", y_title="NPS")
+        labels = [row["segment_value"] for row in data]
+        panel = chart.panel((-100, 100), index=index, count=len(SEGMENT_TYPES), categories=labels)
+        panel.axes(NPS_TICKS)
+        panel.text(panel.left + panel.width / 2, panel.top - 8, fmt.segment_name(kind), size=13)
+        for row in data:
+            few = row["responses"] < min_responses
+            x, width = panel.x(row["segment_value"]), panel.band_width(0.25 if few else 0.7)
+            if row["nps"] is None:
+                continue
+            panel.vbar(
+                x,
+                width,
+                row["nps"],
+                COLORS["few"] if few else COLORS["nps"],
+                title=f"{row['segment_value']}: NPS {fmt.num(row['nps'])} ({fmt.num(row['nps_ci_low'])} to "
+                f"{fmt.num(row['nps_ci_high'])}), {row['responses']} responses",
+            )
+            panel.error_bar(x, row["nps_ci_low"], row["nps_ci_high"], "#999" if few else "#333")
+            panel.text(x, panel.top + panel.height + 30, f"n={row['responses']}" + (" few" if few else ""))
+    chart.legend = [("NPS", COLORS["nps"], "box"), (f"under {min_responses} responses", COLORS["few"], "box")]
+    return chart.render()
 
 
-def themes_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    """Rows carry `is_partial` (the month's end is after the data's as-of date)."""
-    categories = ("detractor", "promoter")
-    figure = make_subplots(
-        rows=1, cols=2, subplot_titles=["Detractor themes", "Promoter themes"], horizontal_spacing=0.25
-    )
+def themes_figure(rows: list[dict[str, Any]]) -> str:
+    """Share of the category's comments per theme, one bar per month (the partial month hatched)."""
     months = sorted({row["month_start"] for row in rows})
     partial = {row["month_start"] for row in rows if row["is_partial"]}
-    for column, category in enumerate(categories, start=1):
-        for index, month in enumerate(months):
-            data = [row for row in rows if row["nps_category"] == category and row["month_start"] == month]
-            name = fmt.month(month) + (" (partial)" if month in partial else "")
-            figure.add_trace(
-                go.Bar(
-                    y=[row["theme_label"] for row in data],
-                    x=[row["share_of_comments"] * 100 for row in data],
-                    orientation="h",
-                    name=name,
-                    legendgroup=str(month),
-                    marker={
-                        "color": MONTH_COLORS[(index - len(months)) % len(MONTH_COLORS)],
-                        "pattern": {"shape": "/" if month in partial else ""},
-                    },
-                    showlegend=column == 1,
-                    customdata=[[row["comments"], row["accounts"], row["mrr_usd"]] for row in data],
-                    hovertemplate="%{y}: %{x:.1f}% (%{customdata[0]} comments, %{customdata[1]} accounts, "
-                    "$%{customdata[2]:,.0f} MRR)<extra>" + name + "</extra>",
-                ),
-                row=1,
-                col=column,
+    colors = {month: MONTH_COLORS[(index - len(months)) % len(MONTH_COLORS)] for index, month in enumerate(months)}
+    themes = {
+        category: sorted({row["theme_label"] for row in rows if row["nps_category"] == category})
+        for category in ("detractor", "promoter")
+    }
+    height = max(260, 120 + 22 * len(months) * max(len(labels) for labels in themes.values()))
+    chart = Chart(f"Comment themes, latest {len(months)} months (% of the category's comments)", height=height)
+    for index, (category, labels) in enumerate(themes.items()):
+        panel = chart.panel((0, 100), index=index, count=2, gap=200)
+        panel.left += 100 if index == 0 else 0
+        panel.width -= 100 if index == 0 else 0
+        panel.text(panel.left + panel.width / 2, panel.top - 8, f"{category.capitalize()} themes", size=13)
+        for tick in (0, 25, 50, 75, 100):
+            x = panel.left + panel.width * tick / 100
+            panel.parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{panel.top}" y2="{panel.top + panel.height}" stroke="#e5e5e5"/>'
             )
-    figure.update_layout(barmode="group")
-    figure.update_xaxes(title_text="% of the category's comments", ticksuffix="%")
-    return _layout(figure, f"Comment themes, latest {len(months)} months", height=460)
+            panel.text(x, panel.top + panel.height + 16, f"{tick}%", color="#555")
+        slot = panel.height / max(len(labels), 1)
+        thickness = min(18.0, slot * 0.8 / max(len(months), 1))
+        for position, label in enumerate(labels):
+            center = panel.top + slot * (position + 0.5)
+            panel.text(panel.left - 8, center + 4, label, anchor="end")
+            for offset, month in enumerate(months):
+                row = next(
+                    (
+                        r
+                        for r in rows
+                        if r["nps_category"] == category and r["theme_label"] == label and r["month_start"] == month
+                    ),
+                    None,
+                )
+                if row is None:
+                    continue
+                y = center + (offset - (len(months) - 1) / 2) * thickness
+                panel.hbar(
+                    y,
+                    thickness * 0.9,
+                    row["share_of_comments"] * 100,
+                    colors[month],
+                    title=f"{label}, {fmt.month(month)}{' (partial)' if month in partial else ''}: "
+                    f"{fmt.pct(row['share_of_comments'])} ({row['comments']} comments, {row['accounts']} accounts, "
+                    f"{fmt.usd(row['mrr_usd'])} MRR)",
+                    hatched=month in partial,
+                )
+    chart.legend = [
+        (
+            fmt.month(month) + (" (partial)" if month in partial else ""),
+            colors[month],
+            "hatched" if month in partial else "box",
+        )
+        for month in months
+    ]
+    return chart.render()
 
 
-def sla_figure(rows: list[dict[str, Any]], target: float) -> go.Figure:
-    x = [row["week_start"] for row in rows]
-    figure = go.Figure()
+def sla_figure(rows: list[dict[str, Any]], target: float) -> str:
+    rows = [{**row, "period_start": row["week_start"]} for row in rows]
+    chart = Chart("Detractors contacted within the deadline, by week of the response (%)")
+    panel = _date_panel(chart, rows, (0, 105))
+    panel.axes([0, 25, 50, 75, 100], "{:g}%", _x_labels(rows, "week"))
     for name, column, color in (
         ("within 24 h", "target_attainment", COLORS["nps"]),
         ("within 4 h", "fast_target_attainment", COLORS["fast"]),
     ):
-        figure.add_trace(
-            go.Scatter(
-                x=x,
-                y=[None if row[column] is None else row[column] * 100 for row in rows],
-                mode="lines+markers",
-                name=name,
-                line={"color": color},
-                # A week not over yet (its end after the data's as-of date) is hollow.
-                marker={"symbol": ["circle-open" if row["is_partial"] else "circle" for row in rows], "size": 8},
-                hovertemplate="%{y:.0f}% " + name + "<extra></extra>",
-            )
+        data = [{**row, "value": row[column] * 100} for row in rows if row[column] is not None]
+        _line_with_partial(
+            panel,
+            data,
+            "value",
+            color,
+            lambda row, name=name: f"week of {row['period_start']}: {row['value']:.0f}% {name}",
         )
-    figure.add_hline(
-        y=target * 100, line_dash="dash", line_color=COLORS["target"], annotation_text=f"target {fmt.pct(target)}"
-    )
-    figure.update_yaxes(range=[0, 105], ticksuffix="%")
-    return _layout(figure, "Detractors contacted within the deadline, by week of the response", y_title="attainment")
+    panel.hline(target * 100, COLORS["target"], f"target {fmt.pct(target)}")
+    chart.legend = [("within 24 h", COLORS["nps"], "line"), ("within 4 h", COLORS["fast"], "line")]
+    return chart.render()
 
 
-def revenue_per_point_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    figure = go.Figure(
-        go.Scatter(
-            x=[f"{row['horizon_months']} months" for row in rows],
-            y=[row["estimate"] for row in rows],
-            mode="markers",
-            marker={"size": 11, "color": COLORS["nps"]},
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": [row["ci_high"] - row["estimate"] for row in rows],
-                "arrayminus": [row["estimate"] - row["ci_low"] for row in rows],
-            },
-            hovertemplate="%{x}: $%{y:,.2f} per score point<extra></extra>",
-            name="estimate",
-        )
-    )
-    figure.add_hline(y=0, line_color="#888")
-    return _layout(
-        figure, "MRR change per NPS score point, with 95% intervals (clustered by account)", y_title="USD of MRR change"
-    )
+def revenue_per_point_figure(rows: list[dict[str, Any]]) -> str:
+    low = min(min(row["ci_low"] for row in rows), 0)
+    high = max(max(row["ci_high"] for row in rows), 0)
+    ticks = nice_ticks(low, high)
+    chart = Chart("MRR change per NPS score point, with 95% intervals (clustered by account), USD")
+    labels = [f"{row['horizon_months']} months" for row in rows]
+    panel = chart.panel((min(ticks[0], low), max(ticks[-1], high)), categories=labels)
+    panel.axes(ticks, "${:,.0f}")
+    panel.hline(0, "#888")
+    for label, row in zip(labels, rows, strict=True):
+        x = panel.x(label)
+        panel.error_bar(x, row["ci_low"], row["ci_high"])
+        panel.marker(label, row["estimate"], COLORS["nps"], radius=6, title=f"{label}: {fmt.usd(row['estimate'], 2)}")
+    return chart.render()
 
 
-def ces_trend_figure(rows: list[dict[str, Any]], grain: str) -> go.Figure:
-    figure = go.Figure()
+def ces_trend_figure(rows: list[dict[str, Any]], grain: str) -> str:
+    chart = Chart(f"CES by {grain} (1-7, 7 = very easy)", height=320)
+    panel = _date_panel(chart, rows, (1, 7))
+    panel.axes(range(1, 8), x_labels=_x_labels(rows, grain))
     _line_with_partial(
-        figure,
+        panel,
         rows,
         "ces_mean",
-        "CES (mean, 1-7)",
-        grain,
-        "CES %{y:.2f}, %{customdata[1]:.0%} easy, %{customdata[0]} responses",
-        lambda row: [row["responses"], row["ces_easy_share"]],
         COLORS["ces"],
+        lambda row: (
+            f"{_period_label(grain, row['period_start'])}: CES {row['ces_mean']:.2f}, "
+            f"{fmt.pct(row['ces_easy_share'])} easy, {row['responses']} responses"
+        ),
     )
-    figure.update_yaxes(range=[1, 7.3])
-    if grain == "month":
-        figure.update_xaxes(dtick="M1", tickformat="%b %Y")
-    return _layout(figure, f"CES by {grain} (1-7, 7 = very easy)", y_title="CES")
+    chart.legend = [("CES (mean)", COLORS["ces"], "line")]
+    return chart.render()
 
 
-def ces_category_figure(rows: list[dict[str, Any]], title: str) -> go.Figure:
-    figure = go.Figure(
-        go.Bar(
-            x=[row["ticket_category"] for row in rows],
-            y=[row["ces_mean"] for row in rows],
-            marker_color=[
-                COLORS["fast"] if row["ticket_category"] == "refund_related" else COLORS["ces"] for row in rows
-            ],
-            text=[f"{row['ces_mean']:.2f} (n={row['responses']})" for row in rows],
-            textposition="outside",
-            hovertemplate="%{x}: CES %{y:.2f}<extra></extra>",
-            showlegend=False,
+def ces_category_figure(rows: list[dict[str, Any]], title: str) -> str:
+    chart = Chart(title, height=300)
+    panel = chart.panel((1, 7.5), categories=[row["ticket_category"] for row in rows])
+    panel.y_range = (0, 7.5)
+    panel.axes(range(0, 8))
+    for row in rows:
+        x = panel.x(row["ticket_category"])
+        color = COLORS["fast"] if row["ticket_category"] == "refund_related" else COLORS["ces"]
+        panel.vbar(
+            x,
+            panel.band_width(0.5),
+            row["ces_mean"],
+            color,
+            title=f"{row['ticket_category']}: CES {row['ces_mean']:.2f}",
         )
-    )
-    figure.update_yaxes(range=[1, 7.5])
-    return _layout(figure, title, height=320, y_title="CES")
+        panel.text(x, panel.y(row["ces_mean"]) - 6, f"{row['ces_mean']:.2f} (n={row['responses']})")
+    return chart.render()
 
 
-def risk_tier_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    tiers = [row["risk_tier"] for row in rows]
-    figure = go.Figure()
-    for name, column, color in (
-        ("MRR", "mrr_usd", COLORS["band"]),
-        ("revenue at risk", "revenue_at_risk_usd", COLORS["fast"]),
-    ):
-        figure.add_trace(
-            go.Bar(
-                x=tiers,
-                y=[row[column] or 0 for row in rows],
-                name=name,
-                marker_color=color,
-                text=[f"{row['accounts']} accounts" if column == "mrr_usd" else "" for row in rows],
-                hovertemplate="%{x}: $%{y:,.0f} " + name + "<extra></extra>",
-            )
+def risk_tier_figure(rows: list[dict[str, Any]]) -> str:
+    high = max(max(row["mrr_usd"] or 0 for row in rows), 1)
+    ticks = nice_ticks(0, high)
+    chart = Chart("MRR and revenue at risk per churn-risk tier (USD per month)", height=320)
+    panel = chart.panel((0, max(ticks[-1], high)), categories=[row["risk_tier"] for row in rows])
+    panel.axes(ticks, "${:,.0f}")
+    for row in rows:
+        x = panel.x(row["risk_tier"])
+        panel.vbar(
+            x,
+            panel.band_width(0.6),
+            row["mrr_usd"] or 0,
+            COLORS["mrr"],
+            title=f"{row['risk_tier']}: {fmt.usd(row['mrr_usd'])} MRR",
         )
-    figure.update_layout(barmode="overlay")
-    return _layout(figure, "MRR and revenue at risk per churn-risk tier", height=320, y_title="USD per month")
+        panel.vbar(
+            x,
+            panel.band_width(0.3),
+            row["revenue_at_risk_usd"] or 0,
+            COLORS["fast"],
+            title=f"{row['risk_tier']}: {fmt.usd(row['revenue_at_risk_usd'])} at risk",
+        )
+        panel.text(x, panel.y(row["mrr_usd"] or 0) - 6, f"{row['accounts']} accounts")
+    chart.legend = [("MRR", COLORS["mrr"], "box"), ("revenue at risk", COLORS["fast"], "box")]
+    return chart.render()

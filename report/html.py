@@ -6,8 +6,6 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.graph_objects as go
-
 NO_DATA = "No data yet."
 
 
@@ -27,18 +25,10 @@ class Page:
         self.empty.append(section_id)
         self.section(section_id, title, f'<p class="no-data">{NO_DATA} {html.escape(what)}</p>')
 
-    def chart(self, chart_id: str, figure: go.Figure) -> str:
+    def chart(self, chart_id: str, svg: str) -> str:
+        """An inline SVG chart in a div the browser test can find."""
         self.charts.append(chart_id)
-        div = figure.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            include_mathjax=False,
-            div_id=chart_id,
-            config={"displaylogo": False, "responsive": True},
-            # Marks the chart drawn once Plotly's promise resolves (the browser test waits for it).
-            post_script="document.getElementById('{plot_id}').setAttribute('data-rendered', 'true');",
-        )
-        return f'<div class="chart" data-chart="{chart_id}">{div}</div>'
+        return f'<div class="chart" id="{chart_id}" data-chart="{chart_id}">{svg}</div>'
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:

@@ -1,4 +1,4 @@
-"""The NPS report: one self-contained HTML file (Plotly charts, plotly.js inline) rendered from the marts, with
+"""The NPS report: one self-contained HTML file (inline SVG charts, no script) rendered from the marts, with
 plain-language recommendations computed from the same numbers. See docs/metrics.md for every figure's formula."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import plotly.offline
 
 import settings
 from report import figures, periods, queries, sections
@@ -236,7 +235,6 @@ def build_html(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> 
     )
     meta = f"Generated {generated:%Y-%m-%d %H:%M} UTC" + (f", run {html.escape(run_id)}" if run_id else "")
     document = _TEMPLATE.format(
-        plotlyjs=plotly.offline.get_plotlyjs(),
         css=_CSS,
         headline=headline,
         meta=meta,
@@ -302,7 +300,10 @@ h1 { margin-bottom: 4px; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 4
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { border-bottom: 1px solid #e3e3e3; padding: 5px 8px; text-align: left; vertical-align: top; }
 td.num { text-align: right; white-space: nowrap; } th { background: #f5f7fa; }
-.chart { margin: 12px 0; }
+.chart { margin: 12px 0; } .chart svg { display: block; max-width: 100%; height: auto; }
+h3 { margin: 18px 0 6px; font-size: 16px; } h4 { margin: 10px 0 4px; font-size: 14px; }
+.finding { font-size: 14px; } .verbatims ul { margin: 0 0 8px; } .verbatims li { margin-bottom: 4px; }
+.who { color: #666; font-size: 12px; }
 """
 
 _TEMPLATE = """<!DOCTYPE html>
@@ -312,7 +313,6 @@ _TEMPLATE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>NPS report</title>
 <style>{css}</style>
-<script type="text/javascript">{plotlyjs}</script>
 </head>
 <body>
 <h1>Customer sentiment: NPS report</h1>

@@ -226,7 +226,8 @@ def risk_tiers(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         con,
         "dim_accounts",
         """
-        select risk_tier, count(*) as accounts, sum(mrr_usd) as mrr_usd, sum(revenue_at_risk_usd) as revenue_at_risk_usd
+        select risk_tier, count(*) as accounts, sum(mrr_usd)::double as mrr_usd,
+            sum(revenue_at_risk_usd)::double as revenue_at_risk_usd
         from marts.dim_accounts
         where risk_tier is not null
         group by risk_tier

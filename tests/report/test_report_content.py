@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from xml.etree import ElementTree
 
 import duckdb
 import pytest
@@ -121,25 +122,43 @@ def test_charts_draw_partial_periods_apart_and_order_mrr_bands(small):
         monthly = periods.mark(queries.trend(con, "month"), "month", as_of)
         segments = periods.mark(queries.segment_quarters(con), "quarter", as_of)
         themes = periods.mark(queries.themes(con), "month", as_of, key="month_start")
-    trend = figures.trend_figure(monthly, "month")
-    solid, partial = (trace for trace in trend.data if trace.name != "95% interval")
-    assert [str(x) for x in solid.x] == ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"]
-    assert [str(x) for x in partial.x] == ["2026-04-01", "2026-05-01"]  # joined to the last complete month
-    assert partial.line.dash == "dash" and list(partial.text) == ["", "partial"]
-    assert list(partial.marker.symbol) == ["circle", "circle-open"]
+    svg = "{http://www.w3.org/2000/svg}"
+    trend = ElementTree.fromstring(figures.trend_figure(monthly, "month"))
+    lines = trend.findall(f"{svg}polyline")
+    solid, dashed = (
+        (line for line in lines if line.get("stroke-dasharray") is None),
+        (line for line in lines if line.get("stroke-dasharray")),
+    )
+    assert len(next(solid).get("points").split()) == 4  # January to April
+    assert len(next(dashed).get("points").split()) == 2  # April to May, the partial month
+    markers = trend.findall(f"{svg}circle")
+    assert [marker.get("fill") == "white" for marker in markers] == [False] * 4 + [True]  # May hollow
+    assert markers[-1].find(f"{svg}title").text.startswith("May 2026: NPS -100.0") and "(partial)" in (
+        markers[-1].find(f"{svg}title").text
+    )
+    assert "partial" in [text.text for text in trend.findall(f"{svg}text")]
 
-    chart = figures.segment_figure(segments, 5)
-    bands = next(trace for trace in chart.data if trace.xaxis == "x3")
-    assert [x.split(" (")[0] for x in bands.x] == small_warehouse.MRR_BAND_ORDER
-    zero = list(bands.x).index("0 (n=2)")
-    assert bands.text[zero] == "n=2 (too few)" and bands.marker.color[zero] == figures.COLORS["few"]
+    chart = ElementTree.fromstring(figures.segment_figure(segments, 5))
+    labels = [text.text for text in chart.findall(f"{svg}text")]
+    band_bars = [bar.find(f"{svg}title").text.split(":")[0] for bar in chart.findall(f"{svg}rect[@class='mark']")]
+    assert band_bars[-5:] == small_warehouse.MRR_BAND_ORDER  # the MRR band panel is the last
+    assert "n=2 few" in labels
+    bars = {bar.find(f"{svg}title").text.split(":")[0]: bar for bar in chart.findall(f"{svg}rect[@class='mark']")}
+    assert bars["0"].get("fill") == figures.COLORS["few"] and bars["<100"].get("fill") == figures.COLORS["nps"]
+    assert float(bars["0"].get("width")) < float(bars["<100"].get("width")) / 2
 
-    colours: dict[str, set[str]] = {}
-    for trace in figures.themes_figure(themes).data:
-        colours.setdefault(trace.name, set()).add(trace.marker.color)
+    # Every bar of a month has that month's colour in both panels (the legend's), the partial month hatched.
+    themes_svg = ElementTree.fromstring(figures.themes_figure(themes))
+    colours: dict[str, set[tuple[str, str]]] = {}
+    for bar in themes_svg.findall(f"{svg}rect[@class='mark']"):
+        month = bar.find(f"{svg}title").text.split(": ")[0].split(", ")[1]
+        colours.setdefault(month, set()).add((bar.get("stroke"), bar.get("fill")))
     assert sorted(colours) == ["April 2026", "March 2026", "May 2026 (partial)"]
-    assert all(len(found) == 1 for found in colours.values())  # a month has one colour in both panels
-    assert len({next(iter(found)) for found in colours.values()}) == 3
+    assert all(len(found) == 1 for found in colours.values())
+    assert len({stroke for found in colours.values() for stroke, _ in found}) == 3
+    assert next(iter(colours["May 2026 (partial)"]))[1] == "url(#hatch)"
+    legend = [text.text for text in themes_svg.findall(f"{svg}text")][-3:]
+    assert legend == ["March 2026", "April 2026", "May 2026 (partial)"]
 
 
 def test_accounts_show_their_name_beside_the_id(rendered):

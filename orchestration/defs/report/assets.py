@@ -11,14 +11,16 @@ from orchestration.defs.resources import WarehouseResource
     # The marts it reads: in a run where one of them fails, Dagster skips the report and the previous one stays.
     deps=[dg.AssetKey(["marts", name]) for name in report.MARTS],
     group_name="report",
-    kinds={"html", "plotly"},
+    kinds={"html", "svg"},
     owners=["team:data-platform"],
     tags={"layer": "report"},
     description=(
-        "The NPS report: one self-contained HTML file (Plotly, plotly.js inline, no network needed to view it) "
-        "with the monthly and weekly NPS trend and its 95% interval, NPS by plan, region and MRR band, promoter "
-        "and detractor themes, closed-loop follow-up attainment (24 h and 4 h), the top 10 accounts by revenue at "
-        "risk, the revenue per NPS point, and recommendations computed from the data. Written atomically to "
+        "The NPS report: one self-contained HTML file (inline SVG charts, no script, no network needed to view it) "
+        "with the monthly and weekly NPS trend and its 95% interval (partial periods drawn apart), the change "
+        "against the previous month and quarter with its significance, goal progress, CES by month and ticket "
+        "category, NPS by plan, region and MRR band, promoter and detractor themes with verbatims, closed-loop "
+        "follow-up attainment (24 h and 4 h), the churn-risk tier mix, the top 10 accounts by revenue at risk, the "
+        "revenue per NPS point, and recommendations from complete periods. Written atomically to "
         "`reports/nps_report_<YYYY-MM-DD>.html` and `reports/latest.html` beside the warehouse "
         "(`$NPS_REPORTS_DIR` overrides the folder). Formulas: docs/metrics.md."
     ),
