@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -68,6 +69,10 @@ def record_run(warehouse: Path, run_fingerprint: str, run_id: str, first: date, 
         )
 
 
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
 def fetch_remote_sources(landing: Path) -> bool:
     """Sources switched to their vendor API (NPS_SOURCE_MODE_<SOURCE>=api) fetch what changed, and sources read
     from object storage (NPS_SOURCE_MODE_SEGMENT=s3) mirror their changed day objects, into the landing folder
@@ -101,9 +106,11 @@ def run(force: bool, demo: dict | None = None) -> int:
         return 2
     if is_empty(landing):
         from demo import DemoConfig, generate
+        from orchestration.run_output import demo_progress
 
         print(f"Landing folder {landing} is empty: generating demo data ...", flush=True)
-        counts = generate(landing, DemoConfig(**(demo or {})))
+        with demo_progress(landing, say):
+            counts = generate(landing, DemoConfig(**(demo or {})))
         print(f"  wrote {sum(counts.values()):,} records in {len(counts)} entities", flush=True)
 
     days = dates_present(landing, ENTITIES)
@@ -122,23 +129,33 @@ def run(force: bool, demo: dict | None = None) -> int:
         return 0
 
     import dagster as dg
+
+    # Dagster 1.13 has no public name for these tags, and `execute_in_process` takes one partition key, not a
+    # range: a range run is asked for with the tags Dagster's own backfills write.
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from orchestration.definitions import defs
+    from orchestration.defs.ingestion.assets import RELOAD_TAG
+    from orchestration.run_output import QUIET_CONSOLE, follow_run, run_log_path
 
     job = defs().resolve_job_def("daily_pipeline")
     instance = dg.DagsterInstance.get()
     print(f"Loading {len(days)} days ({days[0]} to {days[-1]}) from {landing} into {warehouse} ...", flush=True)
-    from orchestration.defs.ingestion.assets import RELOAD_TAG
-
     tags = {ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(), ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat()}
     if force:
         tags[RELOAD_TAG] = "all"
-    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    run_id, log_path = str(uuid.uuid4()), run_log_path(warehouse, datetime.now(UTC))
+    print(f"Full log (DEBUG included): {log_path}", flush=True)
+    with follow_run(instance, run_id, len(job.graph.nodes), log_path):
+        result = job.execute_in_process(
+            instance=instance, tags=tags, raise_on_error=False, run_id=run_id, run_config=QUIET_CONSOLE
+        )
     if not result.success:
         failures = [event.message for event in result.all_events if event.is_failure]
         print("Run failed:\n  " + "\n  ".join(message or "" for message in failures[:5]), file=sys.stderr)
+        print(f"Full log: {log_path}", file=sys.stderr)
         return 1
+    print(f"Full log: {log_path}")
     record_run(warehouse, run_fingerprint, result.run_id, days[0], days[-1])
     print(render(warehouse))
     return 0
