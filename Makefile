@@ -114,8 +114,10 @@ $(SUPERSET_VENV)/.installed: tests/bi/superset.lock
 test-superset: setup $(DEV_INSTALLED) $(SUPERSET_VENV)/.installed
 	NPS_SUPERSET_VENV=$(CURDIR)/$(SUPERSET_VENV) $(BIN)/python -m pytest -m superset tests/bi
 
+# The code location is pyproject.toml's [tool.dagster] (`nps_platform`). `dg dev` would serve it too, but it needs
+# dagster-dg-cli, which the locks do not hold; `dagster dev` reads the same project settings.
 ui: setup
-	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -m orchestration.definitions
+	$(BIN)/dagster dev --host 127.0.0.1 --port 3000
 
 docs: setup
 	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --target $(NPS_DBT_TARGET)
