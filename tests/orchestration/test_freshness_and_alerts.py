@@ -224,3 +224,45 @@ def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monk
     # One check step per dbt step (see freshness.py); the alert quotes the first failed step's error.
     assert "Error: DagsterAssetCheckFailedError: " in alerts[0]
     assert "failed with ERROR severity: marts/" in alerts[0]
+
+
+def test_a_check_right_after_the_update_says_how_long_ago(instance):
+    """Dagster's own check wrote "The last update was  ago" when it ran within a second of the update, as the daily
+    run's checks do."""
+    from orchestration.defs.checks.freshness import last_update_checks
+
+    key = dg.AssetKey(["raw_test", "events"])
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+    checks = last_update_checks([key], "test")
+    job = dg.define_asset_job("check_it", selection=dg.AssetSelection.checks(*checks))
+    result = (
+        dg.Definitions(asset_checks=checks, jobs=[job])
+        .resolve_job_def("check_it")
+        .execute_in_process(instance=instance, raise_on_error=False)
+    )
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    assert evaluation.description == (
+        "Asset is fresh: the last update was less than a second ago, within the allowed 1 day, 2 hours."
+    )
+    # When it can turn overdue: 26 hours after the update (the freshness sensor runs the check again then).
+    [record] = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=1).records
+    fresh_until = evaluation.metadata["dagster/fresh_until_timestamp"].value
+    assert fresh_until == pytest.approx(record.timestamp + 26 * 3600)
+
+
+def test_the_freshness_messages():
+    from orchestration.defs.checks.freshness import freshness_description
+
+    now = 1_800_000_000.0
+    assert freshness_description(None, now) == "Asset has never been materialized."
+    assert freshness_description(now - 0.3, now) == (
+        "Asset is fresh: the last update was less than a second ago, within the allowed 1 day, 2 hours."
+    )
+    assert freshness_description(now - 3 * 3600 - 1, now) == (
+        "Asset is fresh: the last update was 3 hours, 1 second ago, within the allowed 1 day, 2 hours."
+    )
+    assert freshness_description(now - (27 * 3600 + 61), now) == (
+        "Asset is overdue for an update: the last update was 1 day, 3 hours, 1 minute, 1 second ago, more than "
+        "the allowed 1 day, 2 hours."
+    )

@@ -19,6 +19,9 @@ from typing import Any, NamedTuple
 
 import dagster as dg
 import duckdb
+
+# No public names in Dagster 1.13 for the tags that carry a run's partition range; `context.partition_key_range`
+# is public but fails in the unpartitioned dbt step of the same run, which needs the same window (run_window).
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,

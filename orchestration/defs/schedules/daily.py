@@ -2,15 +2,20 @@
 
 from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from orchestration.defs.partitions import daily_partitions
 
+# Dagster 1.13 exports no public name for what `define_asset_job` returns; only the annotation needs it, so the
+# private module is imported for type checkers only, never at run time.
+if TYPE_CHECKING:
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
 
 @cache
-def daily_pipeline_and_schedule() -> tuple[UnresolvedAssetJobDefinition, dg.ScheduleDefinition]:
+def daily_pipeline_and_schedule() -> tuple["UnresolvedAssetJobDefinition", dg.ScheduleDefinition]:
     """The job and its schedule, built when the definitions load (the partitions read the settings)."""
     daily_pipeline = dg.define_asset_job(
         name="daily_pipeline",

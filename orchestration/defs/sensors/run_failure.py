@@ -1,20 +1,26 @@
 """Alert on every failed run of this code location (freshness checks included: they fail their run)."""
 
 import re
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster._core.errors import DagsterExecutionStepExecutionError
+
+# Dagster 1.13 has no public name for the tag its run retries set (`dagster/will_retry`): importing Dagster's own
+# constant keeps this check in step with Dagster rather than with a copy of the string.
 from dagster._core.storage.tags import WILL_RETRY_TAG
-from dagster._utils.error import SerializableErrorInfo
 
 import settings
 from outbound.slack import run_failure_text, send_alert
 
+# No public name for the error data Dagster records either; only the annotation needs it.
+if TYPE_CHECKING:
+    from dagster._utils.error import SerializableErrorInfo
 
-def error_line(error: SerializableErrorInfo) -> str:
+
+def error_line(error: "SerializableErrorInfo") -> str:
     """The first line of an error, as `ClassName: message`."""
     # Dagster wraps what user code raised; the cause is the error a reader can act on.
-    if error.cls_name == DagsterExecutionStepExecutionError.__name__ and error.cause:
+    if error.cls_name == dg.DagsterExecutionStepExecutionError.__name__ and error.cause:
         error = error.cause
     lines = [line.strip() for line in error.message.splitlines() if line.strip()] or [error.cls_name]
     # "N landing file(s) ... could not be loaded:" and "N blocking asset checks failed ...:" only announce

@@ -10,14 +10,19 @@ the warehouse, and runs the detractor alerts; the daily run still rebuilds every
 import json
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from orchestration.defs.actions.assets import detractor_alerts
 from orchestration.defs.dbt.assets import dbt_steps
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import LandingZoneResource
+
+# Dagster 1.13 exports no public name for what `define_asset_job` returns; only the annotation needs it, so the
+# private module is imported for type checkers only, never at run time.
+if TYPE_CHECKING:
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 RAW_TYPEFORM_RESPONSES = dg.AssetKey(["raw_typeform", "responses"])
 SURVEY_RESPONSES = dg.AssetKey(["marts", "fct_survey_responses"])
@@ -42,7 +47,7 @@ def changed_days(landing: LandingZoneResource, cursor: str | None, now: datetime
 
 
 @cache
-def realtime_job_and_sensor() -> tuple[UnresolvedAssetJobDefinition, dg.SensorDefinition]:
+def realtime_job_and_sensor() -> tuple["UnresolvedAssetJobDefinition", dg.SensorDefinition]:
     """The job and its sensor, built when the definitions load (the partitions read the settings)."""
     realtime_responses_job = dg.define_asset_job(
         name="realtime_survey_responses",
