@@ -163,6 +163,27 @@ def test_the_code_imports_only_what_the_runtime_lock_holds():
     assert wrong == []
 
 
+# Direct dependencies that no module imports, and what uses them: any other unimported one is dead weight.
+USED_WITHOUT_IMPORT = {
+    "dagster-webserver": "`make ui` / `nps ui` (dagster dev)",
+    "dbt-core": "the dbt command, run by dagster-dbt and make",
+    "dbt-duckdb": "dbt's DuckDB adapter (dbt_project/profiles.yml)",
+    "dbt-metricflow": "the `mf` command over the semantic layer (docs/metrics.md)",
+    "duckdb-engine": "the duckdb:// SQLAlchemy dialect that docs/serving.md reads the serving file with",
+}
+
+
+def test_every_direct_dependency_is_imported_or_its_use_is_written_down():
+    local = set(_packages())
+    providers = metadata.packages_distributions()
+    paths = sorted(path for package in local for path in (ROOT / package).rglob("*.py"))
+    imported = {
+        canonicalize_name(dist) for _, module, _ in _third_party(paths, local) for dist in providers.get(module, [])
+    }
+    direct = {canonicalize_name(Requirement(text).name) for text in PYPROJECT["project"]["dependencies"]}
+    assert sorted(direct - imported) == sorted(USED_WITHOUT_IMPORT)
+
+
 def test_the_tests_import_only_what_the_runtime_and_dev_locks_hold():
     local = {*_packages(), "tests"}
     allowed = set(lock("runtime")) | set(lock("dev"))
