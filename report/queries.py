@@ -181,14 +181,23 @@ def followup_target(con: duckdb.DuckDBPyConnection) -> float:
 
 
 def has_support_data(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether any survey response has a follow-up Zendesk ticket: without one, a 0% follow-up rate means the support
-    data is missing, not that nobody followed up."""
-    rows = mart_rows(
-        con,
-        "closed_loop_sla_weekly",
-        "select coalesce(sum(followed_up), 0) as tickets from marts.closed_loop_sla_weekly where team = 'all'",
+    """Whether the warehouse holds any Zendesk ticket: a follow-up ticket of a response, a ticket a CES response is
+    about, or an open ticket of an account. Without one, a 0% follow-up rate means missing data, not missed
+    follow-ups."""
+    evidence = (
+        ("closed_loop_sla_weekly", "select coalesce(sum(followed_up), 0) from marts.closed_loop_sla_weekly"),
+        (
+            "ces_by_period",
+            "select count(*) from marts.ces_by_period where segment_type = 'ticket_category' "
+            "and segment_value != 'no_ticket' and responses > 0",
+        ),
+        ("dim_accounts", "select coalesce(sum(open_tickets), 0) from marts.dim_accounts"),
     )
-    return bool(rows and rows[0]["tickets"])
+    for mart, sql in evidence:
+        readable = has_table(con, mart) and (mart != "dim_accounts" or has_column(con, mart, "open_tickets"))
+        if readable and con.execute(sql).fetchall()[0][0]:
+            return True
+    return False
 
 
 def ces_trend(con: duckdb.DuckDBPyConnection, grain: str) -> list[dict[str, Any]]:

@@ -144,6 +144,8 @@
         case when regexp_full_match((payload ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.updated_at') as timestamptz)) else try_cast((payload ->> '$.updated_at') as timestamp) end end
     {%- elif entity == 'stripe.customers' and field == 'metadata.account_id' %}
         nullif(trim((payload ->> '$.metadata.account_id')), '')
+    {%- elif entity == 'stripe.customers' and field == 'name' %}
+        nullif(trim((payload ->> '$.name')), '')
     {%- elif entity == 'stripe.customers' and field == 'email' %}
         lower(nullif(trim((payload ->> '$.email')), ''))
     {%- elif entity == 'stripe.customers' and field == 'address.country' %}
@@ -400,6 +402,8 @@
         case when (trim(get_json_object(payload, '$.updated_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.updated_at')) as timestamp) end
     {%- elif entity == 'stripe.customers' and field == 'metadata.account_id' %}
         nullif(trim(get_json_object(payload, '$.metadata.account_id')), '')
+    {%- elif entity == 'stripe.customers' and field == 'name' %}
+        nullif(trim(get_json_object(payload, '$.name')), '')
     {%- elif entity == 'stripe.customers' and field == 'email' %}
         lower(nullif(trim(get_json_object(payload, '$.email')), ''))
     {%- elif entity == 'stripe.customers' and field == 'address.country' %}

@@ -109,6 +109,7 @@ ENTITIES = (
         known_fields=CUSTOMER_FIELDS,
         fields=(
             f.text("metadata.account_id"),
+            f.text("name"),
             f.lower("email"),
             f.upper("address.country"),
             _currency("currency"),

@@ -122,8 +122,8 @@ GOALS = [
 
 
 def build(path: Path, *, support_data: bool = True) -> Path:
-    """Write the marts the report reads; without support data no response has a follow-up ticket (and so none met
-    its deadline)."""
+    """Write the marts the report reads; without support data there is no Zendesk ticket at all: no response has a
+    follow-up ticket (and so none met its deadline), no CES response a ticket, no account an open ticket."""
     with duckdb.connect(str(path)) as con:
         con.execute("create schema marts")
         con.execute(
@@ -197,6 +197,9 @@ def build(path: Path, *, support_data: bool = True) -> Path:
                 latest_nps_score, latest_nps_date)
             """
         )
+        con.execute("alter table marts.dim_accounts add column open_tickets bigint default 0")
+        if support_data:
+            con.execute("update marts.dim_accounts set open_tickets = 2 where account_id = 'acc_1'")
         con.execute(
             """
             create table marts.goal_progress (goal_id varchar, goal varchar, metric varchar, baseline double,

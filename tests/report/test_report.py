@@ -326,3 +326,31 @@ def test_empty_marts_render_no_data_yet_and_user_text_is_escaped(tmp_path, wareh
     assert "<script>alert(1)</script>" not in content and "<img src=x" not in content
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content and "Pro &amp; Co" in content
     assert [item.kind for item in escaped.recommendations] == ["revenue_at_risk"]
+
+
+def test_account_names_come_from_zendesk_else_stripe(small_landing, full_run):
+    """dim_accounts.account_name, recomputed from the landing files: the Zendesk organization's name (latest
+    updated), else the earliest live Stripe customer's name."""
+    from tests.e2e import reference
+
+    organizations: dict[str, tuple[str, str, str]] = {}
+    for org in reference.latest(small_landing, "zendesk", "organizations").values():
+        name, account = (org.get("name") or "").strip(), (org.get("external_id") or "").strip()
+        if name and account:
+            candidate = (org.get("updated_at") or "", str(org["id"]), name)
+            organizations[account] = max(organizations.get(account, candidate), candidate)
+    customers: dict[str, tuple[int, str, str]] = {}
+    for customer in reference.latest(small_landing, "stripe", "customers").values():
+        name = (customer.get("name") or "").strip()
+        account = ((customer.get("metadata") or {}).get("account_id") or "").strip()
+        if name and account and not customer.get("deleted"):
+            candidate = (customer["created"], customer["id"], name)
+            customers[account] = min(customers.get(account, candidate), candidate)
+    with duckdb.connect(str(full_run), read_only=True) as con:
+        names = dict(con.execute("select account_id, account_name from marts.dim_accounts").fetchall())
+    expected = {
+        account: organizations[account][2] if account in organizations else customers.get(account, (0, "", None))[2]
+        for account in names
+    }
+    assert names == expected
+    assert sum(name is not None for name in names.values()) > len(names) / 2

@@ -95,6 +95,16 @@ def test_without_support_data_the_report_says_so(tmp_path):
     assert "chart-ces-monthly" in result.charts and "chart-ces-categories" not in result.charts
 
 
+def test_with_tickets_but_no_follow_up_the_zero_is_real(tmp_path):
+    warehouse = small_warehouse.build(tmp_path / "warehouse.duckdb", support_data=False)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.dim_accounts set open_tickets = 1 where account_id = 'acc_2'")
+        followup = by_kind(report.render(con, tmp_path / "report.html"))["followup_attainment"]
+    # Zendesk has tickets, yet no detractor got a follow-up: 0 of 12 due in the 4 complete weeks is real news.
+    assert followup.text.startswith("Detractor follow-up is below target: 0.0% contacted within 24 h")
+    assert (followup.numbers["met_target"], followup.numbers["target_due"]) == (0, 12)
+
+
 def test_ces_by_ticket_category_splits_refunds_in_the_last_complete_quarter(rendered):
     content = rendered.path.read_text(encoding="utf-8")
     assert "chart-ces-monthly" in rendered.charts and "chart-ces-categories" in rendered.charts

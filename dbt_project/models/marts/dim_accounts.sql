@@ -1,7 +1,7 @@
 {{ config(tags=['partitioned_mart']) }}
 
 -- The unified customer profile: one row per account known to Stripe, as of the last day of data.
--- account_name is the Zendesk organization's name (null without one).
+-- account_name is the Zendesk organization's name, else the earliest live Stripe customer's name.
 -- Built with account_health (tag partitioned_mart), whose latest day it reads for the risk columns.
 with
 
@@ -50,6 +50,12 @@ account_health as (
 zendesk_organizations as (
 
     select * from {{ ref('stg_zendesk__organizations') }}
+
+),
+
+stripe_customers as (
+
+    select * from {{ ref('stg_stripe__customers') }}
 
 ),
 
@@ -122,6 +128,18 @@ organization_names as (
 
 ),
 
+-- Else the name billing knows: the account's earliest live Stripe customer with a name.
+customer_names as (
+
+    select
+        account_id,
+        customer_name,
+        row_number() over (partition by account_id order by created_at, customer_id) as customer_rank
+    from stripe_customers
+    where account_id is not null and customer_name is not null and not is_deleted
+
+),
+
 latest_health as (
 
     select
@@ -140,7 +158,7 @@ final as (
 
     select
         billing_accounts.account_id,
-        organization_names.organization_name as account_name,
+        coalesce(organization_names.organization_name, customer_names.customer_name) as account_name,
         coalesce(current_billing.plan, 'none') as plan,
         billing_accounts.region,
         cast(coalesce(current_billing.mrr_usd, 0) as double) as mrr_usd,
@@ -182,6 +200,8 @@ final as (
         on billing_accounts.account_id = latest_health.account_id
     left join organization_names
         on billing_accounts.account_id = organization_names.account_id and organization_names.organization_rank = 1
+    left join customer_names
+        on billing_accounts.account_id = customer_names.account_id and customer_names.customer_rank = 1
 
 )
 

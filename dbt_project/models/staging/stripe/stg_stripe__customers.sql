@@ -19,6 +19,7 @@ final as (
     select
         record_id as customer_id,
         {{ raw_field(entity, 'metadata.account_id') }} as account_id,
+        {{ raw_field(entity, 'name') }} as customer_name,
         {{ raw_field(entity, 'email') }} as email,
         {{ raw_field(entity, 'address.country') }} as country,
         {{ raw_field(entity, 'currency') }} as currency,
