@@ -110,9 +110,9 @@ def _price_object(price: Price) -> dict:
         "active": True,
         "currency": price.currency,
         "lookup_key": price.lookup_key,
-        # As in most Stripe accounts, only some prices carry a nickname (here the USD monthly ones, the first
-        # created); the plan's name is on the Product.
-        "nickname": product_name(price.plan) if price.currency == "usd" and price.interval == "month" else None,
+        # As in most Stripe accounts, prices carry no nickname but the first one created (Starter, USD, monthly);
+        # the plan's name is on the Product.
+        "nickname": product_name(price.plan) if price == Price("starter", "month", "usd") else None,
         "product": product_id(price.plan),
         "recurring": {"interval": price.interval, "interval_count": 1, "usage_type": "licensed"},
         "type": "recurring",
