@@ -391,6 +391,7 @@ def base_record(spec) -> dict:
         "zendesk.users": lambda: vendor.user(1),
         "zendesk.organizations": lambda: vendor.organization(1),
         "stripe.customers": lambda: vendor.customer("cus_1"),
+        "stripe.products": lambda: vendor.product("prod_1"),
         "stripe.subscriptions": lambda: vendor.subscription(
             "sub_1", item=vendor.price_item(product={"id": "prod_1", "object": "product", "name": "Pro"})
         ),
