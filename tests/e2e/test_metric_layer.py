@@ -176,3 +176,56 @@ def test_mrr_and_net_revenue_retention_by_cohort_month(project: Path, full_run: 
                 assert value == "", (key, column)
             else:
                 assert float(value) == pytest.approx(expected, rel=1e-9), (key, column)
+
+
+def test_respondent_nps_keeps_each_respondents_latest_answer_in_the_month(
+    project: Path, full_run: Path, tmp_path: Path
+):
+    """A respondent (lower-cased email, else account, else the response) answering twice in a month counts once,
+    by the later answer. Second answers are planted, some with the email in capitals; the expectation is computed
+    here from the responses."""
+    warehouse = copy_of(full_run, tmp_path)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            """
+            insert into marts.fct_survey_responses by name
+            select * replace (
+                response_id || '_again' as response_id,
+                upper(email) as email,
+                responded_at + interval 1 hour as responded_at,
+                (score + 5) % 11 as score,
+                case when (score + 5) % 11 >= 9 then 'promoter' when (score + 5) % 11 >= 7 then 'passive'
+                    else 'detractor' end as nps_category
+            )
+            from marts.fct_survey_responses
+            where survey_type = 'nps' and score is not null and day(responded_at) < 28
+                and hash(response_id) % 4 = 0
+            """
+        )
+        answers = con.execute(
+            "select response_id, email, account_id, responded_at, score from marts.fct_survey_responses "
+            "where survey_type = 'nps' and score is not null"
+        ).fetchall()
+    rows = mf_query(
+        project,
+        warehouse,
+        tmp_path / "respondents.csv",
+        "respondent_nps,respondents,nps_responses",
+        "metric_time__month",
+    )
+    latest: dict[tuple[date, str], tuple] = {}
+    for response_id, email, account_id, responded_at, score in answers:
+        key = (email or "").strip().lower() or account_id or response_id
+        period = responded_at.date().replace(day=1)
+        if (period, key) not in latest or responded_at > latest[(period, key)][0]:
+            latest[(period, key)] = (responded_at, score)
+    expected: dict[date, list[int]] = {}
+    for (period, _), (_, score) in latest.items():
+        expected.setdefault(period, []).append(score)
+    got = {month(r["metric_time__month"]): r for r in rows}
+    assert got.keys() == expected.keys()
+    assert sum(int(float(r["nps_responses"])) for r in rows) > sum(len(s) for s in expected.values())  # planted
+    for period, scores in expected.items():
+        nps = 100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
+        assert int(float(got[period]["respondents"])) == len(scores), period
+        assert float(got[period]["respondent_nps"]) == pytest.approx(nps, abs=1e-9), period
