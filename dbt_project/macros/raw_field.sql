@@ -70,6 +70,50 @@
         lower(nullif(trim("email"), ''))
     {%- elif entity == 'surveys.sends' and field == 'sent_at' %}
         case when regexp_full_match("sent_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("sent_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("sent_at" as timestamptz)) else try_cast("sent_at" as timestamp) end end
+    {%- elif entity == 'simplesat.responses' and field == 'survey.metric' %}
+        lower(nullif(trim((payload ->> '$.survey.metric')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'survey.name' %}
+        nullif(trim((payload ->> '$.survey.name')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'created' %}
+        case when regexp_full_match((payload ->> '$.created'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.created'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.created') as timestamptz)) else try_cast((payload ->> '$.created') as timestamp) end end
+    {%- elif entity == 'simplesat.responses' and field == 'modified' %}
+        case when regexp_full_match((payload ->> '$.modified'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.modified'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.modified') as timestamptz)) else try_cast((payload ->> '$.modified') as timestamp) end end
+    {%- elif entity == 'simplesat.responses' and field == 'nps_answer.choice' %}
+        case when regexp_full_match((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'nps')[1] ->> '$.choice'), ' *-?[0-9]{1,10} *') then try_cast((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'nps')[1] ->> '$.choice') as integer) end
+    {%- elif entity == 'simplesat.responses' and field == 'nps_answer.comment' %}
+        nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'nps')[1] ->> '$.comment')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'nps_answer.sentiment' %}
+        lower(nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'nps')[1] ->> '$.sentiment')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'csat_answer.choice' %}
+        case when regexp_full_match((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'csat')[1] ->> '$.choice'), ' *-?[0-9]{1,10} *') then try_cast((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'csat')[1] ->> '$.choice') as integer) end
+    {%- elif entity == 'simplesat.responses' and field == 'csat_answer.comment' %}
+        nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'csat')[1] ->> '$.comment')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'csat_answer.sentiment' %}
+        lower(nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'csat')[1] ->> '$.sentiment')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'ces_answer.choice' %}
+        case when regexp_full_match((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'ces')[1] ->> '$.choice'), ' *-?[0-9]{1,10} *') then try_cast((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'ces')[1] ->> '$.choice') as integer) end
+    {%- elif entity == 'simplesat.responses' and field == 'ces_answer.comment' %}
+        nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'ces')[1] ->> '$.comment')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'ces_answer.sentiment' %}
+        lower(nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.metric' = 'ces')[1] ->> '$.sentiment')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'source' %}
+        lower(nullif(trim((payload ->> '$.source')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'customer.email' %}
+        lower(nullif(trim((payload ->> '$.customer.email')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'customer.external_id' %}
+        nullif(trim((payload ->> '$.customer.external_id')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'customer.company' %}
+        nullif(trim((payload ->> '$.customer.company')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'ticket.external_id' %}
+        nullif(trim((payload ->> '$.ticket.external_id')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'ticket.subject' %}
+        nullif(trim((payload ->> '$.ticket.subject')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'primary_team_member.external_id' %}
+        nullif(trim((list_filter(json_extract(payload, '$.team_members[*]'), lambda picked: picked ->> '$.is_primary' = 'true')[1] ->> '$.external_id')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'primary_team_member.name' %}
+        nullif(trim((list_filter(json_extract(payload, '$.team_members[*]'), lambda picked: picked ->> '$.is_primary' = 'true')[1] ->> '$.name')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'primary_team_member.email' %}
+        lower(nullif(trim((list_filter(json_extract(payload, '$.team_members[*]'), lambda picked: picked ->> '$.is_primary' = 'true')[1] ->> '$.email')), ''))
     {%- elif entity == 'zendesk.tickets' and field == 'id' %}
         case when regexp_full_match((payload ->> '$.id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.id') as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'status' %}
@@ -328,6 +372,50 @@
         lower(nullif(trim(`email`), ''))
     {%- elif entity == 'surveys.sends' and field == 'sent_at' %}
         case when (trim(`sent_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`sent_at`) as timestamp) end
+    {%- elif entity == 'simplesat.responses' and field == 'survey.metric' %}
+        lower(nullif(trim(get_json_object(payload, '$.survey.metric')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'survey.name' %}
+        nullif(trim(get_json_object(payload, '$.survey.name')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'created' %}
+        case when (trim(get_json_object(payload, '$.created')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.created')) as timestamp) end
+    {%- elif entity == 'simplesat.responses' and field == 'modified' %}
+        case when (trim(get_json_object(payload, '$.modified')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.modified')) as timestamp) end
+    {%- elif entity == 'simplesat.responses' and field == 'nps_answer.choice' %}
+        case when (trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'nps'), 1), '$.choice')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'nps'), 1), '$.choice')) as integer) end
+    {%- elif entity == 'simplesat.responses' and field == 'nps_answer.comment' %}
+        nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'nps'), 1), '$.comment')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'nps_answer.sentiment' %}
+        lower(nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'nps'), 1), '$.sentiment')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'csat_answer.choice' %}
+        case when (trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'csat'), 1), '$.choice')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'csat'), 1), '$.choice')) as integer) end
+    {%- elif entity == 'simplesat.responses' and field == 'csat_answer.comment' %}
+        nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'csat'), 1), '$.comment')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'csat_answer.sentiment' %}
+        lower(nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'csat'), 1), '$.sentiment')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'ces_answer.choice' %}
+        case when (trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'ces'), 1), '$.choice')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'ces'), 1), '$.choice')) as integer) end
+    {%- elif entity == 'simplesat.responses' and field == 'ces_answer.comment' %}
+        nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'ces'), 1), '$.comment')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'ces_answer.sentiment' %}
+        lower(nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.metric') = 'ces'), 1), '$.sentiment')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'source' %}
+        lower(nullif(trim(get_json_object(payload, '$.source')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'customer.email' %}
+        lower(nullif(trim(get_json_object(payload, '$.customer.email')), ''))
+    {%- elif entity == 'simplesat.responses' and field == 'customer.external_id' %}
+        nullif(trim(get_json_object(payload, '$.customer.external_id')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'customer.company' %}
+        nullif(trim(get_json_object(payload, '$.customer.company')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'ticket.external_id' %}
+        nullif(trim(get_json_object(payload, '$.ticket.external_id')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'ticket.subject' %}
+        nullif(trim(get_json_object(payload, '$.ticket.subject')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'primary_team_member.external_id' %}
+        nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.team_members'), 'array<string>'), picked -> get_json_object(picked, '$.is_primary') = 'true'), 1), '$.external_id')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'primary_team_member.name' %}
+        nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.team_members'), 'array<string>'), picked -> get_json_object(picked, '$.is_primary') = 'true'), 1), '$.name')), '')
+    {%- elif entity == 'simplesat.responses' and field == 'primary_team_member.email' %}
+        lower(nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.team_members'), 'array<string>'), picked -> get_json_object(picked, '$.is_primary') = 'true'), 1), '$.email')), ''))
     {%- elif entity == 'zendesk.tickets' and field == 'id' %}
         case when (trim(get_json_object(payload, '$.id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.id')) as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'status' %}

@@ -66,6 +66,59 @@ def typeform(response_id: str = "tf_1", score: object = 9, **changes) -> dict:
     return record
 
 
+def simplesat_answer(metric: str | None, choice: object, answer_id: int = 501, **changes) -> dict:
+    """An element of a SimpleSAT response's `answers[]`: only the survey's primary question carries `metric`."""
+    return {
+        "id": answer_id,
+        "question": {"id": answer_id + 1000, "text": "How likely are you to recommend us?", "metric": metric},
+        "choice": choice,
+        "choice_label": None if choice is None else str(choice),
+        "choices": None,
+        "sentiment": "Positive",
+        "comment": "",
+        "follow_up_question": None,
+        "follow_up_answer": None,
+        "published_as_testimonial": False,
+        **changes,
+    }
+
+
+def simplesat(response_id: int = 9001, metric: str = "nps", choice: object = "9", **changes) -> dict:
+    """A response object as SimpleSAT's `POST /api/v1/responses/search` returns it (API v1 reference)."""
+    return {
+        "id": response_id,
+        "survey": {"id": 77, "name": "Quarterly NPS", "metric": metric, "survey_type": "email"},
+        "tags": None,
+        "created": AT,
+        "modified": AT,
+        "ip_address": "203.0.113.7",
+        "source": "email",
+        "ticket": {"id": 4401, "external_id": "812", "subject": "Export fails", "custom_attributes": {}},
+        "team_members": [
+            {
+                "id": 61,
+                "external_id": "900001",
+                "name": "Sam Agent",
+                "email": "sam@support.example",
+                "role": "agent",
+                "is_primary": True,
+                "custom_attributes": {},
+            }
+        ],
+        "customer": {
+            "id": 3301,
+            "external_id": "cust-1",
+            "name": "Ana Pereira",
+            "email": "ana@acme.com",
+            "company": "Acme",
+            "custom_attributes": {},
+            "tags": [],
+        },
+        "answers": [simplesat_answer(metric, choice)],
+        **changes,
+    }
+
+
 def survey_row(response_id: str = "r1", score: str = "9", **changes: str) -> str:
     row = {
         "response_id": response_id,
@@ -1146,6 +1199,102 @@ CASES: list[Case] = [
         jsonl(customer("cus_9", deleted="maybe"), customer("cus_8")),
         "records",
         [(1, 'deleted "maybe" is not true or false')],
+        loaded=1,
+    ),
+    # --- SimpleSAT: the score is the `choice` string of the survey's primary question -----------------------------
+    Case(
+        "simplesat_choice_as_string",
+        "simplesat",
+        "responses",
+        jsonl(simplesat(9001, "nps", "10"), simplesat(9002, "ces", "6"), simplesat(9003, "csat", "4")),
+        "loaded",
+        loaded=3,
+        value=(
+            f"select {_typed('nps_answer.choice')}, {_typed('ces_answer.choice')}, {_typed('csat_answer.choice')} "
+            "from raw_simplesat.responses order by record_id",
+            [(10, None, None), (None, 6, None), (None, None, 4)],
+        ),
+    ),
+    Case(
+        # The API's empty page written as a day file: it must not wipe the responses already loaded for that day.
+        "simplesat_empty_page_over_a_loaded_day",
+        "simplesat",
+        "responses",
+        b"",
+        "file",
+        "holds no records (empty, a header only, or blank lines), but the day holds 2 loaded record(s)",
+        before=jsonl(simplesat(9001), simplesat(9002, "ces", "5")),
+        family=2,
+    ),
+    Case(
+        "simplesat_nps_choice_above_scale",
+        "simplesat",
+        "responses",
+        jsonl(simplesat(9001, "nps", "11"), simplesat(9002)),
+        "records",
+        [(1, "answers[question.metric=nps].choice 11 is above 10")],
+        loaded=1,
+    ),
+    Case(
+        "simplesat_ces_choice_zero",
+        "simplesat",
+        "responses",
+        jsonl(simplesat(9001, "ces", "0"), simplesat(9002, "ces", "7")),
+        "records",
+        [(1, "answers[question.metric=ces].choice 0 is below 1")],
+        loaded=1,
+    ),
+    Case(
+        "simplesat_choice_label_not_number",
+        "simplesat",
+        "responses",
+        jsonl(simplesat(9001, "csat", "Very satisfied"), simplesat(9002, "csat", "5")),
+        "records",
+        [(1, 'answers[question.metric=csat].choice "Very satisfied" is not a whole number')],
+        loaded=1,
+    ),
+    Case(
+        "simplesat_no_primary_question",
+        "simplesat",
+        "responses",
+        jsonl(simplesat(9001, answers=[simplesat_answer(None, "Great support")]), simplesat(9002)),
+        "records",
+        [(1, "answers has no answer to the survey's primary question (question.metric nps)")],
+        loaded=1,
+        family=5,
+    ),
+    Case(
+        "simplesat_two_primary_answers",
+        "simplesat",
+        "responses",
+        jsonl(simplesat(9001, answers=[simplesat_answer("nps", "9"), simplesat_answer("nps", "2", 502)])),
+        "records",
+        [(1, "answer to the NPS question given 2 times (question.metric = nps): which one counts is ambiguous")],
+        family=5,
+    ),
+    Case(
+        # Null tags and team members (a survey sent outside a ticket), sentiment in any case: the response loads.
+        "simplesat_null_team_members_and_tags",
+        "simplesat",
+        "responses",
+        jsonl(
+            simplesat(9001, team_members=None, tags=None, answers=[simplesat_answer("nps", "3", sentiment="NEGATIVE")])
+        ),
+        "loaded",
+        loaded=1,
+        value=(
+            f"select {_typed('primary_team_member.email')}, {_typed('nps_answer.sentiment')} "
+            "from raw_simplesat.responses",
+            [(None, "negative")],
+        ),
+    ),
+    Case(
+        "simplesat_missing_created",
+        "simplesat",
+        "responses",
+        jsonl({k: v for k, v in simplesat(9001).items() if k != "created"}, simplesat(9002)),
+        "records",
+        [(1, "missing required field created")],
         loaded=1,
     ),
     Case(

@@ -29,6 +29,7 @@ from ingestion.contracts.settings import load_settings
 from ingestion.landing import landing_file
 from ingestion.loader import load_files
 from ingestion.registry import ENTITIES
+from ingestion.simplesat import SCORE_SCALES
 from ingestion.stripe.currencies import STRIPE_MINOR_UNITS
 from tests.ingestion import catalogue as vendor
 
@@ -386,6 +387,13 @@ def values_for(f: Field) -> st.SearchStrategy:
 def base_record(spec) -> dict:
     return {
         "typeform.responses": lambda: vendor.typeform("tf_1", comment="Great reports."),
+        "simplesat.responses": lambda: vendor.simplesat(
+            9001,
+            answers=[
+                vendor.simplesat_answer(metric, str(low), 500 + n)
+                for n, (metric, (low, _)) in enumerate(SCORE_SCALES.items())
+            ],
+        ),
         "zendesk.tickets": lambda: vendor.ticket(1, custom_fields=[{"id": 360001234568, "value": "r1"}]),
         "zendesk.ticket_metrics": lambda: vendor.metric(1),
         "zendesk.users": lambda: vendor.user(1),
@@ -421,10 +429,11 @@ def place(spec, f: Field, value) -> dict:
     elif f.within is not None:
         set_path(record["items"]["data"][0], f.path, value)
     elif f.element is not None:
-        ref = {"answers": "field.ref", "custom_fields": "id"}[f.element.array]
+        ref = f.element.key
         answers = record[f.element.array]
-        wanted = str(SETTINGS.vars[f.element.value.name])
-        (element,) = [a for a in answers if str(_get(a, ref)) == wanted]
+        picked = f.element.value
+        wanted = picked if isinstance(picked, str) else str(SETTINGS.vars[picked.name])
+        (element,) = [a for a in answers if str(_get(a, ref)).lower() == wanted]
         set_path(element, f.path, value)
     else:
         set_path(record, f.name, value)

@@ -1,10 +1,17 @@
--- Survey responses from Typeform (NPS) and the survey tool export (NPS, CES, CSAT) in one shape,
+-- Survey responses from Typeform (NPS), SimpleSAT (NPS, CSAT, CES: the survey's metric) and the survey tool
+-- export (NPS, CES, CSAT) in one shape,
 -- with the score categories. The account id here is the one the response carried, if any.
 with
 
 typeform_responses as (
 
     select * from {{ ref('stg_typeform__responses') }}
+
+),
+
+simplesat_responses as (
+
+    select * from {{ ref('stg_simplesat__responses') }}
 
 ),
 
@@ -30,6 +37,26 @@ unioned as (
         touchpoint,
         submitted_at as responded_at
     from typeform_responses
+
+    union all
+
+    select
+        response_id,
+        'simplesat' as source,
+        survey_type,
+        survey_kind,
+        score,
+        comment,
+        email,
+        -- SimpleSAT customers carry the help desk's person id, not an account id: the account comes from the
+        -- email (Zendesk users, Stripe customers), as for the other sources.
+        cast(null as varchar) as provided_account_id,
+        ticket_id,
+        channel,
+        cast(null as varchar) as touchpoint,
+        created_at as responded_at
+    from simplesat_responses
+    where survey_type in ('nps', 'csat', 'ces')
 
     union all
 
