@@ -63,7 +63,11 @@ SETTINGS: dict[str, Setting] = _settings(
     ("NPS_WEBHOOK_MAX_BODY_BYTES", "1048576", "larger webhook bodies are refused with 413"),
     ("NPS_WEBHOOK_STATE_DIR", None, "the receiver's event ledger and refused events; default `<landing>/_webhooks`"),
     # Vendor APIs and object storage (docs/api_sources.md)
-    ("NPS_SOURCE_MODE", "file", "every source's mode: `file`, `api` (Typeform, Zendesk, Stripe) or `s3` (Segment)"),
+    (
+        "NPS_SOURCE_MODE",
+        "file",
+        "every source's mode: `file`, `api` (Typeform, SimpleSAT, Zendesk, Stripe) or `s3` (Segment)",
+    ),
     ("NPS_SOURCE_MODE_<SOURCE>", None, "one source's mode; overrides NPS_SOURCE_MODE"),
     ("NPS_API_STATE_DIR", None, "API cursors, mirrors and locks; default `<landing>/_api`"),
     ("NPS_API_MAX_ATTEMPTS", "5", "attempts per API request (429, 5xx, connection errors)"),
@@ -84,6 +88,9 @@ SETTINGS: dict[str, Setting] = _settings(
     ("NPS_STRIPE_API_KEY", None, "a Stripe restricted (read) or secret key", True),
     ("NPS_STRIPE_API_URL", "https://api.stripe.com", "Stripe API base URL"),
     ("NPS_STRIPE_EVENTS", "true", "read Stripe changes from the Events API"),
+    ("NPS_SIMPLESAT_API_KEY", None, "the SimpleSAT API key (header X-Simplesat-Token)", True),
+    ("NPS_SIMPLESAT_API_URL", "https://api.simplesat.io", "SimpleSAT API base URL"),
+    ("NPS_SIMPLESAT_WINDOW_DAYS", "30", "days per date window of a SimpleSAT search (first sync, backfill)"),
     ("NPS_<SOURCE>_S3_URL", None, "`s3://bucket/prefix` of the source's S3 destination (mode `s3`; Segment)"),
     ("NPS_S3_ENDPOINT", None, "an S3-compatible endpoint (MinIO, R2); default AWS"),
     ("NPS_S3_REGION", None, "the bucket's region; default AWS_REGION, else us-east-1"),

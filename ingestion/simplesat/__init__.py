@@ -36,7 +36,7 @@ RESPONSE_FIELDS = names(
     """
 )
 
-MODES = ("file",)
+MODES = ("file", "api")
 ENTITIES = (
     EntitySpec(
         source="simplesat",

@@ -1,4 +1,5 @@
-"""A local HTTP server playing Typeform, Zendesk and Stripe: their pagination, auth, answers and limits.
+"""A local HTTP server playing Typeform, Zendesk and Stripe (and SimpleSAT, tests/api/fake_simplesat.py): their
+pagination, auth, answers and limits.
 
 Each vendor holds its objects in memory in the vendor's own shapes and answers like the real API (newest first and
 `before` for Typeform; cursor and time-based incremental exports for Zendesk; `has_more`/`starting_after` lists and
@@ -41,6 +42,8 @@ class Seen:
     at: float
     status: int = 0
     authorization: bool = False
+    # POST: the JSON body sent (SimpleSAT's search).
+    body: Any = None
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -81,6 +84,9 @@ class Vendor:
 
     def get(self, path: str, query: dict[str, list[str]]) -> Answer:
         raise NotImplementedError
+
+    def post(self, path: str, query: dict[str, list[str]], body: Any) -> Answer:
+        return Answer(405, {"detail": 'Method "POST" not allowed.'})
 
 
 # --- Typeform ---------------------------------------------------------------------------------------------------
@@ -718,11 +724,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
-    def do_GET(self) -> None:
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        self.do_GET(method="POST", body=body)
+
+    def do_GET(self, method: str = "GET", body: Any = None) -> None:
         parts = urlsplit(self.path)
-        seen = Seen("GET", parts.path, parse_qs(parts.query, keep_blank_values=True), time.monotonic())
+        seen = Seen(method, parts.path, parse_qs(parts.query, keep_blank_values=True), time.monotonic(), body=body)
         server, vendor = self.server, self.server.vendor
-        seen.authorization = "Authorization" in self.headers
+        seen.authorization = "Authorization" in self.headers or "X-Simplesat-Token" in self.headers
         with server._lock:
             server.requests.append(seen)
         fault = server._fault_for(parts.path)
@@ -734,6 +749,8 @@ class _Handler(BaseHTTPRequestHandler):
             answer = Answer(500, {"error": "InternalServerError"})
         elif (fault is not None and fault.kind == "401") or not vendor.authorized(self.headers):
             answer = vendor.unauthorized()
+        elif method == "POST":
+            answer = vendor.post(parts.path, seen.query, body)
         else:
             answer = vendor.get(parts.path, seen.query)
         seen.status = answer.status

@@ -18,7 +18,11 @@ def test_mode_is_file_unless_a_source_is_switched_to_api():
     assert source_mode("stripe", {}.get) == "file"
     assert source_mode("stripe", {"NPS_SOURCE_MODE_STRIPE": "API"}.get) == "api"
     assert source_mode("zendesk", {"NPS_SOURCE_MODE": "api", "NPS_SOURCE_MODE_ZENDESK": "file"}.get) == "file"
-    assert api_sources({"NPS_SOURCE_MODE": "api", "NPS_SOURCE_MODE_TYPEFORM": "file"}.get) == ["zendesk", "stripe"]
+    assert api_sources({"NPS_SOURCE_MODE": "api", "NPS_SOURCE_MODE_TYPEFORM": "file"}.get) == [
+        "simplesat",
+        "zendesk",
+        "stripe",
+    ]
     with pytest.raises(ConfigurationError, match="NPS_SOURCE_MODE_STRIPE must be 'file' or 'api'"):
         source_mode("stripe", {"NPS_SOURCE_MODE_STRIPE": "http"}.get)
     with pytest.raises(ConfigurationError, match="segment has no API connector"):
