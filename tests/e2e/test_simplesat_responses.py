@@ -10,12 +10,17 @@ here from the landing files by the documented rules, not by the models.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from settings import DBT_PROJECT_DIR
 from tests.e2e.landing_files import write_jsonl
 from tests.ingestion.catalogue import simplesat, simplesat_answer
 
@@ -185,3 +190,18 @@ def test_the_out_of_scale_choice_is_quarantined(warehouse):
         ("2026-03-02.jsonl", 15, "answers[question.metric=nps].choice 11 is above 10")
     ]
     assert json.loads(rejected[0][3])["id"] == 32
+
+
+def test_the_union_unit_test_with_simplesat_rows_passes(warehouse, tmp_path):
+    # The dbt unit test of int_survey_responses_unioned (SimpleSAT rows: an NPS promoter, a CES 4, another metric
+    # left out), on a copy of this warehouse, whose tables give the column types of the mocked models.
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    dbt = Path(sys.executable).parent / "dbt"
+    command = [str(dbt), "test", "--profiles-dir", ".", "--target-path", str(tmp_path / "target")]
+    command += ["--select", "int_survey_responses_unioned,test_type:unit"]
+    env = {**os.environ, "NPS_DUCKDB_PATH": str(copy), "DO_NOT_TRACK": "1"}
+    result = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-5000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert {r["unique_id"].split(".")[-1]: r["status"] for r in results}["nps_category_boundaries"] == "pass"
