@@ -160,11 +160,11 @@ def test_ces_counts_simplesat_responses(warehouse, landing):
 def test_staging_types_the_response(warehouse):
     assert rows(
         warehouse,
-        "select response_id, survey_type, score, sentiment, email, ticket_id, team_member_email, survey_kind "
+        "select response_id, survey_type, score, sentiment, email, ticket_external_id, team_member_email, survey_kind "
         "from staging.stg_simplesat__responses where response_id in ('4', '20', '30') order by response_id",
     ) == [
-        ("20", "ces", 7, "neutral", "person2@acct2.example", 812, "sam@support.example", "transactional"),
-        ("30", "csat", 4, "positive", "person0@acct0.example", 812, "sam@support.example", "transactional"),
+        ("20", "ces", 7, "neutral", "person2@acct2.example", "812", "sam@support.example", "transactional"),
+        ("30", "csat", 4, "positive", "person0@acct0.example", "812", "sam@support.example", "transactional"),
         ("4", "nps", 9, "positive", "person4@acct1.example", None, None, "relational"),
     ]
 
@@ -205,3 +205,17 @@ def test_the_union_unit_test_with_simplesat_rows_passes(warehouse, tmp_path):
     assert result.returncode == 0, result.stdout[-5000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     assert {r["unique_id"].split(".")[-1]: r["status"] for r in results}["nps_category_boundaries"] == "pass"
+
+
+def test_ces_responses_join_their_zendesk_ticket(warehouse, landing):
+    tickets = {}
+    for path in (landing / "simplesat" / "responses").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            obj = json.loads(line)
+            if obj["survey"]["metric"] == "ces":
+                tickets[str(obj["id"])] = int(obj["ticket"]["external_id"])
+    assert rows(
+        warehouse,
+        "select response_id, ticket_id from intermediate.int_survey_responses_unioned "
+        "where source = 'simplesat' and survey_type = 'ces' order by 1",
+    ) == sorted(tickets.items())

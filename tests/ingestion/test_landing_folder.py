@@ -21,7 +21,7 @@ import pytest
 from ingestion.landing import dates_present, day_files, scan
 from ingestion.loader import ensure_tables, load_files, record_landing_scan, record_refused_files
 from ingestion.registry import ENTITIES, get_entity
-from tests.ingestion.catalogue import SEND_HEADER, csv, jsonl, send_row, ticket, track, typeform
+from tests.ingestion.catalogue import SEND_HEADER, csv, jsonl, send_row, simplesat, ticket, track, typeform
 
 DAY = date(2026, 3, 2)
 
@@ -158,6 +158,12 @@ LANDING_CASES = [
         "export_suffix_in_the_name",
         lambda landing, _: put(landing / "typeform/responses/2026-03-02-export.jsonl", jsonl(typeform())),
         ignored=(("typeform/responses/2026-03-02-export.jsonl", "not named <YYYY-MM-DD>.jsonl"),),
+    ),
+    LandingCase(
+        # A saved API page (the search envelope) is not one response per line: named like one, it is ignored.
+        "simplesat_search_page_saved_as_json",
+        lambda landing, _: put(landing / "simplesat/responses/2026-03-02.json", jsonl(simplesat())),
+        ignored=(("simplesat/responses/2026-03-02.json", "not named <YYYY-MM-DD>.jsonl"),),
     ),
     LandingCase(
         "misspelled_source_folder",

@@ -74,8 +74,6 @@ final as (
         customer_external_id,
         customer_company,
         ticket_external_id,
-        -- The Zendesk ticket id when the help desk is Zendesk (its external_id is the ticket number).
-        try_cast(ticket_external_id as bigint) as ticket_id,
         ticket_subject,
         team_member_external_id,
         team_member_name,
