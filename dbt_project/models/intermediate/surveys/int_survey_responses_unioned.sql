@@ -50,11 +50,11 @@ unioned as (
         email,
         -- SimpleSAT customers carry the help desk's person id, not an account id: the account comes from the
         -- email (Zendesk users, Stripe customers), as for the other sources.
-        cast(null as varchar) as provided_account_id,
+        cast(null as {{ dbt.type_string() }}) as provided_account_id,
         -- The help desk's ticket number: the Zendesk ticket id when it is a number.
         try_cast(ticket_external_id as bigint) as ticket_id,
         channel,
-        cast(null as varchar) as touchpoint,
+        cast(null as {{ dbt.type_string() }}) as touchpoint,
         created_at as responded_at
     from simplesat_responses
     where survey_type in ('nps', 'csat', 'ces')
