@@ -91,6 +91,7 @@ SETTINGS: dict[str, Setting] = _settings(
     ("NPS_SIMPLESAT_API_KEY", None, "the SimpleSAT API key (header X-Simplesat-Token)", True),
     ("NPS_SIMPLESAT_API_URL", "https://api.simplesat.io", "SimpleSAT API base URL"),
     ("NPS_SIMPLESAT_WINDOW_DAYS", "30", "days per date window of a SimpleSAT search (first sync, backfill)"),
+    ("NPS_SIMPLESAT_POLL_SECONDS", "120", "seconds between two polls of SimpleSAT for changed responses (API mode)"),
     ("NPS_<SOURCE>_S3_URL", None, "`s3://bucket/prefix` of the source's S3 destination (mode `s3`; Segment)"),
     ("NPS_S3_ENDPOINT", None, "an S3-compatible endpoint (MinIO, R2); default AWS"),
     ("NPS_S3_REGION", None, "the bucket's region; default AWS_REGION, else us-east-1"),

@@ -137,7 +137,7 @@ def _fetch_locked(settings: VendorSettings, landing_dir: Path, run_key: str | No
                 f"{mirror_path(settings)} ({error.step} step: {type(error.__cause__ or error).__name__}). It is kept "
                 "in the pipeline folder and written by the next run; nothing was landed.",
             ) from None
-        raise _explain(settings, error) from None
+        raise explain_failure(settings, error) from None
     finally:
         session.close()
     files = export_pending(mirror_path(settings), settings.source, landing_dir)
@@ -152,7 +152,7 @@ def _fetch_locked(settings: VendorSettings, landing_dir: Path, run_key: str | No
     )
 
 
-def _explain(settings: VendorSettings, error: BaseException) -> ApiFetchError:
+def explain_failure(settings: VendorSettings, error: BaseException) -> ApiFetchError:
     """The failure as one clear sentence naming the vendor, the endpoint and what to do; any credential that
     might appear in a vendor's answer is masked."""
     from requests import HTTPError

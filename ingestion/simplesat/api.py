@@ -88,6 +88,24 @@ def simplesat_source(settings: VendorSettings, session: Session, fetched_at: dat
     return source()
 
 
+def modified_between(
+    settings: VendorSettings, session: Session, start: datetime, end: datetime
+) -> tuple[int, list[dict]]:
+    """One search page of the responses modified in [start, end] (the polling sensor's probe): the envelope's
+    `count` and the first page's response objects. HTTP errors raise `requests.HTTPError`."""
+    body = {"start_date": iso(start)[:19] + "Z", "end_date": iso(end)[:19] + "Z", "date_type": "modified"}
+    response = session.post(
+        settings.base_url + SEARCH_PATH,
+        params={"page": 1, "page_size": settings.page_size},
+        json=body,
+        headers={"X-Simplesat-Token": settings.credentials[0].reveal()},
+    )
+    response.raise_for_status()
+    envelope = response.json()
+    page = [obj for obj in envelope.get("responses") or [] if isinstance(obj, dict)]
+    return int(envelope.get("count") or len(page)), page
+
+
 def endpoints(settings: VendorSettings) -> list[str]:
     return [SEARCH_PATH]
 

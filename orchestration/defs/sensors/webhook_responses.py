@@ -46,22 +46,30 @@ def changed_days(landing: LandingZoneResource, cursor: str | None, now: datetime
     return changed, json.dumps(current, sort_keys=True)
 
 
-@cache
-def realtime_job_and_sensor() -> tuple["UnresolvedAssetJobDefinition", dg.SensorDefinition]:
-    """The job and its sensor, built when the definitions load (the partitions read the settings)."""
-    realtime_responses_job = dg.define_asset_job(
-        name="realtime_survey_responses",
+def realtime_job(name: str, raw_responses: dg.AssetKey, description: str) -> "UnresolvedAssetJobDefinition":
+    """One day of a survey tool's responses loaded (`raw_responses`), fct_survey_responses and the models upstream
+    of it rebuilt, the new detractors alerted: the job a near-real-time sensor runs."""
+    return dg.define_asset_job(
+        name=name,
         selection=(
-            dg.AssetSelection.assets(RAW_TYPEFORM_RESPONSES)
+            dg.AssetSelection.assets(raw_responses)
             | (dg.AssetSelection.assets(SURVEY_RESPONSES).upstream() & dg.AssetSelection.assets(dbt_steps().models))
             | dg.AssetSelection.assets(detractor_alerts)
         ),
         partitions_def=daily_partitions(),
-        description=(
-            "One day of Typeform responses loaded, fct_survey_responses rebuilt, new detractors alerted: what the "
-            "webhook sensor runs when responses arrive."
-        ),
+        description=description,
         executor_def=dg.in_process_executor,
+    )
+
+
+@cache
+def realtime_job_and_sensor() -> tuple["UnresolvedAssetJobDefinition", dg.SensorDefinition]:
+    """The job and its sensor, built when the definitions load (the partitions read the settings)."""
+    realtime_responses_job = realtime_job(
+        "realtime_survey_responses",
+        RAW_TYPEFORM_RESPONSES,
+        "One day of Typeform responses loaded, fct_survey_responses rebuilt, new detractors alerted: what the "
+        "webhook sensor runs when responses arrive.",
     )
 
     @dg.sensor(
