@@ -138,6 +138,14 @@
         coalesce(json_extract_string(payload, '$.tags[*]'), [])
     {%- elif entity == 'zendesk.tickets' and field == 'nps_response_field.value' %}
         nullif(trim((list_filter(json_extract(payload, '$.custom_fields[*]'), lambda picked: picked ->> '$.id' = '{{ var('zendesk_nps_response_field_id') | string | replace("'", "''") }}')[1] ->> '$.value')), '')
+    {%- elif entity == 'zendesk.tickets' and field == 'satisfaction_rating.id' %}
+        case when regexp_full_match((payload ->> '$.satisfaction_rating.id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.satisfaction_rating.id') as bigint) end
+    {%- elif entity == 'zendesk.tickets' and field == 'satisfaction_rating.score' %}
+        lower(nullif(trim((payload ->> '$.satisfaction_rating.score')), ''))
+    {%- elif entity == 'zendesk.tickets' and field == 'satisfaction_rating.comment' %}
+        nullif(trim((payload ->> '$.satisfaction_rating.comment')), '')
+    {%- elif entity == 'zendesk.tickets' and field == 'satisfaction_rating.reason' %}
+        nullif(trim((payload ->> '$.satisfaction_rating.reason')), '')
     {%- elif entity == 'zendesk.tickets' and field == 'created_at' %}
         case when regexp_full_match((payload ->> '$.created_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.created_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.created_at') as timestamptz)) else try_cast((payload ->> '$.created_at') as timestamp) end end
     {%- elif entity == 'zendesk.tickets' and field == 'updated_at' %}
@@ -185,6 +193,28 @@
     {%- elif entity == 'zendesk.organizations' and field == 'created_at' %}
         case when regexp_full_match((payload ->> '$.created_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.created_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.created_at') as timestamptz)) else try_cast((payload ->> '$.created_at') as timestamp) end end
     {%- elif entity == 'zendesk.organizations' and field == 'updated_at' %}
+        case when regexp_full_match((payload ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.updated_at') as timestamptz)) else try_cast((payload ->> '$.updated_at') as timestamp) end end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'id' %}
+        case when regexp_full_match((payload ->> '$.id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.id') as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'ticket_id' %}
+        case when regexp_full_match((payload ->> '$.ticket_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.ticket_id') as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'score' %}
+        lower(nullif(trim((payload ->> '$.score')), ''))
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'group_id' %}
+        case when regexp_full_match((payload ->> '$.group_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.group_id') as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'assignee_id' %}
+        case when regexp_full_match((payload ->> '$.assignee_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.assignee_id') as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'requester_id' %}
+        case when regexp_full_match((payload ->> '$.requester_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.requester_id') as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'comment' %}
+        nullif(trim((payload ->> '$.comment')), '')
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'reason' %}
+        nullif(trim((payload ->> '$.reason')), '')
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'reason_code' %}
+        case when regexp_full_match((payload ->> '$.reason_code'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.reason_code') as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'created_at' %}
+        case when regexp_full_match((payload ->> '$.created_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.created_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.created_at') as timestamptz)) else try_cast((payload ->> '$.created_at') as timestamp) end end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'updated_at' %}
         case when regexp_full_match((payload ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.updated_at') as timestamptz)) else try_cast((payload ->> '$.updated_at') as timestamp) end end
     {%- elif entity == 'stripe.customers' and field == 'metadata.account_id' %}
         nullif(trim((payload ->> '$.metadata.account_id')), '')
@@ -440,6 +470,14 @@
         coalesce(from_json(get_json_object(payload, '$.tags'), 'array<string>'), array())
     {%- elif entity == 'zendesk.tickets' and field == 'nps_response_field.value' %}
         nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.custom_fields'), 'array<string>'), picked -> get_json_object(picked, '$.id') = '{{ var('zendesk_nps_response_field_id') | string | replace("'", "''") }}'), 1), '$.value')), '')
+    {%- elif entity == 'zendesk.tickets' and field == 'satisfaction_rating.id' %}
+        case when (trim(get_json_object(payload, '$.satisfaction_rating.id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.satisfaction_rating.id')) as bigint) end
+    {%- elif entity == 'zendesk.tickets' and field == 'satisfaction_rating.score' %}
+        lower(nullif(trim(get_json_object(payload, '$.satisfaction_rating.score')), ''))
+    {%- elif entity == 'zendesk.tickets' and field == 'satisfaction_rating.comment' %}
+        nullif(trim(get_json_object(payload, '$.satisfaction_rating.comment')), '')
+    {%- elif entity == 'zendesk.tickets' and field == 'satisfaction_rating.reason' %}
+        nullif(trim(get_json_object(payload, '$.satisfaction_rating.reason')), '')
     {%- elif entity == 'zendesk.tickets' and field == 'created_at' %}
         case when (trim(get_json_object(payload, '$.created_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.created_at')) as timestamp) end
     {%- elif entity == 'zendesk.tickets' and field == 'updated_at' %}
@@ -487,6 +525,28 @@
     {%- elif entity == 'zendesk.organizations' and field == 'created_at' %}
         case when (trim(get_json_object(payload, '$.created_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.created_at')) as timestamp) end
     {%- elif entity == 'zendesk.organizations' and field == 'updated_at' %}
+        case when (trim(get_json_object(payload, '$.updated_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.updated_at')) as timestamp) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'id' %}
+        case when (trim(get_json_object(payload, '$.id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.id')) as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'ticket_id' %}
+        case when (trim(get_json_object(payload, '$.ticket_id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.ticket_id')) as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'score' %}
+        lower(nullif(trim(get_json_object(payload, '$.score')), ''))
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'group_id' %}
+        case when (trim(get_json_object(payload, '$.group_id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.group_id')) as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'assignee_id' %}
+        case when (trim(get_json_object(payload, '$.assignee_id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.assignee_id')) as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'requester_id' %}
+        case when (trim(get_json_object(payload, '$.requester_id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.requester_id')) as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'comment' %}
+        nullif(trim(get_json_object(payload, '$.comment')), '')
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'reason' %}
+        nullif(trim(get_json_object(payload, '$.reason')), '')
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'reason_code' %}
+        case when (trim(get_json_object(payload, '$.reason_code')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.reason_code')) as bigint) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'created_at' %}
+        case when (trim(get_json_object(payload, '$.created_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.created_at')) as timestamp) end
+    {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'updated_at' %}
         case when (trim(get_json_object(payload, '$.updated_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.updated_at')) as timestamp) end
     {%- elif entity == 'stripe.customers' and field == 'metadata.account_id' %}
         nullif(trim(get_json_object(payload, '$.metadata.account_id')), '')

@@ -1,4 +1,5 @@
-"""Zendesk: tickets from the incremental export, ticket metrics, users and organizations (Support API)."""
+"""Zendesk: tickets from the incremental export, ticket metrics, users, organizations and satisfaction ratings
+(Support API)."""
 
 from ingestion.contracts.fields import (
     ElementWhere,
@@ -14,6 +15,8 @@ from ingestion.contracts.fields import (
 from ingestion.entities import AccountRef, EntitySpec, names
 
 TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
+# A satisfaction rating's state: asked and not answered (offered), not asked (unoffered), or the answer.
+RATING_SCORES = ("offered", "unoffered", "good", "bad")
 # The survey response a follow-up ticket answers: the value of the ticket's custom field whose id is the dbt var.
 NPS_RESPONSE_FIELD = ElementWhere("custom_fields", "id", Var("zendesk_nps_response_field_id"), "custom field")
 ORGANIZATION = AccountRef("organization_id", domain="zendesk_organization")
@@ -52,6 +55,12 @@ ORGANIZATION_FIELDS = names(
     group_id tags organization_fields
     """
 )
+SATISFACTION_RATING_FIELDS = names(
+    """
+    id url assignee_id group_id requester_id ticket_id score comment reason reason_id reason_code created_at
+    updated_at
+    """
+)
 # Every object carries these; `updated_at` orders the versions of an object in staging.
 _TIMES = (iso_time("created_at", required=True, time_role="record"), iso_time("updated_at", time_role="record"))
 
@@ -76,6 +85,11 @@ ENTITIES = (
             lower("via.channel"),
             text_list("tags"),
             *in_element(NPS_RESPONSE_FIELD, "nps_response_field", text("value")),
+            # The ticket's current satisfaction rating (null where CSAT is off; only a score when not answered).
+            integer("satisfaction_rating.id"),
+            lower("satisfaction_rating.score", RATING_SCORES),
+            text("satisfaction_rating.comment"),
+            text("satisfaction_rating.reason"),
             iso_time("created_at", required=True, time_role="record"),
             iso_time("updated_at", required=True, time_role="record"),
         ),
@@ -125,5 +139,27 @@ ENTITIES = (
         key_name="organization_id",
         record_time="created_at",
         description="Zendesk organizations; external_id is the account id.",
+    ),
+    EntitySpec(
+        source="zendesk",
+        entity="satisfaction_ratings",
+        layout="json_object",
+        known_fields=SATISFACTION_RATING_FIELDS,
+        fields=(
+            integer("id"),
+            integer("ticket_id", required=True),
+            lower("score", RATING_SCORES, required=True),
+            # The ticket's group and assignee when it was rated (the ticket's may have changed since).
+            integer("group_id"),
+            integer("assignee_id"),
+            integer("requester_id"),
+            text("comment"),
+            text("reason"),
+            integer("reason_code"),
+            *_TIMES,
+        ),
+        key_name="satisfaction_rating_id",
+        record_time="created_at",
+        description="Zendesk satisfaction ratings (legacy CSAT): offered, or answered good / bad, per ticket.",
     ),
 )

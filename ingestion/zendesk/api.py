@@ -8,6 +8,9 @@
   incremental on `updated_at`.
 - organizations: `GET /api/v2/incremental/organizations.json?start_time=<epoch>`, the time-based export:
   `next_page` until `end_of_stream`; incremental on `updated_at`.
+- satisfaction_ratings: `GET /api/v2/satisfaction_ratings?start_time=<epoch>&page[size]=<n>` (cursor pagination,
+  at most 100 a page): `links.next` while `meta.has_more`; incremental on `updated_at` (a rating changed from bad to
+  good comes again, and staging keeps its latest version).
 Every object lands on the UTC day of its `updated_at`. Zendesk allows 10 incremental-export requests a minute.
 Auth: HTTP basic, `<agent email>/token` and the API token.
 """
@@ -35,10 +38,13 @@ from ingestion.registry import get_entity
 TICKETS_PATH = "api/v2/incremental/tickets/cursor.json"
 USERS_PATH = "api/v2/incremental/users/cursor.json"
 ORGANIZATIONS_PATH = "api/v2/incremental/organizations.json"
+SATISFACTION_RATINGS_PATH = "api/v2/satisfaction_ratings"
+# Zendesk's cursor pagination answers at most 100 objects a page.
+MAX_CURSOR_PAGE_SIZE = 100
 
 
 def endpoints(settings: VendorSettings) -> list[str]:
-    return [f"/{TICKETS_PATH}", f"/{USERS_PATH}", f"/{ORGANIZATIONS_PATH}"]
+    return [f"/{TICKETS_PATH}", f"/{USERS_PATH}", f"/{ORGANIZATIONS_PATH}", f"/{SATISFACTION_RATINGS_PATH}"]
 
 
 # Zendesk refuses a start_time less than a minute old ("Too recent start_time"); a cursor that recent is moved
@@ -136,6 +142,17 @@ def zendesk_source(settings: VendorSettings, session: Session, fetched_at: datet
                     },
                     "processing_steps": [{"map": mapper("zendesk", "organizations", "updated_at", fetched_at)}],
                 },
+                {
+                    "name": "satisfaction_ratings",
+                    "endpoint": {
+                        "path": SATISFACTION_RATINGS_PATH,
+                        "params": {"page[size]": min(settings.page_size, MAX_CURSOR_PAGE_SIZE)},
+                        "data_selector": "satisfaction_ratings",
+                        "paginator": ZendeskLinksPaginator(),
+                        "incremental": by_updated_at,
+                    },
+                    "processing_steps": [{"map": mapper("zendesk", "satisfaction_ratings", "updated_at", fetched_at)}],
+                },
             ],
         },
         name="zendesk",
@@ -180,6 +197,25 @@ class ZendeskTimeExportPaginator(BasePaginator):
 
     def update_request(self, request: Request) -> None:
         parts = urlsplit(self._next_page or "")
+        request.url = urlunsplit(parts._replace(query=""))
+        request.params = dict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+class ZendeskLinksPaginator(BasePaginator):
+    """Zendesk cursor pagination of list endpoints (satisfaction ratings): follow `links.next` while `meta.has_more`.
+    `links.next` is a full URL that keeps the filters (`start_time`) and carries `page[after]`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next: str | None = None
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        body = response.json()
+        self._next = (body.get("links") or {}).get("next")
+        self._has_next_page = bool((body.get("meta") or {}).get("has_more")) and bool(self._next)
+
+    def update_request(self, request: Request) -> None:
+        parts = urlsplit(self._next or "")
         request.url = urlunsplit(parts._replace(query=""))
         request.params = dict(parse_qsl(parts.query, keep_blank_values=True))
 

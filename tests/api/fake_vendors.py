@@ -198,6 +198,8 @@ class Zendesk(Vendor):
         self.metric_sets: dict[int, dict] = {}
         self.users: dict[int, dict] = {}
         self.organizations: dict[int, dict] = {}
+        # Satisfaction ratings (tests/api/fake_zendesk_csat.py).
+        self.satisfaction_ratings: dict[int, dict] = {}
         # The time-based export answers at most this many organizations per page (1000 on the real API).
         self.organizations_page_size = 1000
         self._ids = 1000
@@ -332,6 +334,10 @@ class Zendesk(Vendor):
                 )
             if path == "/api/v2/incremental/organizations.json":
                 return self._time_export(query)
+            if path == "/api/v2/satisfaction_ratings":
+                from tests.api.fake_zendesk_csat import satisfaction_ratings_page
+
+                return satisfaction_ratings_page(self, query)
         return Answer(404, {"error": "InvalidEndpoint", "description": "Not found"})
 
     @staticmethod

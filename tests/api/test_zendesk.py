@@ -56,6 +56,7 @@ def expected(zendesk: Zendesk) -> dict[str, dict[str, dict]]:
         "ticket_metrics": {str(m["id"]): m for m in zendesk.metric_sets.values()},
         "users": {str(k): v for k, v in zendesk.users.items()},
         "organizations": {str(k): v for k, v in zendesk.organizations.items()},
+        "satisfaction_ratings": {str(k): v for k, v in zendesk.satisfaction_ratings.items()},
     }
 
 

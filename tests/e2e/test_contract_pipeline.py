@@ -80,12 +80,18 @@ def new_day(landing: Path) -> date:
 
 
 def undelivered_records(spec, day: date) -> list[dict]:
-    """Valid records of an entity the demo does not deliver (SimpleSAT: its teams use it instead of Typeform), in the
+    """Valid records of an entity the demo does not deliver (SimpleSAT: its teams use it instead of Typeform; Zendesk
+    satisfaction ratings: the demo's help desk has CSAT off), in the
     vendor's documented shape, so that every entity has a file on the new day."""
     at = f"{day.isoformat()}T10:00:00Z"
     if spec.key == "simplesat.responses":
         return [
             vendor.simplesat(9100 + n, choice=str(score), created=at, modified=at) for n, score in enumerate((10, 7, 3))
+        ]
+    if spec.key == "zendesk.satisfaction_ratings":
+        return [
+            vendor.satisfaction_rating(9200 + n, score=score, created_at=at, updated_at=at)
+            for n, score in enumerate(("good", "bad", "offered"))
         ]
     raise AssertionError(f"{spec.key}: the demo delivers no file of it; give it records here")
 

@@ -1,7 +1,7 @@
 """The bad-input catalogue's cases: crafted landing files across every source, each with its asserted outcome.
 
 The records are built from the vendors' documented objects (Typeform's Responses API item, Zendesk's Ticket,
-Ticket Metrics, User and Organization, Stripe's Customer, Subscription, Invoice and Charge, Segment's track call)
+Ticket Metrics, Satisfaction Rating, User and Organization, Stripe's Customer, Subscription, Invoice and Charge, Segment's track call)
 and bent the way real exports and integrations bend them. Families (issue 18): 1 a value the staging models could
 not type; 2 a file that would empty a loaded day, or a change the loader must notice; 3 money; 4 the landing folder
 itself (tests/ingestion/test_landing_folder.py); 5 a field read one way and checked another.
@@ -175,6 +175,26 @@ def metric(metric_id: int = 1, **changes) -> dict:
         "replies": 1,
         "reply_time_in_minutes": {"calendar": 30, "business": 20},
         "full_resolution_time_in_minutes": {"calendar": 300, "business": 200},
+        "created_at": AT,
+        "updated_at": AT,
+        **changes,
+    }
+
+
+def satisfaction_rating(rating_id: int = 1, **changes) -> dict:
+    """A Satisfaction Ratings API object (legacy CSAT): the ticket's group and assignee when it was rated."""
+    return {
+        "id": rating_id,
+        "url": f"https://acme.zendesk.com/api/v2/satisfaction_ratings/{rating_id}.json",
+        "assignee_id": 7001,
+        "group_id": 360001,
+        "requester_id": 5001,
+        "ticket_id": 100 + rating_id,
+        "score": "good",
+        "comment": None,
+        "reason": None,
+        "reason_id": None,
+        "reason_code": None,
         "created_at": AT,
         "updated_at": AT,
         **changes,
@@ -1857,4 +1877,76 @@ CASES: list[Case] = [
             [("1", "solved"), ("2", "open")],
         ),
     ),
+    # === Zendesk satisfaction ratings (issue 19) ===================================================================
+    Case(
+        "ticket_satisfaction_rating_read_through_the_contract",
+        "zendesk",
+        "tickets",
+        jsonl(
+            ticket(1, satisfaction_rating={"id": 9001, "score": "Bad", "comment": " slow ", "reason": "Took too long"}),
+            ticket(2, satisfaction_rating={"score": "offered"}),
+            ticket(3, satisfaction_rating=None),
+        ),
+        "loaded",
+        loaded=3,
+        value=(
+            f"select record_id, {_typed('satisfaction_rating.id')}, {_typed('satisfaction_rating.score')}, "
+            f"{_typed('satisfaction_rating.comment')}, {_typed('satisfaction_rating.reason')} "
+            "from raw_zendesk.tickets order by record_id",
+            [
+                ("1", 9001, "bad", "slow", "Took too long"),
+                ("2", None, "offered", None, None),
+                ("3", None, None, None, None),
+            ],
+        ),
+    ),
+    Case(
+        "satisfaction_rating_without_ticket",
+        "zendesk",
+        "satisfaction_ratings",
+        jsonl({k: v for k, v in satisfaction_rating(1).items() if k != "ticket_id"}, satisfaction_rating(2)),
+        "records",
+        [(1, "missing required field ticket_id")],
+        loaded=1,
+    ),
+    Case(
+        "satisfaction_rating_group_id_not_a_number",
+        "zendesk",
+        "satisfaction_ratings",
+        jsonl(satisfaction_rating(1, group_id="support"), satisfaction_rating(2)),
+        "records",
+        [(1, 'group_id "support" is not a whole number')],
+        loaded=1,
+    ),
+    Case(
+        "satisfaction_rating_scores_and_reason",
+        "zendesk",
+        "satisfaction_ratings",
+        jsonl(
+            satisfaction_rating(1, score="bad", reason="Issue not resolved", reason_code=7),
+            satisfaction_rating(2, score="offered"),
+        ),
+        "loaded",
+        loaded=2,
+        value=(
+            f"select {_typed('ticket_id')}, {_typed('score')}, {_typed('assignee_id')}, {_typed('reason_code')} "
+            "from raw_zendesk.satisfaction_ratings order by 1",
+            [(101, "bad", 7001, 7), (102, "offered", 7001, None)],
+        ),
+    ),
+    Case(
+        "empty_satisfaction_ratings_over_a_loaded_day",
+        "zendesk",
+        "satisfaction_ratings",
+        b"",
+        "file",
+        "holds no records",
+        before=jsonl(satisfaction_rating(1)),
+        family=2,
+    ),
 ]
+
+# Delighted's builders and cases are in their own module (it imports this one's Case and helpers).
+from tests.ingestion.catalogue_delighted import DELIGHTED_CASES  # noqa: E402
+
+CASES += DELIGHTED_CASES
