@@ -126,7 +126,8 @@ def test_a_simplesat_detractor_reaches_slack_within_the_poll_interval(
             again, cursor = tick(cursor)
             assert [r.run_key for r in again] in ([], [requests[0].run_key])
             # A later edit of the detractor (score raised after a follow-up) is a change: a new run key.
-            vendor.modify(detractor["id"], datetime.now(UTC) + timedelta(seconds=1), "7")
+            vendor.modify(detractor["id"], datetime.now(UTC), "7")
+            time.sleep(1)  # the edit is in the past of the next poll (times are whole seconds)
             edited, _ = tick(cursor)
             assert [r.partition_key for r in edited] == [answered.date().isoformat()]
             assert edited[0].run_key != requests[0].run_key
