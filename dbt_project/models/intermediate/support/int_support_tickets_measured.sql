@@ -1,4 +1,5 @@
--- Zendesk tickets with their category for CES reporting and their reply / resolution times.
+-- Zendesk tickets with their category for CES / CSAT reporting, their reply / resolution times (calendar and, where
+-- Zendesk has a schedule, business minutes) and their current satisfaction rating.
 with
 
 tickets as (
@@ -32,13 +33,20 @@ final as (
         tickets.is_nps_followup,
         tickets.nps_response_id,
         tickets.group_id,
+        tickets.assignee_id,
         tickets.requester_id,
+        tickets.satisfaction_rating_id,
+        tickets.satisfaction_score,
+        tickets.satisfaction_rating_seen_at,
         ticket_metrics.first_reply_minutes,
+        ticket_metrics.first_reply_business_minutes,
         ticket_metrics.first_reply_loaded_on,
         ticket_metrics.full_resolution_minutes,
+        ticket_metrics.full_resolution_business_minutes,
         ticket_metrics.reopens,
         ticket_metrics.replies,
         tickets.created_at,
+        tickets.updated_at,
         ticket_metrics.solved_at
     from tickets
     left join organizations

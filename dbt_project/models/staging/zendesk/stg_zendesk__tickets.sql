@@ -11,9 +11,22 @@ source as (
 
 ),
 
+-- When the ticket's current satisfaction rating was first seen: the earliest version carrying its id (a rating
+-- has no time of its own on the ticket; the satisfaction_ratings objects have theirs).
+versions_with_rating_seen as (
+
+    select
+        *,
+        min({{ raw_field(entity, 'updated_at') }}) over (
+            partition by record_id, {{ raw_field(entity, 'satisfaction_rating.id') }}
+        ) as rating_first_seen_at
+    from source
+
+),
+
 latest_versions as (
 
-    {{ latest_versions('source', updated_at=raw_field(entity, 'updated_at')) }}
+    {{ latest_versions('versions_with_rating_seen', updated_at=raw_field(entity, 'updated_at')) }}
 
 ),
 
@@ -34,6 +47,14 @@ renamed as (
         {{ raw_field(entity, 'via.channel') }} as channel,
         -- Zendesk stores tags lower-cased; a missing or null array becomes an empty list.
         {{ raw_field(entity, 'tags') }} as tags,
+        -- The ticket's satisfaction rating: 'offered', 'unoffered', 'good' or 'bad' (null where CSAT is off).
+        {{ raw_field(entity, 'satisfaction_rating.id') }} as satisfaction_rating_id,
+        {{ raw_field(entity, 'satisfaction_rating.score') }} as satisfaction_score,
+        {{ raw_field(entity, 'satisfaction_rating.comment') }} as satisfaction_comment,
+        {{ raw_field(entity, 'satisfaction_rating.reason') }} as satisfaction_reason,
+        case
+            when {{ raw_field(entity, 'satisfaction_rating.id') }} is not null then rating_first_seen_at
+        end as satisfaction_rating_seen_at,
         {{ raw_field(entity, 'created_at') }} as created_at,
         {{ raw_field(entity, 'updated_at') }} as updated_at
     from latest_versions
@@ -56,6 +77,11 @@ final as (
         group_id,
         assignee_id,
         nps_response_id,
+        satisfaction_rating_id,
+        satisfaction_score,
+        satisfaction_comment,
+        satisfaction_reason,
+        satisfaction_rating_seen_at,
         (
             {{ list_has_any_of('tags', var('nps_followup_tags')) }}
             or nps_response_id is not null
