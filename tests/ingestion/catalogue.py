@@ -1945,8 +1945,3 @@ CASES: list[Case] = [
         family=2,
     ),
 ]
-
-# Delighted's builders and cases are in their own module (it imports this one's Case and helpers).
-from tests.ingestion.catalogue_delighted import DELIGHTED_CASES  # noqa: E402
-
-CASES += DELIGHTED_CASES
