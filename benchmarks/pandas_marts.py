@@ -72,7 +72,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     attributes = ", ".join(_attribute_columns(segment_types()))
     queries = {
         "survey_responses": f"""
-            select survey_type, responded_at, nps_category, is_promoter, is_passive, is_detractor,
+            select response_id, survey_type, responded_at, nps_category, is_promoter, is_passive, is_detractor,
                    score, ces_is_easy, ticket_id, {attributes}
             from marts.fct_survey_responses
         """,
@@ -80,6 +80,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
         "from intermediate.int_survey_events_enriched",
         "support_tickets": "select ticket_id, ticket_category, first_reply_minutes, full_resolution_minutes "
         "from intermediate.int_support_tickets_measured",
+        "responses_attributed": "select response_id, agent_id from intermediate.int_survey_responses_attributed",
     }
     return {name: con.execute(sql).df() for name, sql in queries.items()}
 
@@ -173,8 +174,8 @@ def nps_by_period(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def ces_by_period(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """marts.ces_by_period: CES responses per period grain, period start and segment (nps_by_period's segments
-    plus ticket_category), with the medians of the distinct linked tickets' reply and resolution minutes."""
-    types = [*segment_types(), "ticket_category"]
+    plus ticket_category and agent), with the medians of the distinct linked tickets' reply and resolution minutes."""
+    types = [*segment_types(), "ticket_category", "agent"]
     responses = inputs["survey_responses"]
     responses = responses[
         (responses["survey_type"] == "ces") & responses["score"].notna() & responses["responded_at"].notna()
@@ -185,8 +186,10 @@ def ces_by_period(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
         tickets["ticket_id"].notna(),
         ["ticket_id", "ticket_category", "first_reply_minutes", "full_resolution_minutes"],
     ]
-    ces = responses.merge(tickets, on="ticket_id", how="left").assign(
+    agents = inputs["responses_attributed"].rename(columns={"agent_id": "agent"})
+    ces = (responses.merge(tickets, on="ticket_id", how="left").merge(agents, on="response_id", how="left")).assign(
         ticket_category=lambda df: df["ticket_category"].fillna("no_ticket"),
+        agent=lambda df: df["agent"].fillna("unknown"),
         score=lambda df: df["score"].astype("float64"),
         ces_is_easy=lambda df: _as_flag(df["ces_is_easy"]).astype("int64"),
         first_reply_minutes=lambda df: df["first_reply_minutes"].astype("float64"),

@@ -35,7 +35,7 @@ def test_pandas_computes_the_dbt_mart_row_for_row(marts, mart):
     pandas_marts.compare(expected, actual, KEYS)
     # Every grain and segment type is there (not a comparison of two empty corners).
     assert set(actual["period_grain"]) == set(pandas_marts.period_grains())
-    types = set(pandas_marts.segment_types()) | ({"ticket_category"} if mart == "ces_by_period" else set())
+    types = set(pandas_marts.segment_types()) | ({"ticket_category", "agent"} if mart == "ces_by_period" else set())
     assert set(actual["segment_type"]) == types
 
 

@@ -1,8 +1,10 @@
 -- CES per UTC calendar period (day, week from Monday, month, quarter) and segment, with the reply and
 -- resolution times of the distinct Zendesk tickets the CES responses are about.
 -- Segments are those of nps_by_period plus ticket_category: 'refund_related' / 'other' by the linked
--- ticket's tags, 'no_ticket' without a ticket_id or when that ticket is not in the Zendesk data.
-{%- set ces_segment_types = var('segment_types') + ['ticket_category'] %}
+-- ticket's tags, 'no_ticket' without a ticket_id or when that ticket is not in the Zendesk data; and agent: the
+-- SimpleSAT primary team member's external_id, else the linked ticket's assignee (int_survey_responses_attributed),
+-- 'unknown' without either.
+{%- set ces_segment_types = var('segment_types') + ['ticket_category', 'agent'] %}
 with
 
 survey_responses as (
@@ -14,6 +16,12 @@ survey_responses as (
 support_tickets as (
 
     select * from {{ ref('int_support_tickets_measured') }}
+
+),
+
+responses_attributed as (
+
+    select * from {{ ref('int_survey_responses_attributed') }}
 
 ),
 
@@ -29,10 +37,13 @@ ces_responses as (
         survey_responses.*,
         support_tickets.first_reply_minutes,
         support_tickets.full_resolution_minutes,
-        coalesce(support_tickets.ticket_category, 'no_ticket') as ticket_category
+        coalesce(support_tickets.ticket_category, 'no_ticket') as ticket_category,
+        responses_attributed.agent_id as agent
     from survey_responses
     left join support_tickets
         on survey_responses.ticket_id = support_tickets.ticket_id
+    left join responses_attributed
+        on survey_responses.response_id = responses_attributed.response_id
     where
         survey_responses.survey_type = 'ces'
         and survey_responses.score is not null
