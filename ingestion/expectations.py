@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from ingestion.contracts.render import typed
+from ingestion.contracts.render import substitute_vars, typed
 from ingestion.contracts.rules import contract_rules
 from ingestion.contracts.settings import ContractSettings
 from ingestion.entities import EntitySpec
@@ -42,15 +42,16 @@ class QualitySuite:
     # Name -> SQL over the raw row (the frame GX validates).
     columns: Mapping[str, str]
     expectations: tuple[Expectation, ...]
-    # The account domain (see `account_domains`) when the records belong to accounts.
+    # The account domain (see `account_domains`) when the records belong to accounts, and its SQL.
     account_domain: str | None = None
+    account_domain_sql: str = ""
     # Adds the contract's projection (each field's typed value) to the raw rows the columns read.
     over: Callable[[str], str] = lambda relation: relation
     # The columns that identify a record in the samples shown with a failed check.
     locator: tuple[str, ...] = ("_source_file", "_line_number")
 
 
-def account_domains() -> dict[str, str]:
+def account_domains(settings: ContractSettings) -> dict[str, str]:
     """The account domains a record can point into: SQL listing each domain's ids with the earliest moment the
     account is known to have existed, from the raw tables (typed by their contracts), so a check sees what is
     loaded. Only the Stripe customer bounds when an account began: support agents create Zendesk organizations
@@ -61,6 +62,7 @@ def account_domains() -> dict[str, str]:
     created = typed("duckdb", customers.contract_field("created"))
     account_id = typed("duckdb", customers.contract_field("metadata.account_id"))
     external_id = typed("duckdb", organizations.contract_field("external_id"))
+    account_id = substitute_vars(account_id, settings.vars)  # the metadata key is a dbt var
     return {
         "account": f"""
             select account_id, min(created_at) as created_at from (
@@ -189,4 +191,11 @@ def suite_for(spec: EntitySpec, settings: ContractSettings) -> QualitySuite:
         columns["account_ref"] = typed("duckdb", spec.contract_field(spec.account.field), fields)
         if spec.record_time:
             columns[spec.record_time] = typed("duckdb", spec.contract_field(spec.record_time), fields)
-    return QualitySuite(columns=columns, expectations=expectations_for(spec), account_domain=domain, over=contract.over)
+    return QualitySuite(
+        # A field's path may name a dbt var (the account id's key): the configured value goes in.
+        columns={name: substitute_vars(sql, settings.vars) for name, sql in columns.items()},
+        expectations=expectations_for(spec),
+        account_domain=domain,
+        account_domain_sql=account_domains(settings)[domain] if domain else "",
+        over=contract.over,
+    )

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ingestion.contracts.settings import ContractSettings, load_settings
 from ingestion.entities import EntitySpec
-from ingestion.expectations import Expectation, QualitySuite, account_domains, suite_for
+from ingestion.expectations import Expectation, QualitySuite, suite_for
 from ingestion.loader import ensure_tables
 from ingestion.registry import get_entity
 
@@ -61,7 +61,7 @@ def projection_sql(spec: EntitySpec, suite: QualitySuite) -> str:
                    as unknown_account_id,
                accounts.created_at as account_created_at
         from ({typed_rows}) as r
-        left join ({account_domains()[suite.account_domain]}) as accounts on accounts.account_id = r.account_ref
+        left join ({suite.account_domain_sql}) as accounts on accounts.account_id = r.account_ref
     """
 
 

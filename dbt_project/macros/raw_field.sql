@@ -17,7 +17,7 @@
     {%- elif entity == 'typeform.responses' and field == 'landed_at' %}
         case when regexp_full_match((payload ->> '$.landed_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.landed_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.landed_at') as timestamptz)) else try_cast((payload ->> '$.landed_at') as timestamp) end end
     {%- elif entity == 'typeform.responses' and field == 'hidden.account_id' %}
-        nullif(trim((payload ->> '$.hidden.account_id')), '')
+        nullif(trim((payload ->> ('$.hidden.' || '"' || '{{ var('typeform_account_id_hidden_field') | string | replace("'", "''") }}' || '"'))), '')
     {%- elif entity == 'typeform.responses' and field == 'hidden.email' %}
         lower(nullif(trim((payload ->> '$.hidden.email')), ''))
     {%- elif entity == 'typeform.responses' and field == 'hidden.survey_kind' %}
@@ -217,7 +217,7 @@
     {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'updated_at' %}
         case when regexp_full_match((payload ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.updated_at') as timestamptz)) else try_cast((payload ->> '$.updated_at') as timestamp) end end
     {%- elif entity == 'stripe.customers' and field == 'metadata.account_id' %}
-        nullif(trim((payload ->> '$.metadata.account_id')), '')
+        nullif(trim((payload ->> ('$.metadata.' || '"' || '{{ var('stripe_account_id_metadata_key') | string | replace("'", "''") }}' || '"'))), '')
     {%- elif entity == 'stripe.customers' and field == 'name' %}
         nullif(trim((payload ->> '$.name')), '')
     {%- elif entity == 'stripe.customers' and field == 'email' %}
@@ -349,7 +349,7 @@
     {%- elif entity == 'typeform.responses' and field == 'landed_at' %}
         case when (trim(get_json_object(payload, '$.landed_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.landed_at')) as timestamp) end
     {%- elif entity == 'typeform.responses' and field == 'hidden.account_id' %}
-        nullif(trim(get_json_object(payload, '$.hidden.account_id')), '')
+        nullif(trim(get_json_object(payload, ('$.hidden.' || '{{ var('typeform_account_id_hidden_field') | string | replace("'", "''") }}'))), '')
     {%- elif entity == 'typeform.responses' and field == 'hidden.email' %}
         lower(nullif(trim(get_json_object(payload, '$.hidden.email')), ''))
     {%- elif entity == 'typeform.responses' and field == 'hidden.survey_kind' %}
@@ -549,7 +549,7 @@
     {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'updated_at' %}
         case when (trim(get_json_object(payload, '$.updated_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.updated_at')) as timestamp) end
     {%- elif entity == 'stripe.customers' and field == 'metadata.account_id' %}
-        nullif(trim(get_json_object(payload, '$.metadata.account_id')), '')
+        nullif(trim(get_json_object(payload, ('$.metadata.' || '{{ var('stripe_account_id_metadata_key') | string | replace("'", "''") }}'))), '')
     {%- elif entity == 'stripe.customers' and field == 'name' %}
         nullif(trim(get_json_object(payload, '$.name')), '')
     {%- elif entity == 'stripe.customers' and field == 'email' %}

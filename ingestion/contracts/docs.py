@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ingestion.contracts.fields import Field
@@ -40,7 +41,8 @@ def _where(f: Field) -> str:
     if f.element is not None:
         value = f"var `{f.element.value.name}`" if hasattr(f.element.value, "name") else f"`{f.element.value}`"
         return f"`{f.element.array}[]` whose `{f.element.key}` = {value}: `{f.path}`"
-    return f"`{f.json_path.removeprefix('$.')}`"
+    path = re.sub(r"__VAR_([a-z0-9_]+)__", r"<var \1>", f.json_path.removeprefix("$."))
+    return f"`{path}`"
 
 
 def _rules(f: Field) -> str:

@@ -41,6 +41,25 @@ def literal(value: str | Var) -> str:
     return f"__VAR_{value.name}__" if isinstance(value, Var) else sql_string(value)
 
 
+def key_literal(key: str) -> str:
+    """An object key as SQL: a string literal, or a dbt var's placeholder as it is (a key the var names)."""
+    return key if _VAR.fullmatch(key) else sql_string(key)
+
+
+def path_sql(dialect: Dialect, path: str) -> str:
+    """A JSON path as SQL: a string literal; a path with a key named by a dbt var (`metadata.__VAR_<name>__`)
+    becomes the concatenation that puts the var's value there as one key (quoted in DuckDB's JSONPath)."""
+    if not _VAR.search(path):
+        return sql_string(path)
+    pieces = []
+    for piece in re.split(r"(__VAR_[a-z0-9_]+__)", path):
+        if _VAR.fullmatch(piece):
+            pieces.append(f"""'"' || {piece} || '"'""" if dialect == "duckdb" else piece)
+        elif piece:
+            pieces.append(sql_string(piece))
+    return "(" + " || ".join(pieces) + ")"
+
+
 def substitute_vars(sql: str, values: Mapping[str, object]) -> str:
     """The loader's SQL: each var placeholder becomes the var's value (from dbt_project.yml) as a string literal."""
     return _VAR.sub(lambda match: sql_string(str(values[match.group(1)])), sql)
@@ -63,14 +82,14 @@ def full_match(dialect: Dialect, text: str, pattern: str) -> str:
 def json_text(dialect: Dialect, base: str, path: str) -> str:
     """The JSON value at `path` as text (strings unquoted, other values as JSON text; NULL when missing or null)."""
     if dialect == "duckdb":
-        return f"({base} ->> {sql_string(path)})"
-    return f"get_json_object({base}, {sql_string(path)})"
+        return f"({base} ->> {path_sql(dialect, path)})"
+    return f"get_json_object({base}, {path_sql(dialect, path)})"
 
 
 def json_value(dialect: Dialect, base: str, path: str) -> str:
     if dialect == "duckdb":
-        return f"json_extract({base}, {sql_string(path)})"
-    return f"get_json_object({base}, {sql_string(path)})"
+        return f"json_extract({base}, {path_sql(dialect, path)})"
+    return f"get_json_object({base}, {path_sql(dialect, path)})"
 
 
 def elements_where(dialect: Dialect, element: ElementWhere, base: str = "payload") -> str:
@@ -203,7 +222,7 @@ def typed(dialect: Dialect, f: Field, sibling: Mapping[str, Field] | None = None
     if kind == "text_list":
         path = f.json_path + "[*]"
         if dialect == "duckdb":
-            return f"coalesce(json_extract_string({base or field_base(dialect, f)}, {sql_string(path)}), [])"
+            return f"coalesce(json_extract_string({base or field_base(dialect, f)}, {path_sql(dialect, path)}), [])"
         whole = json_value(dialect, base or field_base(dialect, f), f.json_path)
         return f"coalesce(from_json({whole}, 'array<string>'), array())"
     if kind in ("object", "array"):

@@ -24,6 +24,7 @@ from ingestion.contracts.render import (
     json_text,
     json_value,
     literal,
+    path_sql,
     raw_text,
     sql_string,
     substitute_vars,
@@ -94,7 +95,7 @@ def _shape_rules(f: Field, base: str, label: str, layout: str, text: str):
     """A single value where one belongs; an object, a list or a list of values where those belong."""
     json = layout == "json_object"
     if json and f.kind not in ("object", "array", "text_list", "reference"):
-        kind = f"json_type({base}, {sql_string(f.json_path)})"
+        kind = f"json_type({base}, {path_sql('duckdb', f.json_path)})"
         yield (
             f"{kind} in ('OBJECT', 'ARRAY')",
             f"{label} || ' is ' || case {kind} when 'OBJECT' then 'an object' else 'a list' end "
@@ -108,8 +109,8 @@ def _shape_rules(f: Field, base: str, label: str, layout: str, text: str):
             f"{label} || ' is an object or a list, not a single value'",
         )
     if f.kind == "reference" and json:
-        kind = f"json_type({base}, {sql_string(f.json_path)})"
-        identifier = f"json_type({base}, {sql_string(f.json_path + '.id')})"
+        kind = f"json_type({base}, {path_sql('duckdb', f.json_path)})"
+        identifier = f"json_type({base}, {path_sql('duckdb', f.json_path + '.id')})"
         # A vendor id is a string (Stripe's "cus_..."), or the expanded object that carries it in `id`.
         yield (
             f"coalesce({kind}, 'NULL') not in ('NULL', 'VARCHAR') "
@@ -129,7 +130,7 @@ def _shape_rules(f: Field, base: str, label: str, layout: str, text: str):
         )
     if f.kind == "text_list" and json:
         whole = json_value("duckdb", base, f.json_path)
-        items = f"json_extract({base}, {sql_string(f.json_path + '[*]')})"
+        items = f"json_extract({base}, {path_sql('duckdb', f.json_path + '[*]')})"
         yield (
             f"coalesce(json_type({whole}), 'NULL') not in ('NULL', 'ARRAY') "
             f"or coalesce(len(list_filter({items}, lambda item: json_type(item) in ('OBJECT', 'ARRAY'))), 0) > 0",

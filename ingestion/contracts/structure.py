@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from ingestion.contracts.render import elements_where, json_value, literal, sql_string
+from ingestion.contracts.render import elements_where, json_value, key_literal, literal
 from ingestion.entities import EntitySpec, RowRule
 
 
@@ -16,17 +16,15 @@ def duplicate_key_rule(container: str, where: str, keys: Iterable[str], bulk: bo
     keys = sorted(set(keys))
     if not keys:
         return None
-    listed = ", ".join(sql_string(key) for key in keys)
+    # A key may be a dbt var's placeholder (the key the var names, e.g. the account id's metadata key).
+    listed = ", ".join(key_literal(key) for key in keys)
     read = f"list_filter(json_keys({container}), lambda key: key in ({listed}))"
     duplicated = f"list_filter({read}, lambda key, position: list_position({read}, key) < position)"
     # A key can only be there twice if its quoted name is in the object's text twice: that cheap look goes first,
     # and `json_keys` (a parse of the object) runs only on the objects where it finds one (CASE evaluates lazily).
     text = f"({container})::varchar"
-    twice = " or ".join(
-        f"strpos(substr({text}, strpos({text}, {sql_string(chr(34) + key + chr(34))}) + {len(key) + 2}), "
-        f"{sql_string(chr(34) + key + chr(34))}) > 0"
-        for key in keys
-    )
+    quoted = [f"""('"' || {key_literal(key)} || '"')""" for key in keys]
+    twice = " or ".join(f"strpos(substr({text}, strpos({text}, {q}) + length({q})), {q}) > 0" for q in quoted)
     found = f"len({read}) > len(list_distinct({read}))"
     return RowRule(
         bad_when=f"coalesce(case when {twice} then {found} else false end, false)"

@@ -108,7 +108,8 @@ ENTITIES = (
         layout="json_object",
         known_fields=CUSTOMER_FIELDS,
         fields=(
-            f.text("metadata.account_id"),
+            # The key that holds our account id: dbt var stripe_account_id_metadata_key (default account_id).
+            f.text("metadata.account_id", path="metadata.__VAR_stripe_account_id_metadata_key__"),
             f.text("name"),
             f.lower("email"),
             f.upper("address.country"),

@@ -43,8 +43,9 @@ ENTITIES = (
         fields=(
             iso_time("submitted_at", required=True, time_role="record"),
             iso_time("landed_at", time_role="record"),
-            # Hidden fields are the survey link's query parameters: always text.
-            text("hidden.account_id"),
+            # Hidden fields are the survey link's query parameters: always text. The account id's hidden field is
+            # named by dbt var typeform_account_id_hidden_field (default account_id).
+            text("hidden.account_id", path="hidden.__VAR_typeform_account_id_hidden_field__"),
             lower("hidden.email"),
             lower("hidden.survey_kind"),
             lower("hidden.touchpoint"),
