@@ -6,13 +6,6 @@
 -- primary team member), ticket_category ('refund_related' / 'other' / 'no_ticket'), plan (at rating time); a
 -- missing value is 'unknown'. CSAT and its interval: macros/csat.sql. offered and response_rate count Zendesk
 -- ratings only (a survey's sends are not known here).
-{%- set csat_segments = {
-    'overall': "'all'",
-    'group': 'group_id',
-    'agent': 'agent_id',
-    'ticket_category': 'ticket_category',
-    'plan': 'plan',
-} %}
 with
 
 csat_ratings as (
@@ -49,16 +42,35 @@ ratings_by_source as (
 
 ratings_segmented as (
 
-    {%- for segment_type, expression in csat_segments.items() %}
     select
         ratings_by_source.*,
-        '{{ segment_type }}' as segment_type,
-        coalesce(cast({{ expression }} as {{ dbt.type_string() }}), 'unknown') as segment_value
+        'overall' as segment_type,
+        'all' as segment_value
     from ratings_by_source
-    {%- if not loop.last %}
     union all
-    {%- endif %}
-    {%- endfor %}
+    select
+        ratings_by_source.*,
+        'group' as segment_type,
+        coalesce(cast(ratings_by_source.group_id as {{ dbt.type_string() }}), 'unknown') as segment_value
+    from ratings_by_source
+    union all
+    select
+        ratings_by_source.*,
+        'agent' as segment_type,
+        coalesce(cast(ratings_by_source.agent_id as {{ dbt.type_string() }}), 'unknown') as segment_value
+    from ratings_by_source
+    union all
+    select
+        ratings_by_source.*,
+        'ticket_category' as segment_type,
+        coalesce(cast(ratings_by_source.ticket_category as {{ dbt.type_string() }}), 'unknown') as segment_value
+    from ratings_by_source
+    union all
+    select
+        ratings_by_source.*,
+        'plan' as segment_type,
+        coalesce(cast(ratings_by_source.plan as {{ dbt.type_string() }}), 'unknown') as segment_value
+    from ratings_by_source
 
 ),
 
