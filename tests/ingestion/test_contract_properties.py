@@ -398,6 +398,7 @@ def base_record(spec) -> dict:
         "zendesk.ticket_metrics": lambda: vendor.metric(1),
         "zendesk.users": lambda: vendor.user(1),
         "zendesk.organizations": lambda: vendor.organization(1),
+        "zendesk.satisfaction_ratings": lambda: vendor.satisfaction_rating(1),
         "stripe.customers": lambda: vendor.customer("cus_1"),
         "stripe.products": lambda: vendor.product("prod_1"),
         "stripe.subscriptions": lambda: vendor.subscription(
