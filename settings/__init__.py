@@ -62,6 +62,7 @@ SETTINGS: dict[str, Setting] = _settings(
     ("NPS_WEBHOOK_PORT", "8787", "the receiver's port (0: any free one)"),
     ("NPS_WEBHOOK_MAX_BODY_BYTES", "1048576", "larger webhook bodies are refused with 413"),
     ("NPS_WEBHOOK_STATE_DIR", None, "the receiver's event ledger and refused events; default `<landing>/_webhooks`"),
+    ("NPS_WEBHOOK_DELIGHTED", "false", "also receive Delighted webhooks (signed with NPS_DELIGHTED_API_KEY)"),
     # Vendor APIs and object storage (docs/api_sources.md)
     (
         "NPS_SOURCE_MODE",

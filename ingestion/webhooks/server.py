@@ -1,10 +1,12 @@
-"""The Typeform webhook receiver: an HTTP service that lands each signed `form_response` durably before it answers.
+"""The webhook receiver: an HTTP service that lands each signed survey event durably before it answers, for
+Typeform (`POST /webhooks/typeform`) and Delighted (`POST /webhooks/delighted`), each enabled by its signing key.
 
 `python -m ingestion.webhooks --help`. A Starlette application served by uvicorn (HTTP/1.1 keep-alive, chunked
 bodies and `Expect: 100-continue` handled by uvicorn's parser, not by hand). Per request: the body is read up to the
-size limit, the HMAC checked, the JSON parsed and checked against the Typeform contract, then two fsynced appends
-(event ledger, landing file), in a worker thread so that concurrent deliveries share one fsync (group commit in
-`TypeformLanding`). The load test in tests/webhooks/ measures it. Operations and status codes: docs/webhooks.md.
+size limit, the HMAC checked, the JSON parsed and checked against the vendor's contract, then two fsynced appends
+(landing file, event ledger), in a worker thread so that concurrent deliveries share one fsync (group commit in
+`ingestion.webhooks.durable`). The load test in tests/webhooks/ measures it. Operations and status codes:
+docs/webhooks.md.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -31,17 +34,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import settings
-from ingestion.webhooks.typeform import (
-    SIGNATURE_HEADER,
-    InvalidEvent,
-    MalformedBody,
-    TypeformEvent,
-    TypeformLanding,
-    parse_event,
-    signature_is_valid,
-)
+from ingestion.webhooks import typeform
+from ingestion.webhooks.durable import DurableLanding, InvalidEvent, LandableEvent, MalformedBody
 
 SECRET_ENV = "NPS_TYPEFORM_WEBHOOK_SECRET"
+# Delighted signs its webhooks with the project's API key (the same key its API mode reads).
+DELIGHTED_KEY_ENV = "NPS_DELIGHTED_API_KEY"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_MAX_BODY_BYTES = 1 << 20
@@ -49,6 +47,7 @@ DEFAULT_MAX_BODY_BYTES = 1 << 20
 # the answer rather than a connection reset mid-send; a larger one is refused at once.
 DRAIN_FACTOR = 4
 TYPEFORM_PATH = "/webhooks/typeform"
+DELIGHTED_PATH = "/webhooks/delighted"
 HEALTH_PATH = "/healthz"
 SERVER_NAME = "nps-webhooks"
 # Idle keep-alive connections are closed, and a body that stalls is refused, after this many seconds.
@@ -97,8 +96,45 @@ class _Server(uvicorn.Server):
                 signal.signal(number, handler)
 
 
-def create_app(landing: TypeformLanding, secret: str, max_body_bytes: int) -> Starlette:
-    """The receiver as an ASGI application: `POST /webhooks/typeform`, `GET /healthz`, JSON 404 elsewhere."""
+@dataclass(frozen=True)
+class Receiver:
+    """One vendor's webhook: where it is posted, how its signature is checked, how its body becomes an event."""
+
+    path: str
+    signature_header: str
+    verify: Callable[[bytes, str], bool]
+    parse: Callable[[bytes], LandableEvent]
+    landing: DurableLanding
+    # The log's outcome for a signed body that is not a usable event.
+    invalid_outcome: str
+
+
+def typeform_receiver(landing: Path, secret: str) -> Receiver:
+    return Receiver(
+        path=TYPEFORM_PATH,
+        signature_header=typeform.SIGNATURE_HEADER,
+        verify=lambda body, header: typeform.signature_is_valid(body, header, secret),
+        parse=typeform.parse_event,
+        landing=typeform.TypeformLanding(landing, state_dir(landing)),
+        invalid_outcome="not_a_form_response",
+    )
+
+
+def delighted_receiver(landing: Path, key: str) -> Receiver:
+    from ingestion.webhooks import delighted  # only when Delighted's webhooks are received
+
+    return Receiver(
+        path=DELIGHTED_PATH,
+        signature_header=delighted.SIGNATURE_HEADER,
+        verify=lambda body, header: delighted.signature_is_valid(body, header, key),
+        parse=delighted.parse_event,
+        landing=delighted.DelightedLanding(landing, state_dir(landing)),
+        invalid_outcome="not_a_delighted_event",
+    )
+
+
+def create_app(receivers: list[Receiver], max_body_bytes: int) -> Starlette:
+    """The receiver as an ASGI application: `POST` on each receiver's path, `GET /healthz`, JSON 404 elsewhere."""
 
     async def read_body(request: Request) -> bytes:
         length = request.headers.get("content-length", "").strip()
@@ -123,25 +159,26 @@ def create_app(landing: TypeformLanding, secret: str, max_body_bytes: int) -> St
             raise _Refusal(413, too_large, close=True, outcome="too_large")
         return bytes(body)
 
-    def parse_and_land(body: bytes) -> tuple[TypeformEvent, bool]:
-        event = parse_event(body)
+    def parse_and_land(receiver: Receiver, body: bytes) -> tuple[LandableEvent, bool]:
+        event = receiver.parse(body)
         try:
-            return event, landing.land(event)
+            return event, receiver.landing.land(event)
         except OSError as error:
             raise _StoreFailed(event.event_id, error) from error
 
-    async def typeform(request: Request) -> Response:
+    async def receive(receiver: Receiver, request: Request) -> Response:
         started, event_id, size = time.perf_counter(), "-", 0
+        landing, header_name = receiver.landing, receiver.signature_header
         try:
             body = await read_body(request)
             size = len(body)
-            header = request.headers.get(SIGNATURE_HEADER)
+            header = request.headers.get(header_name)
             if not header:
-                raise _Refusal(401, f"missing {SIGNATURE_HEADER} header", outcome="unsigned")
-            if not signature_is_valid(body, header, secret):
-                raise _Refusal(401, f"{SIGNATURE_HEADER} does not match the body", outcome="bad_signature")
+                raise _Refusal(401, f"missing {header_name} header", outcome="unsigned")
+            if not receiver.verify(body, header):
+                raise _Refusal(401, f"{header_name} does not match the body", outcome="bad_signature")
             # Parsing checks the event against the contract (DuckDB) and landing fsyncs: both in one worker thread.
-            event, landed = await run_in_threadpool(parse_and_land, body)
+            event, landed = await run_in_threadpool(parse_and_land, receiver, body)
             event_id = event.event_id
         except _Refusal as refusal:
             return answer(
@@ -160,7 +197,7 @@ def create_app(landing: TypeformLanding, secret: str, max_body_bytes: int) -> St
             except OSError as failure:
                 log.error("cannot keep a refused event: %s: %s", failure.__class__.__name__, failure)
             payload = {"error": str(error), "field": error.field}
-            return answer(request, started, 422, payload, "not_a_form_response", size)
+            return answer(request, started, 422, payload, receiver.invalid_outcome, size)
         except _StoreFailed as failed:
             # The landing folder cannot be written (disk full, permissions): nothing was acknowledged.
             event_id, error = failed.event_id, failed.error
@@ -176,15 +213,22 @@ def create_app(landing: TypeformLanding, secret: str, max_body_bytes: int) -> St
 
     async def not_found(request: Request) -> Response:
         if request.method == "POST":
-            payload = {"error": f"not found: webhooks are posted to {TYPEFORM_PATH}"}
+            paths = " or ".join(receiver.path for receiver in receivers)
+            payload = {"error": f"not found: webhooks are posted to {paths}"}
             return answer(request, time.perf_counter(), 404, payload, "not_found", 0, close=True)
         return answer(request, time.perf_counter(), 404, {"error": "not found"}, "not_found", 0)
+
+    def endpoint(receiver: Receiver):
+        async def handle(request: Request) -> Response:
+            return await receive(receiver, request)
+
+        return handle
 
     too_large = f"body larger than {max_body_bytes} bytes"
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     return Starlette(
         routes=[
-            Route(TYPEFORM_PATH, typeform, methods=["POST"]),
+            *(Route(receiver.path, endpoint(receiver), methods=["POST"]) for receiver in receivers),
             Route(HEALTH_PATH, health, methods=["GET"]),
             Route("/{path:path}", not_found, methods=methods),
         ]
@@ -265,6 +309,13 @@ def main(argv: list[str] | None = None) -> int:
         default=_env_int("NPS_WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         help="larger bodies are refused with 413 (env NPS_WEBHOOK_MAX_BODY_BYTES; now %(default)s)",
     )
+    parser.add_argument(
+        "--delighted",
+        action="store_true",
+        default=(settings.value("NPS_WEBHOOK_DELIGHTED") or "").lower() in ("1", "true", "yes"),
+        help=f"also receive Delighted webhooks on POST {DELIGHTED_PATH}, verified with {DELIGHTED_KEY_ENV} "
+        "(env NPS_WEBHOOK_DELIGHTED=true)",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port {args.port} is not a TCP port")
@@ -273,29 +324,41 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
 
     secret = os.environ.get(SECRET_ENV, "")
-    if not secret:
+    delighted_key = os.environ.get(DELIGHTED_KEY_ENV, "") if args.delighted else ""
+    if not secret and not delighted_key:
         print(
             f"error: {SECRET_ENV} is not set. Set it to the secret of the Typeform webhook (Connect > Webhooks > "
-            "Edit > Secret); the service refuses to run without signature checks.",
+            f"Edit > Secret), and/or pass --delighted with {DELIGHTED_KEY_ENV} set (Delighted signs its webhooks "
+            "with the API key); the service refuses to run without signature checks.",
             file=sys.stderr,
         )
         return 2
+    if args.delighted and not delighted_key:
+        print(f"error: --delighted needs {DELIGHTED_KEY_ENV} (Delighted signs its webhooks with it).", file=sys.stderr)
+        return 2
     landing = settings.landing_dir()
+    receivers: list[Receiver] = []
     try:
-        writer = TypeformLanding(landing, state_dir(landing))
+        if secret:
+            receivers.append(typeform_receiver(landing, secret))
+        if delighted_key:
+            receivers.append(delighted_receiver(landing, delighted_key))
     except OSError as error:
+        for receiver in receivers:
+            receiver.landing.close()
         print(f"error: cannot open the landing folder or the event ledger: {error}", file=sys.stderr)
         return 2
     try:
         listener = socket.create_server((args.host, args.port), backlog=128, reuse_port=False)
     except OSError as error:
-        writer.close()
+        for receiver in receivers:
+            receiver.landing.close()
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 2
     host, port = listener.getsockname()[:2]
     server = _Server(
         uvicorn.Config(
-            create_app(writer, secret, args.max_body_bytes),
+            create_app(receivers, args.max_body_bytes),
             log_config=None,  # our one line per request; uvicorn's errors go to the root logger
             access_log=False,
             server_header=False,
@@ -306,21 +369,23 @@ def main(argv: list[str] | None = None) -> int:
             http="h11",
         )
     )
-    log.info(
-        "listening on http://%s:%d%s (landing %s, ledger %s with %d event ids, body limit %d bytes)",
-        host,
-        port,
-        TYPEFORM_PATH,
-        landing,
-        writer.ledger_path,
-        writer.events_seen,
-        args.max_body_bytes,
-    )
+    for receiver in receivers:
+        log.info(
+            "listening on http://%s:%d%s (landing %s, ledger %s with %d event ids, body limit %d bytes)",
+            host,
+            port,
+            receiver.path,
+            landing,
+            receiver.landing.ledger_path,
+            receiver.landing.events_seen,
+            args.max_body_bytes,
+        )
     try:
         server.run(sockets=[listener])
     finally:
         listener.close()
-        # Waits for a write in progress; a request cut after it is retried by Typeform and de-duplicated.
-        writer.close()
+        # Waits for a write in progress; a request cut after it is retried by the vendor and de-duplicated.
+        for receiver in receivers:
+            receiver.landing.close()
         log.info("stopped")
     return 0
