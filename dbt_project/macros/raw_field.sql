@@ -114,6 +114,40 @@
         nullif(trim((list_filter(json_extract(payload, '$.team_members[*]'), lambda picked: picked ->> '$.is_primary' = 'true')[1] ->> '$.name')), '')
     {%- elif entity == 'simplesat.responses' and field == 'primary_team_member.email' %}
         lower(nullif(trim((list_filter(json_extract(payload, '$.team_members[*]'), lambda picked: picked ->> '$.is_primary' = 'true')[1] ->> '$.email')), ''))
+    {%- elif entity == 'delighted.survey_responses' and field == 'survey_type' %}
+        lower(nullif(trim((payload ->> '$.survey_type')), ''))
+    {%- elif entity == 'delighted.survey_responses' and field == 'score' %}
+        case when regexp_full_match((payload ->> '$.score'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.score') as integer) end
+    {%- elif entity == 'delighted.survey_responses' and field == 'comment' %}
+        nullif(trim((payload ->> '$.comment')), '')
+    {%- elif entity == 'delighted.survey_responses' and field == 'permalink' %}
+        nullif(trim((payload ->> '$.permalink')), '')
+    {%- elif entity == 'delighted.survey_responses' and field == 'created_at' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.created_at'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.created_at') as bigint) end) * 1000000)
+    {%- elif entity == 'delighted.survey_responses' and field == 'updated_at' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.updated_at'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.updated_at') as bigint) end) * 1000000)
+    {%- elif entity == 'delighted.survey_responses' and field == 'person' %}
+        case when (payload ->> '$.person.id') is not null then nullif(trim((payload ->> '$.person.id')), '') else nullif(trim((payload ->> '$.person')), '') end
+    {%- elif entity == 'delighted.survey_responses' and field == 'person.email' %}
+        lower(nullif(trim((payload ->> '$.person.email')), ''))
+    {%- elif entity == 'delighted.survey_responses' and field == 'person.name' %}
+        nullif(trim((payload ->> '$.person.name')), '')
+    {%- elif entity == 'delighted.survey_responses' and field == 'person_properties.account_id' %}
+        nullif(trim((payload ->> ('$.person_properties.' || '"' || '{{ var('delighted_account_id_property') | string | replace("'", "''") }}' || '"'))), '')
+    {%- elif entity == 'delighted.survey_responses' and field == 'person_properties.plan' %}
+        nullif(trim((payload ->> ('$.person_properties.' || '"' || '{{ var('delighted_plan_property') | string | replace("'", "''") }}' || '"'))), '')
+    {%- elif entity == 'delighted.unsubscribes' and field == 'email' %}
+        lower(nullif(trim((payload ->> '$.email')), ''))
+    {%- elif entity == 'delighted.unsubscribes' and field == 'name' %}
+        nullif(trim((payload ->> '$.name')), '')
+    {%- elif entity == 'delighted.unsubscribes' and field == 'unsubscribed_at' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.unsubscribed_at'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.unsubscribed_at') as bigint) end) * 1000000)
+    {%- elif entity == 'delighted.bounces' and field == 'email' %}
+        lower(nullif(trim((payload ->> '$.email')), ''))
+    {%- elif entity == 'delighted.bounces' and field == 'name' %}
+        nullif(trim((payload ->> '$.name')), '')
+    {%- elif entity == 'delighted.bounces' and field == 'bounced_at' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.bounced_at'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.bounced_at') as bigint) end) * 1000000)
     {%- elif entity == 'zendesk.tickets' and field == 'id' %}
         case when regexp_full_match((payload ->> '$.id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.id') as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'status' %}
@@ -446,6 +480,40 @@
         nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.team_members'), 'array<string>'), picked -> get_json_object(picked, '$.is_primary') = 'true'), 1), '$.name')), '')
     {%- elif entity == 'simplesat.responses' and field == 'primary_team_member.email' %}
         lower(nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.team_members'), 'array<string>'), picked -> get_json_object(picked, '$.is_primary') = 'true'), 1), '$.email')), ''))
+    {%- elif entity == 'delighted.survey_responses' and field == 'survey_type' %}
+        lower(nullif(trim(get_json_object(payload, '$.survey_type')), ''))
+    {%- elif entity == 'delighted.survey_responses' and field == 'score' %}
+        case when (trim(get_json_object(payload, '$.score')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(payload, '$.score')) as integer) end
+    {%- elif entity == 'delighted.survey_responses' and field == 'comment' %}
+        nullif(trim(get_json_object(payload, '$.comment')), '')
+    {%- elif entity == 'delighted.survey_responses' and field == 'permalink' %}
+        nullif(trim(get_json_object(payload, '$.permalink')), '')
+    {%- elif entity == 'delighted.survey_responses' and field == 'created_at' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.created_at')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.created_at')) as bigint) end)
+    {%- elif entity == 'delighted.survey_responses' and field == 'updated_at' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.updated_at')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.updated_at')) as bigint) end)
+    {%- elif entity == 'delighted.survey_responses' and field == 'person' %}
+        case when get_json_object(payload, '$.person.id') is not null then nullif(trim(get_json_object(payload, '$.person.id')), '') else nullif(trim(get_json_object(payload, '$.person')), '') end
+    {%- elif entity == 'delighted.survey_responses' and field == 'person.email' %}
+        lower(nullif(trim(get_json_object(payload, '$.person.email')), ''))
+    {%- elif entity == 'delighted.survey_responses' and field == 'person.name' %}
+        nullif(trim(get_json_object(payload, '$.person.name')), '')
+    {%- elif entity == 'delighted.survey_responses' and field == 'person_properties.account_id' %}
+        nullif(trim(get_json_object(payload, ('$.person_properties.' || '{{ var('delighted_account_id_property') | string | replace("'", "''") }}'))), '')
+    {%- elif entity == 'delighted.survey_responses' and field == 'person_properties.plan' %}
+        nullif(trim(get_json_object(payload, ('$.person_properties.' || '{{ var('delighted_plan_property') | string | replace("'", "''") }}'))), '')
+    {%- elif entity == 'delighted.unsubscribes' and field == 'email' %}
+        lower(nullif(trim(get_json_object(payload, '$.email')), ''))
+    {%- elif entity == 'delighted.unsubscribes' and field == 'name' %}
+        nullif(trim(get_json_object(payload, '$.name')), '')
+    {%- elif entity == 'delighted.unsubscribes' and field == 'unsubscribed_at' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.unsubscribed_at')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.unsubscribed_at')) as bigint) end)
+    {%- elif entity == 'delighted.bounces' and field == 'email' %}
+        lower(nullif(trim(get_json_object(payload, '$.email')), ''))
+    {%- elif entity == 'delighted.bounces' and field == 'name' %}
+        nullif(trim(get_json_object(payload, '$.name')), '')
+    {%- elif entity == 'delighted.bounces' and field == 'bounced_at' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.bounced_at')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.bounced_at')) as bigint) end)
     {%- elif entity == 'zendesk.tickets' and field == 'id' %}
         case when (trim(get_json_object(payload, '$.id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.id')) as bigint) end
     {%- elif entity == 'zendesk.tickets' and field == 'status' %}

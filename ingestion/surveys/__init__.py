@@ -65,7 +65,7 @@ ENTITIES = (
         key_name="response_id",
         record_time="responded_at",
         account=AccountRef("account_id"),
-        description="Survey export rows (NPS, CES 1-7, CSAT) from SimpleSAT or Delighted, columns kept as text.",
+        description="Survey responses (NPS, CES 1-7, CSAT) in this project's own CSV import format, kept as text.",
     ),
     EntitySpec(
         source="surveys",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -28,6 +28,7 @@ from ingestion.registry import ENTITIES
 from orchestration.defs.checks.freshness import marts_asset_keys
 from orchestration.defs.serving.assets import marts_published
 from tests.ingestion import catalogue as vendor
+from tests.ingestion import catalogue_delighted as delighted
 from tests.ingestion.test_contract_properties import REJECT, dumps, expected, place
 
 pytestmark = pytest.mark.e2e
@@ -88,6 +89,16 @@ def undelivered_records(spec, day: date) -> list[dict]:
         return [
             vendor.simplesat(9100 + n, choice=str(score), created=at, modified=at) for n, score in enumerate((10, 7, 3))
         ]
+    # Delighted: its teams use it instead of Typeform (Unix seconds).
+    at_ten = int(datetime(day.year, day.month, day.day, 10, tzinfo=UTC).timestamp())
+    if spec.key == "delighted.survey_responses":
+        return [
+            delighted.delighted_response(str(9300 + n), "nps", s, created_at=at_ten) for n, s in enumerate((10, 7, 3))
+        ]
+    if spec.key == "delighted.unsubscribes":
+        return [delighted.delighted_unsubscribe("9401", "a@acme.example", unsubscribed_at=at_ten)]
+    if spec.key == "delighted.bounces":
+        return [delighted.delighted_bounce("9402", "b@acme.example", bounced_at=at_ten)]
     if spec.key == "zendesk.satisfaction_ratings":
         return [
             vendor.satisfaction_rating(9200 + n, score=score, created_at=at, updated_at=at)

@@ -1945,3 +1945,8 @@ CASES: list[Case] = [
         family=2,
     ),
 ]
+
+# Delighted's builders and cases are in their own module (it imports this one's Case and helpers).
+from tests.ingestion.catalogue_delighted import delighted_cases  # noqa: E402
+
+CASES += delighted_cases()

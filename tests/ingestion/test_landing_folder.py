@@ -9,6 +9,7 @@ their refusal, listed in raw_meta.rejected_files) and the loader.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ingestion.landing import dates_present, day_files, scan
 from ingestion.loader import ensure_tables, load_files, record_landing_scan, record_refused_files
 from ingestion.registry import ENTITIES, get_entity
 from tests.ingestion.catalogue import SEND_HEADER, csv, jsonl, send_row, simplesat, ticket, track, typeform
+from tests.ingestion.catalogue_delighted import delighted_response
 
 DAY = date(2026, 3, 2)
 
@@ -164,6 +166,14 @@ LANDING_CASES = [
         "simplesat_search_page_saved_as_json",
         lambda landing, _: put(landing / "simplesat/responses/2026-03-02.json", jsonl(simplesat())),
         ignored=(("simplesat/responses/2026-03-02.json", "not named <YYYY-MM-DD>.jsonl"),),
+    ),
+    LandingCase(
+        # A Delighted API page saved whole (a bare JSON array) as .json is not one object per line: ignored.
+        "delighted_api_page_saved_as_json",
+        lambda landing, _: put(
+            landing / "delighted/survey_responses/2026-03-02.json", json.dumps([delighted_response()]).encode()
+        ),
+        ignored=(("delighted/survey_responses/2026-03-02.json", "not named <YYYY-MM-DD>.jsonl"),),
     ),
     LandingCase(
         "misspelled_source_folder",

@@ -1,5 +1,5 @@
--- Survey responses from Typeform (NPS), SimpleSAT (NPS, CSAT, CES: the survey's metric) and the survey tool
--- export (NPS, CES, CSAT) in one shape,
+-- Survey responses from Typeform (NPS), SimpleSAT (NPS, CSAT, CES: the survey's metric), Delighted (NPS, CSAT,
+-- CES: the response's survey_type) and the survey tool export (NPS, CES, CSAT) in one shape,
 -- with the score categories. The account id here is the one the response carried, if any.
 with
 
@@ -12,6 +12,12 @@ typeform_responses as (
 simplesat_responses as (
 
     select * from {{ ref('stg_simplesat__responses') }}
+
+),
+
+delighted_responses as (
+
+    select * from {{ ref('stg_delighted__survey_responses') }}
 
 ),
 
@@ -57,6 +63,28 @@ unioned as (
         cast(null as {{ dbt.type_string() }}) as touchpoint,
         created_at as responded_at
     from simplesat_responses
+    where survey_type in ('nps', 'csat', 'ces')
+
+    union all
+
+    select
+        response_id,
+        'delighted' as source,
+        survey_type,
+        -- Delighted records neither the kind of survey nor a ticket or channel.
+        cast(null as {{ dbt.type_string() }}) as survey_kind,
+        score,
+        comment,
+        email,
+        -- The person property the team keeps our account id in (dbt var delighted_account_id_property); without
+        -- it the account comes from the email, as for the other sources.
+        account_id as provided_account_id,
+        cast(null as bigint) as ticket_id,
+        cast(null as {{ dbt.type_string() }}) as channel,
+        cast(null as {{ dbt.type_string() }}) as touchpoint,
+        created_at as responded_at
+    from delighted_responses
+    -- eNPS (employees), 5-star, Smileys, Thumbs and PMF are counted by no mart.
     where survey_type in ('nps', 'csat', 'ces')
 
     union all
