@@ -67,7 +67,7 @@ SETTINGS: dict[str, Setting] = _settings(
     (
         "NPS_SOURCE_MODE",
         "file",
-        "every source's mode: `file`, `api` (Typeform, SimpleSAT, Zendesk, Stripe) or `s3` (Segment)",
+        "every source's mode: `file`, `api` (Typeform, SimpleSAT, Delighted, Zendesk, Stripe) or `s3` (Segment)",
     ),
     ("NPS_SOURCE_MODE_<SOURCE>", None, "one source's mode; overrides NPS_SOURCE_MODE"),
     ("NPS_API_STATE_DIR", None, "API cursors, mirrors and locks; default `<landing>/_api`"),
@@ -93,6 +93,8 @@ SETTINGS: dict[str, Setting] = _settings(
     ("NPS_SIMPLESAT_API_URL", "https://api.simplesat.io", "SimpleSAT API base URL"),
     ("NPS_SIMPLESAT_WINDOW_DAYS", "30", "days per date window of a SimpleSAT search (first sync, backfill)"),
     ("NPS_SIMPLESAT_POLL_SECONDS", "120", "seconds between two polls of SimpleSAT for changed responses (API mode)"),
+    ("NPS_DELIGHTED_API_KEY", None, "the Delighted API key (HTTP Basic user, empty password)", True),
+    ("NPS_DELIGHTED_API_URL", "https://api.delighted.com/v1", "Delighted API base URL (with the version)"),
     ("NPS_<SOURCE>_S3_URL", None, "`s3://bucket/prefix` of the source's S3 destination (mode `s3`; Segment)"),
     ("NPS_S3_ENDPOINT", None, "an S3-compatible endpoint (MinIO, R2); default AWS"),
     ("NPS_S3_REGION", None, "the bucket's region; default AWS_REGION, else us-east-1"),

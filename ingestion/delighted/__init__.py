@@ -39,7 +39,7 @@ RESPONSE_FIELDS = names(
 )
 PERSON_LIST_FIELDS = names("person_id email name")
 
-MODES = ("file",)
+MODES = ("file", "api")
 ENTITIES = (
     EntitySpec(
         source="delighted",

@@ -20,6 +20,7 @@ def test_mode_is_file_unless_a_source_is_switched_to_api():
     assert source_mode("zendesk", {"NPS_SOURCE_MODE": "api", "NPS_SOURCE_MODE_ZENDESK": "file"}.get) == "file"
     assert api_sources({"NPS_SOURCE_MODE": "api", "NPS_SOURCE_MODE_TYPEFORM": "file"}.get) == [
         "simplesat",
+        "delighted",
         "zendesk",
         "stripe",
     ]
