@@ -1,5 +1,5 @@
--- One row per person in Delighted's unsubscribes list, the latest unsubscribed_at (then day, then line). Typed values come
--- from the contract (macro raw_field, generated from ingestion/delighted/__init__.py).
+-- One row per person in Delighted's unsubscribes list, the latest unsubscribed_at (then day, then line). Typed
+-- values come from the contract (macro raw_field, generated from ingestion/delighted/__init__.py).
 {%- set entity = 'delighted.unsubscribes' %}
 with
 
