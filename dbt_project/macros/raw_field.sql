@@ -292,8 +292,92 @@
         make_timestamp((case when regexp_full_match((payload ->> '$.canceled_at'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.canceled_at') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.subscriptions' and field == 'ended_at' %}
         make_timestamp((case when regexp_full_match((payload ->> '$.ended_at'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.ended_at') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.subscriptions' and field == 'current_period_start' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.current_period_start'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.current_period_start') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.subscriptions' and field == 'current_period_end' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.current_period_end'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.current_period_end') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.subscriptions' and field == 'cancellation_details.reason' %}
+        lower(nullif(trim((payload ->> '$.cancellation_details.reason')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'cancellation_details.feedback' %}
+        lower(nullif(trim((payload ->> '$.cancellation_details.feedback')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'cancellation_details.comment' %}
+        nullif(trim((payload ->> '$.cancellation_details.comment')), '')
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.id' %}
+        nullif(trim((payload ->> '$.discount.id')), '')
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon' %}
+        case when (payload ->> '$.discount.coupon.id') is not null then nullif(trim((payload ->> '$.discount.coupon.id')), '') else nullif(trim((payload ->> '$.discount.coupon')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.percent_off' %}
+        case when regexp_full_match((payload ->> '$.discount.coupon.percent_off'), ' *-?[0-9]{1,24}(\.[0-9]{1,12})? *') then try_cast((payload ->> '$.discount.coupon.percent_off') as decimal(38, 12)) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.amount_off' %}
+        cast(case when regexp_full_match((payload ->> '$.discount.coupon.amount_off'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.discount.coupon.amount_off') as bigint) end as double) / case when lower(trim((payload ->> '$.discount.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.discount.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.discount.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.currency' %}
+        lower(nullif(trim((payload ->> '$.discount.coupon.currency')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.duration' %}
+        lower(nullif(trim((payload ->> '$.discount.coupon.duration')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.duration_in_months' %}
+        case when regexp_full_match((payload ->> '$.discount.coupon.duration_in_months'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.discount.coupon.duration_in_months') as integer) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.type' %}
+        lower(nullif(trim((payload ->> '$.discount.source.type')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon' %}
+        case when (payload ->> '$.discount.source.coupon.id') is not null then nullif(trim((payload ->> '$.discount.source.coupon.id')), '') else nullif(trim((payload ->> '$.discount.source.coupon')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.percent_off' %}
+        case when regexp_full_match((payload ->> '$.discount.source.coupon.percent_off'), ' *-?[0-9]{1,24}(\.[0-9]{1,12})? *') then try_cast((payload ->> '$.discount.source.coupon.percent_off') as decimal(38, 12)) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.amount_off' %}
+        cast(case when regexp_full_match((payload ->> '$.discount.source.coupon.amount_off'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.discount.source.coupon.amount_off') as bigint) end as double) / case when lower(trim((payload ->> '$.discount.source.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.discount.source.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.discount.source.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.currency' %}
+        lower(nullif(trim((payload ->> '$.discount.source.coupon.currency')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.duration' %}
+        lower(nullif(trim((payload ->> '$.discount.source.coupon.duration')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.duration_in_months' %}
+        case when regexp_full_match((payload ->> '$.discount.source.coupon.duration_in_months'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.discount.source.coupon.duration_in_months') as integer) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.start' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.discount.start'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.discount.start') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.end' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.discount.end'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.discount.end') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.subscription_item' %}
+        case when (payload ->> '$.discount.subscription_item.id') is not null then nullif(trim((payload ->> '$.discount.subscription_item.id')), '') else nullif(trim((payload ->> '$.discount.subscription_item')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].id' %}
+        nullif(trim((element ->> '$.id')), '')
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon' %}
+        case when (element ->> '$.coupon.id') is not null then nullif(trim((element ->> '$.coupon.id')), '') else nullif(trim((element ->> '$.coupon')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.percent_off' %}
+        case when regexp_full_match((element ->> '$.coupon.percent_off'), ' *-?[0-9]{1,24}(\.[0-9]{1,12})? *') then try_cast((element ->> '$.coupon.percent_off') as decimal(38, 12)) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.amount_off' %}
+        cast(case when regexp_full_match((element ->> '$.coupon.amount_off'), ' *-?[0-9]{1,19} *') then try_cast((element ->> '$.coupon.amount_off') as bigint) end as double) / case when lower(trim((element ->> '$.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((element ->> '$.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((element ->> '$.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.currency' %}
+        lower(nullif(trim((element ->> '$.coupon.currency')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.duration' %}
+        lower(nullif(trim((element ->> '$.coupon.duration')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.duration_in_months' %}
+        case when regexp_full_match((element ->> '$.coupon.duration_in_months'), ' *-?[0-9]{1,10} *') then try_cast((element ->> '$.coupon.duration_in_months') as integer) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.type' %}
+        lower(nullif(trim((element ->> '$.source.type')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon' %}
+        case when (element ->> '$.source.coupon.id') is not null then nullif(trim((element ->> '$.source.coupon.id')), '') else nullif(trim((element ->> '$.source.coupon')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.percent_off' %}
+        case when regexp_full_match((element ->> '$.source.coupon.percent_off'), ' *-?[0-9]{1,24}(\.[0-9]{1,12})? *') then try_cast((element ->> '$.source.coupon.percent_off') as decimal(38, 12)) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.amount_off' %}
+        cast(case when regexp_full_match((element ->> '$.source.coupon.amount_off'), ' *-?[0-9]{1,19} *') then try_cast((element ->> '$.source.coupon.amount_off') as bigint) end as double) / case when lower(trim((element ->> '$.source.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((element ->> '$.source.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((element ->> '$.source.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.currency' %}
+        lower(nullif(trim((element ->> '$.source.coupon.currency')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.duration' %}
+        lower(nullif(trim((element ->> '$.source.coupon.duration')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.duration_in_months' %}
+        case when regexp_full_match((element ->> '$.source.coupon.duration_in_months'), ' *-?[0-9]{1,10} *') then try_cast((element ->> '$.source.coupon.duration_in_months') as integer) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].start' %}
+        make_timestamp((case when regexp_full_match((element ->> '$.start'), ' *-?[0-9]{1,11} *') then try_cast((element ->> '$.start') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].end' %}
+        make_timestamp((case when regexp_full_match((element ->> '$.end'), ' *-?[0-9]{1,11} *') then try_cast((element ->> '$.end') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].subscription_item' %}
+        case when (element ->> '$.subscription_item.id') is not null then nullif(trim((element ->> '$.subscription_item.id')), '') else nullif(trim((element ->> '$.subscription_item')), '') end
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].id' %}
         nullif(trim((element ->> '$.id')), '')
+    {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].current_period_start' %}
+        make_timestamp((case when regexp_full_match((element ->> '$.current_period_start'), ' *-?[0-9]{1,11} *') then try_cast((element ->> '$.current_period_start') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].current_period_end' %}
+        make_timestamp((case when regexp_full_match((element ->> '$.current_period_end'), ' *-?[0-9]{1,11} *') then try_cast((element ->> '$.current_period_end') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].discounts' %}
+        json_extract(element, '$.discounts')
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.id' %}
         nullif(trim((element ->> '$.price.id')), '')
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.nickname' %}
@@ -320,6 +404,8 @@
         case when (payload ->> '$.customer.id') is not null then nullif(trim((payload ->> '$.customer.id')), '') else nullif(trim((payload ->> '$.customer')), '') end
     {%- elif entity == 'stripe.invoices' and field == 'subscription' %}
         case when (payload ->> '$.subscription.id') is not null then nullif(trim((payload ->> '$.subscription.id')), '') else nullif(trim((payload ->> '$.subscription')), '') end
+    {%- elif entity == 'stripe.invoices' and field == 'parent.subscription_details.subscription' %}
+        case when (payload ->> '$.parent.subscription_details.subscription.id') is not null then nullif(trim((payload ->> '$.parent.subscription_details.subscription.id')), '') else nullif(trim((payload ->> '$.parent.subscription_details.subscription')), '') end
     {%- elif entity == 'stripe.invoices' and field == 'status' %}
         lower(nullif(trim((payload ->> '$.status')), ''))
     {%- elif entity == 'stripe.invoices' and field == 'currency' %}
@@ -658,8 +744,92 @@
         timestamp_seconds(case when (trim(get_json_object(payload, '$.canceled_at')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.canceled_at')) as bigint) end)
     {%- elif entity == 'stripe.subscriptions' and field == 'ended_at' %}
         timestamp_seconds(case when (trim(get_json_object(payload, '$.ended_at')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.ended_at')) as bigint) end)
+    {%- elif entity == 'stripe.subscriptions' and field == 'current_period_start' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.current_period_start')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.current_period_start')) as bigint) end)
+    {%- elif entity == 'stripe.subscriptions' and field == 'current_period_end' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.current_period_end')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.current_period_end')) as bigint) end)
+    {%- elif entity == 'stripe.subscriptions' and field == 'cancellation_details.reason' %}
+        lower(nullif(trim(get_json_object(payload, '$.cancellation_details.reason')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'cancellation_details.feedback' %}
+        lower(nullif(trim(get_json_object(payload, '$.cancellation_details.feedback')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'cancellation_details.comment' %}
+        nullif(trim(get_json_object(payload, '$.cancellation_details.comment')), '')
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.id' %}
+        nullif(trim(get_json_object(payload, '$.discount.id')), '')
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon' %}
+        case when get_json_object(payload, '$.discount.coupon.id') is not null then nullif(trim(get_json_object(payload, '$.discount.coupon.id')), '') else nullif(trim(get_json_object(payload, '$.discount.coupon')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.percent_off' %}
+        case when (trim(get_json_object(payload, '$.discount.coupon.percent_off')) rlike '^-?[0-9]{1,24}(\.[0-9]{1,12})?$') then try_cast(trim(get_json_object(payload, '$.discount.coupon.percent_off')) as decimal(38, 12)) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.amount_off' %}
+        cast(case when (trim(get_json_object(payload, '$.discount.coupon.amount_off')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.discount.coupon.amount_off')) as bigint) end as double) / case when lower(trim(get_json_object(payload, '$.discount.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim(get_json_object(payload, '$.discount.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim(get_json_object(payload, '$.discount.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.currency' %}
+        lower(nullif(trim(get_json_object(payload, '$.discount.coupon.currency')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.duration' %}
+        lower(nullif(trim(get_json_object(payload, '$.discount.coupon.duration')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.duration_in_months' %}
+        case when (trim(get_json_object(payload, '$.discount.coupon.duration_in_months')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(payload, '$.discount.coupon.duration_in_months')) as integer) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.type' %}
+        lower(nullif(trim(get_json_object(payload, '$.discount.source.type')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon' %}
+        case when get_json_object(payload, '$.discount.source.coupon.id') is not null then nullif(trim(get_json_object(payload, '$.discount.source.coupon.id')), '') else nullif(trim(get_json_object(payload, '$.discount.source.coupon')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.percent_off' %}
+        case when (trim(get_json_object(payload, '$.discount.source.coupon.percent_off')) rlike '^-?[0-9]{1,24}(\.[0-9]{1,12})?$') then try_cast(trim(get_json_object(payload, '$.discount.source.coupon.percent_off')) as decimal(38, 12)) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.amount_off' %}
+        cast(case when (trim(get_json_object(payload, '$.discount.source.coupon.amount_off')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.discount.source.coupon.amount_off')) as bigint) end as double) / case when lower(trim(get_json_object(payload, '$.discount.source.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim(get_json_object(payload, '$.discount.source.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim(get_json_object(payload, '$.discount.source.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.currency' %}
+        lower(nullif(trim(get_json_object(payload, '$.discount.source.coupon.currency')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.duration' %}
+        lower(nullif(trim(get_json_object(payload, '$.discount.source.coupon.duration')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.duration_in_months' %}
+        case when (trim(get_json_object(payload, '$.discount.source.coupon.duration_in_months')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(payload, '$.discount.source.coupon.duration_in_months')) as integer) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.start' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.discount.start')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.discount.start')) as bigint) end)
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.end' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.discount.end')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.discount.end')) as bigint) end)
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount.subscription_item' %}
+        case when get_json_object(payload, '$.discount.subscription_item.id') is not null then nullif(trim(get_json_object(payload, '$.discount.subscription_item.id')), '') else nullif(trim(get_json_object(payload, '$.discount.subscription_item')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].id' %}
+        nullif(trim(get_json_object(element, '$.id')), '')
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon' %}
+        case when get_json_object(element, '$.coupon.id') is not null then nullif(trim(get_json_object(element, '$.coupon.id')), '') else nullif(trim(get_json_object(element, '$.coupon')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.percent_off' %}
+        case when (trim(get_json_object(element, '$.coupon.percent_off')) rlike '^-?[0-9]{1,24}(\.[0-9]{1,12})?$') then try_cast(trim(get_json_object(element, '$.coupon.percent_off')) as decimal(38, 12)) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.amount_off' %}
+        cast(case when (trim(get_json_object(element, '$.coupon.amount_off')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(element, '$.coupon.amount_off')) as bigint) end as double) / case when lower(trim(get_json_object(element, '$.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim(get_json_object(element, '$.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim(get_json_object(element, '$.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.currency' %}
+        lower(nullif(trim(get_json_object(element, '$.coupon.currency')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.duration' %}
+        lower(nullif(trim(get_json_object(element, '$.coupon.duration')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.duration_in_months' %}
+        case when (trim(get_json_object(element, '$.coupon.duration_in_months')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(element, '$.coupon.duration_in_months')) as integer) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.type' %}
+        lower(nullif(trim(get_json_object(element, '$.source.type')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon' %}
+        case when get_json_object(element, '$.source.coupon.id') is not null then nullif(trim(get_json_object(element, '$.source.coupon.id')), '') else nullif(trim(get_json_object(element, '$.source.coupon')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.percent_off' %}
+        case when (trim(get_json_object(element, '$.source.coupon.percent_off')) rlike '^-?[0-9]{1,24}(\.[0-9]{1,12})?$') then try_cast(trim(get_json_object(element, '$.source.coupon.percent_off')) as decimal(38, 12)) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.amount_off' %}
+        cast(case when (trim(get_json_object(element, '$.source.coupon.amount_off')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(element, '$.source.coupon.amount_off')) as bigint) end as double) / case when lower(trim(get_json_object(element, '$.source.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim(get_json_object(element, '$.source.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim(get_json_object(element, '$.source.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.currency' %}
+        lower(nullif(trim(get_json_object(element, '$.source.coupon.currency')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.duration' %}
+        lower(nullif(trim(get_json_object(element, '$.source.coupon.duration')), ''))
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.duration_in_months' %}
+        case when (trim(get_json_object(element, '$.source.coupon.duration_in_months')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(element, '$.source.coupon.duration_in_months')) as integer) end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].start' %}
+        timestamp_seconds(case when (trim(get_json_object(element, '$.start')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(element, '$.start')) as bigint) end)
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].end' %}
+        timestamp_seconds(case when (trim(get_json_object(element, '$.end')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(element, '$.end')) as bigint) end)
+    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].subscription_item' %}
+        case when get_json_object(element, '$.subscription_item.id') is not null then nullif(trim(get_json_object(element, '$.subscription_item.id')), '') else nullif(trim(get_json_object(element, '$.subscription_item')), '') end
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].id' %}
         nullif(trim(get_json_object(element, '$.id')), '')
+    {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].current_period_start' %}
+        timestamp_seconds(case when (trim(get_json_object(element, '$.current_period_start')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(element, '$.current_period_start')) as bigint) end)
+    {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].current_period_end' %}
+        timestamp_seconds(case when (trim(get_json_object(element, '$.current_period_end')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(element, '$.current_period_end')) as bigint) end)
+    {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].discounts' %}
+        get_json_object(element, '$.discounts')
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.id' %}
         nullif(trim(get_json_object(element, '$.price.id')), '')
     {%- elif entity == 'stripe.subscriptions' and field == 'items.data[].price.nickname' %}
@@ -686,6 +856,8 @@
         case when get_json_object(payload, '$.customer.id') is not null then nullif(trim(get_json_object(payload, '$.customer.id')), '') else nullif(trim(get_json_object(payload, '$.customer')), '') end
     {%- elif entity == 'stripe.invoices' and field == 'subscription' %}
         case when get_json_object(payload, '$.subscription.id') is not null then nullif(trim(get_json_object(payload, '$.subscription.id')), '') else nullif(trim(get_json_object(payload, '$.subscription')), '') end
+    {%- elif entity == 'stripe.invoices' and field == 'parent.subscription_details.subscription' %}
+        case when get_json_object(payload, '$.parent.subscription_details.subscription.id') is not null then nullif(trim(get_json_object(payload, '$.parent.subscription_details.subscription.id')), '') else nullif(trim(get_json_object(payload, '$.parent.subscription_details.subscription')), '') end
     {%- elif entity == 'stripe.invoices' and field == 'status' %}
         lower(nullif(trim(get_json_object(payload, '$.status')), ''))
     {%- elif entity == 'stripe.invoices' and field == 'currency' %}

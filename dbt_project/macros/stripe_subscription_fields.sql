@@ -11,5 +11,8 @@
         {{ raw_field('stripe.subscriptions', 'start_date') }} as started_at,
         {{ raw_field('stripe.subscriptions', 'trial_end') }} as trial_ended_at,
         {{ raw_field('stripe.subscriptions', 'canceled_at') }} as canceled_at,
-        {{ raw_field('stripe.subscriptions', 'ended_at') }} as ended_at
+        {{ raw_field('stripe.subscriptions', 'ended_at') }} as ended_at,
+        {{ raw_field('stripe.subscriptions', 'cancellation_details.reason') }} as cancellation_reason,
+        {{ raw_field('stripe.subscriptions', 'cancellation_details.feedback') }} as cancellation_feedback,
+        {{ raw_field('stripe.subscriptions', 'cancellation_details.comment') }} as cancellation_comment
 {%- endmacro %}

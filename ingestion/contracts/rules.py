@@ -227,7 +227,7 @@ def _single_reference_check(f: Field, value: str) -> str | None:
             else f"{NOW_UTC} + interval {FUTURE_TOLERANCE_DAYS} day"
         )
         return f"({value}) between timestamp '{EARLIEST_PLAUSIBLE}' and {latest}"
-    if f.kind in ("int32", "int64"):
+    if f.kind in ("int32", "int64", "decimal"):
         if f.minimum is not None and f.maximum is not None:
             return f"({value}) between {f.minimum} and {f.maximum}"
         if f.minimum is not None:
@@ -235,7 +235,7 @@ def _single_reference_check(f: Field, value: str) -> str | None:
         if f.maximum is not None:
             return f"({value}) <= {f.maximum}"
         return f"({value}) is not null"
-    if f.kind in ("decimal", "boolean"):
+    if f.kind == "boolean":
         return f"({value}) is not null"
     if f.kind == "lower" and f.values and f.on_unknown == "reject":
         return f"({value}) in ({', '.join(sql_string(v) for v in f.values)})"

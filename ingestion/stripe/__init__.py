@@ -1,6 +1,7 @@
 """Stripe: customers, products, subscriptions, invoices and charges as the list endpoints return them (API
 reference)."""
 
+from dataclasses import replace
 from functools import partial
 
 from ingestion.contracts import fields as f
@@ -21,6 +22,19 @@ SUBSCRIPTION_STATUSES = (
 INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
 CHARGE_STATUSES = ("succeeded", "pending", "failed")
 BILLING_INTERVALS = ("day", "week", "month", "year")
+COUPON_DURATIONS = ("once", "repeating", "forever")
+# Subscription `cancellation_details` (API reference, "The Subscription object"): who or what ended it.
+CANCELLATION_REASONS = ("cancellation_requested", "payment_disputed", "payment_failed")
+CANCELLATION_FEEDBACK = (
+    "customer_service",
+    "low_quality",
+    "missing_features",
+    "other",
+    "switched_service",
+    "too_complex",
+    "too_expensive",
+    "unused",
+)
 CUSTOMER = AccountRef("customer", domain="stripe_customer")
 # A single invoice or charge above this many minor units (10 million in a two-decimal currency) is almost
 # certainly a unit mistake: it loads, and a GX warning makes someone look.
@@ -31,6 +45,46 @@ ABSURD_AMOUNT_MINOR_UNITS = 1_000_000_000
 _currency = partial(f.currency, table=STRIPE_MINOR_UNITS)
 _amount = partial(f.amount, currency_field="currency", table=STRIPE_MINOR_UNITS, warn_above=ABSURD_AMOUNT_MINOR_UNITS)
 _created = f.epoch_seconds("created", required=True, time_role="record")
+
+
+def _coupon(prefix: str) -> tuple[f.Field, ...]:
+    """The Coupon object's fields that price a discount, at `prefix` (`coupon.`, or `source.coupon.` since
+    2025-09-30.clover); the coupon may also be an id only (an unexpanded `source.coupon`): then it cannot be priced."""
+    return (
+        f.reference(f"{prefix}coupon"),
+        f.decimal(f"{prefix}coupon.percent_off", minimum=0, maximum=100),
+        f.amount(f"{prefix}coupon.amount_off", currency_field=f"{prefix}coupon.currency", table=STRIPE_MINOR_UNITS),
+        _currency(f"{prefix}coupon.currency"),
+        f.lower(f"{prefix}coupon.duration", COUPON_DURATIONS),
+        f.integer(f"{prefix}coupon.duration_in_months", bits=32, minimum=1),
+    )
+
+
+def discount_fields() -> tuple[f.Field, ...]:
+    """The Discount object (https://docs.stripe.com/api/discounts/object) relative to itself: its coupon (embedded
+    before 2025-09-30.clover, under `source` with `source.type = 'coupon'` from it), `start`, `end` (set for a
+    repeating coupon) and the `subscription_item` it is limited to."""
+    return (
+        f.text("id"),
+        *_coupon(""),
+        f.lower("source.type"),
+        *_coupon("source."),
+        f.epoch_seconds("start", time_role="record"),
+        f.epoch_seconds("end", time_role="schedule"),
+        f.reference("subscription_item"),
+    )
+
+
+def _prefixed(prefix: str, fields: tuple[f.Field, ...]) -> tuple[f.Field, ...]:
+    return tuple(
+        replace(
+            field,
+            name=prefix + field.name,
+            currency_field=prefix + field.currency_field if field.currency_field else None,
+        )
+        for field in fields
+    )
+
 
 # Top-level fields of each Stripe object (API reference); anything else is kept in `payload` and reported as drift.
 _COMMON = ("id", "object", "created", "livemode", "metadata", "currency", "customer", "description")
@@ -57,13 +111,13 @@ SUBSCRIPTION_FIELDS = (
     *_COMMON,
     *names(
         """
-    application application_fee_percent automatic_tax billing_cycle_anchor billing_cycle_anchor_config
-    billing_thresholds cancel_at cancel_at_period_end canceled_at cancellation_details collection_method
-    current_period_end current_period_start days_until_due default_payment_method default_source
-    default_tax_rates discount discounts ended_at invoice_settings items latest_invoice
-    next_pending_invoice_item_invoice on_behalf_of pause_collection payment_settings
-    pending_invoice_item_interval pending_setup_intent pending_update plan quantity schedule start_date
-    status test_clock transfer_data trial_end trial_settings trial_start
+    application application_fee_percent automatic_tax billing_cycle_anchor billing_cycle_anchor_config billing_mode
+    billing_schedules billing_thresholds cancel_at cancel_at_period_end canceled_at cancellation_details
+    collection_method current_period_end current_period_start customer_account days_until_due default_payment_method
+    default_source default_tax_rates discount discounts ended_at invoice_settings items latest_invoice
+    managed_payments next_pending_invoice_item_invoice on_behalf_of pause_collection payment_settings
+    pending_invoice_item_interval pending_setup_intent pending_update plan presentment_details quantity schedule
+    start_date status test_clock transfer_data trial_end trial_settings trial_start
     """
     ),
 )
@@ -71,17 +125,19 @@ INVOICE_FIELDS = (
     *_COMMON,
     *names(
         """
-    account_country account_name account_tax_ids amount_due amount_overpaid amount_paid amount_remaining
-    amount_shipping application attempt_count attempted auto_advance automatic_tax billing_reason charge
-    collection_method custom_fields customer_address customer_email customer_name customer_phone
+    account_country account_name account_tax_ids amount_due amount_overpaid amount_paid amount_paid_off_stripe
+    amount_remaining amount_shipping application attempt_count attempted auto_advance automatic_tax
+    automatically_finalizes_at billing_reason charge collection_method confirmation_secret custom_fields
+    customer_account customer_address customer_email customer_name customer_phone
     customer_shipping customer_tax_exempt customer_tax_ids default_payment_method default_source
     default_tax_rates discount discounts due_date effective_at ending_balance footer from_invoice
     hosted_invoice_url invoice_pdf issuer last_finalization_error latest_revision lines next_payment_attempt
-    number on_behalf_of paid paid_out_of_band payment_intent payment_settings period_end period_start
+    number on_behalf_of paid paid_out_of_band parent payment_intent payment_settings payments period_end period_start
     post_payment_credit_notes_amount pre_payment_credit_notes_amount receipt_number rendering shipping_cost
     shipping_details starting_balance statement_descriptor status status_transitions subscription
-    subscription_details subtotal subtotal_excluding_tax tax test_clock total total_discount_amounts
-    total_excluding_tax total_tax_amounts webhooks_delivered_at
+    subscription_details subtotal subtotal_excluding_tax tax test_clock threshold_reason total
+    total_discount_amounts total_excluding_tax total_pretax_credit_amounts total_tax_amounts total_taxes
+    webhooks_delivered_at
     """
     ),
 )
@@ -153,9 +209,23 @@ ENTITIES = (
             f.epoch_seconds("trial_end", time_role="schedule"),
             f.epoch_seconds("canceled_at", time_role="record"),
             f.epoch_seconds("ended_at", time_role="record"),
+            # Before 2025-03-31.basil: the billing period of the whole subscription (from it: on each item).
+            f.epoch_seconds("current_period_start", time_role="schedule"),
+            f.epoch_seconds("current_period_end", time_role="schedule"),
+            f.lower("cancellation_details.reason", CANCELLATION_REASONS),
+            f.lower("cancellation_details.feedback", CANCELLATION_FEEDBACK),
+            f.text("cancellation_details.comment"),
+            # Before 2025-03-31.basil: the subscription's one discount, coupon embedded.
+            *_prefixed("discount.", discount_fields()),
+            # The discounts (ids, or Discount objects where expanded; `expand[]=data.discounts`).
+            *f.within("discounts", *discount_fields()),
             *f.within(
                 "items.data",
                 f.text("id"),
+                f.epoch_seconds("current_period_start", time_role="schedule"),
+                f.epoch_seconds("current_period_end", time_role="schedule"),
+                # The item's own discounts (ids or Discount objects), applied before the subscription's.
+                f.json_array("discounts"),
                 f.text("price.id"),
                 f.text("price.nickname"),
                 f.text("price.lookup_key"),
@@ -184,6 +254,8 @@ ENTITIES = (
         fields=(
             f.reference("customer", required=True),
             f.reference("subscription"),
+            # From 2025-03-31.basil the subscription is under `parent` (`subscription` is gone).
+            f.reference("parent.subscription_details.subscription"),
             f.lower("status", INVOICE_STATUSES),
             _currency("currency", required=True, needs_rate=True),
             _amount("amount_due"),

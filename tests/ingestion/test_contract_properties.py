@@ -212,6 +212,16 @@ def expected(f: Field, value, currency_exponent: int = 2, key: bool = False, len
         if number is None or not low <= number < 10**14:
             return REJECT
         return number / 10**currency_exponent
+    if kind == "decimal":
+        if isinstance(value, bool):
+            return REJECT
+        text = repr(value) if isinstance(value, float) else str(value).strip(" ")
+        if not re.fullmatch(r"-?[0-9]{1,24}(\.[0-9]{1,12})?", text):
+            return REJECT
+        number = Decimal(text)
+        if (f.minimum is not None and number < f.minimum) or (f.maximum is not None and number > f.maximum):
+            return REJECT
+        return number
     if kind == "decimal_minor_units":
         if not isinstance(value, str) or not re.fullmatch(r"-?[0-9]{1,24}(\.[0-9]{1,12})?", value.strip(" ")):
             return REJECT
@@ -337,6 +347,16 @@ def values_for(f: Field) -> st.SearchStrategy:
             texts,
             st.just("4.0"),
         )
+    if kind == "decimal":
+        # Quarters print exactly in JSON, so the text DuckDB reads is known.
+        return st.one_of(
+            common,
+            st.integers(-20, 200),
+            st.integers(-80, 800).map(lambda n: n / 4),
+            st.decimals(min_value=-10, max_value=200, allow_nan=False, places=3).map(str),
+            st.booleans(),
+            texts,
+        )
     if kind == "decimal_minor_units":
         return st.one_of(
             common,
@@ -385,6 +405,21 @@ def values_for(f: Field) -> st.SearchStrategy:
 # --- placing a value in a vendor record ---------------------------------------------------------------------------
 
 
+def stripe_discount() -> dict:
+    """A Discount with its coupon both where it was before 2025-09-30.clover and where it is from it (`source`), so
+    that each coupon field is placed in an object that has its id."""
+    coupon = {"id": "SPRING", "object": "coupon", "percent_off": 10, "duration": "forever"}
+    return {
+        "id": "di_1",
+        "object": "discount",
+        "coupon": coupon,
+        "source": {"type": "coupon", "coupon": dict(coupon)},
+        "start": 1772323200,
+        "end": None,
+        "subscription_item": None,
+    }
+
+
 def base_record(spec) -> dict:
     return {
         "typeform.responses": lambda: vendor.typeform("tf_1", comment="Great reports."),
@@ -405,9 +440,13 @@ def base_record(spec) -> dict:
         "zendesk.satisfaction_ratings": lambda: vendor.satisfaction_rating(1),
         "stripe.customers": lambda: vendor.customer("cus_1"),
         "stripe.products": lambda: vendor.product("prod_1"),
-        "stripe.subscriptions": lambda: vendor.subscription(
-            "sub_1", item=vendor.price_item(product={"id": "prod_1", "object": "product", "name": "Pro"})
-        ),
+        "stripe.subscriptions": lambda: {
+            **vendor.subscription(
+                "sub_1", item=vendor.price_item(product={"id": "prod_1", "object": "product", "name": "Pro"})
+            ),
+            "discount": stripe_discount(),
+            "discounts": [stripe_discount()],
+        },
         "stripe.invoices": lambda: vendor.invoice("in_1"),
         "stripe.charges": lambda: vendor.charge("ch_1"),
         "segment.tracks": lambda: vendor.track("m1"),
@@ -432,7 +471,10 @@ def place(spec, f: Field, value) -> dict:
     if spec.layout == "segment_tracks":
         set_path(record, SEGMENT_KEYS[f.name], value)
     elif f.within is not None:
-        set_path(record["items"]["data"][0], f.path, value)
+        # The first element of the field's array (a Stripe subscription's `items.data`, or its `discounts`).
+        if not _get(record, f.within):
+            set_path(record, f.within, [{}])
+        set_path(_get(record, f.within)[0], f.path, value)
     elif f.element is not None:
         ref = f.element.key
         answers = record[f.element.array]

@@ -7,6 +7,8 @@
 --     expansion     positive -> higher;   contraction  positive -> lower but positive;
 --     churn         positive -> 0;        none         unchanged.
 --   movement_usd: mrr_usd - previous_mrr_usd.
+--   churn_type (churn rows only): voluntary / involuntary / unknown, of the subscription that took the most MRR
+--            among those that stopped paying that month (int_subscription_churn_events); unknown without one.
 --   refunds_usd: amount refunded on the account's charges created that month, in USD.
 -- Months run from the account's first billing change to the month of the as-of date, the latest date any
 -- billing record was seen; results do not depend on the day the model is built.
@@ -33,6 +35,13 @@ stripe_customers as (
 fx_rates as (
 
     select * from {{ ref('fx_rates') }}
+
+),
+
+churn_events as (
+
+    select * from {{ ref('int_subscription_churn_events') }}
+    where account_id is not null
 
 ),
 
@@ -106,6 +115,32 @@ refunds as (
 
 ),
 
+month_churn_types_ranked as (
+
+    select
+        account_months.account_id,
+        account_months.month_start,
+        churn_events.churn_type,
+        row_number() over (
+            partition by account_months.account_id, account_months.month_start
+            order by churn_events.mrr_lost_usd desc, churn_events.churn_type asc, churn_events.subscription_id asc
+        ) as churn_rank
+    from account_months
+    inner join churn_events
+        on
+            account_months.account_id = churn_events.account_id
+            and churn_events.stopped_on >= account_months.month_start
+            and churn_events.stopped_on <= account_months.measured_on
+
+),
+
+month_churn_types as (
+
+    select * from month_churn_types_ranked
+    where churn_rank = 1
+
+),
+
 with_previous as (
 
     select
@@ -137,6 +172,10 @@ final as (
             when with_previous.mrr_usd < with_previous.previous_mrr_usd then 'contraction'
             else 'none'
         end as movement,
+        case
+            when with_previous.previous_mrr_usd > 0 and with_previous.mrr_usd = 0
+                then coalesce(month_churn_types.churn_type, 'unknown')
+        end as churn_type,
         coalesce(refunds.refunds_usd, 0) as refunds_usd,
         coalesce(refunds.refunded_charges, 0) as refunded_charges
     from with_previous
@@ -144,6 +183,10 @@ final as (
         on
             with_previous.account_id = refunds.account_id
             and with_previous.month_start = refunds.month_start
+    left join month_churn_types
+        on
+            with_previous.account_id = month_churn_types.account_id
+            and with_previous.month_start = month_churn_types.month_start
 
 )
 

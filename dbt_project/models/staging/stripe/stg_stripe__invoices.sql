@@ -19,7 +19,11 @@ final as (
     select
         record_id as invoice_id,
         {{ raw_field(entity, 'customer') }} as customer_id,
-        {{ raw_field(entity, 'subscription') }} as subscription_id,
+        -- `parent.subscription_details.subscription` from API version 2025-03-31.basil on.
+        coalesce(
+            {{ raw_field(entity, 'subscription') }},
+            {{ raw_field(entity, 'parent.subscription_details.subscription') }}
+        ) as subscription_id,
         {{ raw_field(entity, 'status') }} as status,
         {{ raw_field(entity, 'currency') }} as currency,
         {{ raw_field(entity, 'amount_due') }} as amount_due,

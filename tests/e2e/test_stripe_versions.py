@@ -1,0 +1,299 @@
+"""Stripe objects of every API version, discounts and cancellations, through the real loader and dbt.
+
+One subscription (two items, an item discount and a subscription discount) is landed in the shapes of 2024-06-20,
+2025-03-31.basil and 2025-09-30.clover (tests/e2e/stripe_versions.py): each loads to the same staging values.
+Coupons of every duration (once, repeating, forever), an amount_off larger than the price, a yearly EUR price with a
+EUR coupon, and two cancellations (asked for, payment failed) then give month-end MRR, which is computed here again
+from the landing files by the rule of docs/metrics.md ("MRR"), and the churn type of docs/sources.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from calendar import monthrange
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from settings import DBT_PROJECT_DIR
+from tests.e2e import stripe_versions as s
+from tests.e2e.landing_files import write_jsonl
+
+pytestmark = pytest.mark.e2e
+
+FIRST, CANCEL_DAY, LAST = "2026-01-05", "2026-03-10", "2026-04-02"
+VERSIONS = {"v1": s.PRE_BASIL, "v2": s.BASIL, "v3": s.CLOVER}
+MONTHS = [date(2026, m, 1) for m in (1, 2, 3, 4)]
+
+
+def versioned_subscription(number: str, version: str) -> dict:
+    sub = f"sub_{number}"
+    ten = s.coupon("TENOFF", "forever", percent_off=10)
+    five = s.coupon("ADDON5", "forever", amount_off=500, currency="usd")
+    item_discount = s.discount(version, f"di_item_{number}", five, sub, FIRST, item=f"si_addon_{number}")
+    items = [
+        (f"si_pro_{number}", s.price(f"price_pro_{number}", "Pro", 10000), 1, []),
+        (f"si_addon_{number}", s.price(f"price_addon_{number}", "Addon", 2000), 2, [item_discount]),
+    ]
+    return s.subscription(
+        version,
+        sub,
+        f"cus_{number}",
+        FIRST,
+        items,
+        discounts=(s.discount(version, f"di_sub_{number}", ten, sub, FIRST),),
+    )
+
+
+def single(number: str, amount: int, version: str = s.CLOVER, *, coupon=None, end=None, **options) -> dict:
+    sub = f"sub_{number}"
+    currency, interval = options.pop("currency", "usd"), options.pop("interval", "month")
+    items = [(f"si_{number}", s.price(f"price_{number}", "Plan", amount, currency, interval), 1, [])]
+    discounts = () if coupon is None else (s.discount(version, f"di_{number}", coupon, sub, FIRST, end=end),)
+    return s.subscription(version, sub, f"cus_{number}", FIRST, items, discounts=discounts, **options)
+
+
+def canceled(number: str, amount: int, reason: str, feedback=None, comment=None) -> dict:
+    return single(number, amount, status="canceled", canceled=CANCEL_DAY, cancellation=(reason, feedback, comment))
+
+
+SUBSCRIPTIONS = {
+    FIRST: [
+        *(versioned_subscription(n, v) for n, v in VERSIONS.items()),
+        # 50% off the first invoice only of a 200 a month plan.
+        single("d1", 20000, coupon=s.coupon("HALF1", "once", percent_off=50)),
+        # 30 off for 2 months (Stripe sets the discount's `end`).
+        single(
+            "d2",
+            10000,
+            coupon=s.coupon("THIRTY", "repeating", amount_off=3000, currency="usd", months=2),
+            end="2026-03-05",
+        ),
+        # 500 off a 100 plan: never below zero.
+        single("d3", 10000, coupon=s.coupon("BIG", "forever", amount_off=50000, currency="usd")),
+        # 1200.00 EUR a year, 120.00 EUR off every invoice (a pre-basil object).
+        single(
+            "d4",
+            120000,
+            s.PRE_BASIL,
+            currency="eur",
+            interval="year",
+            coupon=s.coupon("EUR120", "forever", amount_off=12000, currency="eur"),
+        ),
+        single("c1", 5000),
+        single("c2", 8000),
+    ],
+    CANCEL_DAY: [
+        canceled("c1", 5000, "cancellation_requested", "too_expensive", "Too pricey for a team of three"),
+        canceled("c2", 8000, "payment_failed"),
+    ],
+    # The latest landed day: months are measured up to it.
+    LAST: [versioned_subscription("v1", s.PRE_BASIL)],
+}
+NUMBERS = sorted({sub["customer"].removeprefix("cus_") for subs in SUBSCRIPTIONS.values() for sub in subs})
+
+
+def fx_rate(currency: str) -> float:
+    with (DBT_PROJECT_DIR / "seeds" / "fx_rates.csv").open() as rates:
+        return {row["currency"]: float(row["usd_per_unit"]) for row in csv.DictReader(rates)}[currency]
+
+
+def add_months(day: date, months: int) -> date:
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
+
+
+def as_date(seconds: int | None) -> date | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC).date()
+
+
+def discount_window(d: dict, interval: str) -> tuple[date, date | None]:
+    """When a Discount is in effect: start, until `end`, else start + duration_in_months (repeating), else one
+    billing period (once), else for ever."""
+    coupon = d.get("coupon") or d["source"]["coupon"]
+    start, end = as_date(d["start"]), as_date(d["end"])
+    if coupon["duration"] == "once":
+        end = add_months(start, 12 if interval == "year" else 1)
+    elif coupon["duration"] == "repeating" and end is None:
+        end = add_months(start, coupon["duration_in_months"])
+    return start, end
+
+
+def apply(amount: float, discounts: list[dict], day: date, interval: str, per_month: float) -> float:
+    """percent_off multiplies, amount_off (minor units of its currency) subtracts per billing period; never < 0."""
+    for d in discounts:
+        start, end = discount_window(d, interval)
+        if start <= day and (end is None or day < end):
+            coupon = d.get("coupon") or d["source"]["coupon"]
+            if coupon["percent_off"] is not None:
+                amount *= 1 - coupon["percent_off"] / 100
+            if coupon["amount_off"] is not None:
+                amount -= coupon["amount_off"] / 100 * fx_rate(coupon["currency"]) * per_month
+    return max(amount, 0.0)
+
+
+def subscription_mrr(sub: dict, day: date) -> float:
+    if sub["status"] not in ("active", "past_due") or sub["ended_at"] is not None:
+        return 0.0
+    total, interval = 0.0, "month"
+    for item in sub["items"]["data"]:
+        item_price = item["price"]
+        interval = item_price["recurring"]["interval"]
+        per_month = {"month": 1, "year": 1 / 12}[interval]
+        amount = item_price["unit_amount"] / 100 * item["quantity"] * per_month * fx_rate(item_price["currency"])
+        total += apply(amount, [d for d in item["discounts"] if isinstance(d, dict)], day, interval, per_month)
+    per_month = {"month": 1, "year": 1 / 12}[interval]
+    subscription_discounts = [d for d in [sub.get("discount"), *sub["discounts"]] if isinstance(d, dict)]
+    return apply(total, subscription_discounts, day, interval, per_month)
+
+
+def expected_mrr(landing: Path) -> dict[tuple[str, date], float]:
+    """(account, month) -> MRR on the month's last day (the last landed day for the last month)."""
+    versions: dict[str, list[tuple[date, dict]]] = {}
+    for path in sorted((landing / "stripe" / "subscriptions").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            sub = json.loads(line)
+            versions.setdefault(sub["customer"].removeprefix("cus_"), []).append((date.fromisoformat(path.stem), sub))
+    last = max(day for subs in versions.values() for day, _ in subs)
+    result = {}
+    for number, landed in versions.items():
+        for month in MONTHS:
+            measured = min(date(month.year, month.month, monthrange(month.year, month.month)[1]), last)
+            in_effect = [sub for day, sub in landed if day <= measured][-1]
+            result[(f"acc_{number}", month)] = round(subscription_mrr(in_effect, measured), 6)
+    return result
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    landing = tmp_path_factory.mktemp("stripe_versions")
+    write_jsonl(landing, "stripe", "customers", FIRST, [s.customer(n) for n in NUMBERS])
+    for day, subs in SUBSCRIPTIONS.items():
+        write_jsonl(landing, "stripe", "subscriptions", day, subs)
+    invoices = [s.invoice(v, f"in_{n}", f"cus_{n}", f"sub_{n}", FIRST, 12150) for n, v in VERSIONS.items()]
+    write_jsonl(landing, "stripe", "invoices", FIRST, invoices)
+    return landing
+
+
+@pytest.fixture(scope="module")
+def warehouse(pipeline, landing, tmp_path_factory) -> Path:
+    warehouse = tmp_path_factory.mktemp("stripe_versions_warehouse") / "warehouse.duckdb"
+    pipeline.run(warehouse, landing, date.fromisoformat(FIRST), date.fromisoformat(LAST))
+    return warehouse
+
+
+def rows(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def by_version(warehouse: Path, sql: str) -> dict[str, list[tuple]]:
+    """The rows of each versioned subscription (`{n}` in `sql`), its own number taken out of the values."""
+    return {
+        n: [
+            tuple(str(v).replace(n, "N") if isinstance(v, str) else v for v in row)
+            for row in rows(warehouse, sql.format(n=n))
+        ]
+        for n in VERSIONS
+    }
+
+
+def test_every_api_version_loads_to_the_same_staging_values(warehouse):
+    items = by_version(
+        warehouse,
+        "select subscription_item_id, price_nickname, quantity, unit_amount, current_period_started_at, "
+        "current_period_ended_at from staging.stg_stripe__subscription_items "
+        "where subscription_id = 'sub_{n}' and valid_from_date = '2026-01-05' order by 1",
+    )
+    assert items["v1"] == [
+        ("si_addon_N", "Addon", 2, 20.0, datetime(2026, 3, 5), datetime(2026, 4, 5)),
+        ("si_pro_N", "Pro", 1, 100.0, datetime(2026, 3, 5), datetime(2026, 4, 5)),
+    ]
+    assert items["v2"] == items["v1"] and items["v3"] == items["v1"]
+    discounts = by_version(
+        warehouse,
+        "select discount_id, discount_level, subscription_item_id, coupon_id, percent_off, amount_off, "
+        "amount_off_currency, duration, started_at, ended_at from staging.stg_stripe__subscription_discounts "
+        "where subscription_id = 'sub_{n}' and valid_from_date = '2026-01-05' order by 1",
+    )
+    assert discounts["v1"] == [
+        ("di_item_N", "item", "si_addon_N", "ADDON5", None, 5.0, "usd", "forever", datetime(2026, 1, 5), None),
+        ("di_sub_N", "subscription", None, "TENOFF", 10, None, None, "forever", datetime(2026, 1, 5), None),
+    ]
+    assert discounts["v2"] == discounts["v1"] and discounts["v3"] == discounts["v1"]
+    invoices = rows(warehouse, "select invoice_id, subscription_id from staging.stg_stripe__invoices order by 1")
+    assert invoices == [(f"in_{n}", f"sub_{n}") for n in sorted(VERSIONS)]
+
+
+def test_the_rule_written_here_gives_the_values_by_hand(landing):
+    # The reference itself, against arithmetic by hand: it must not simply agree with the model.
+    expected = expected_mrr(landing)
+    eur = fx_rate("eur")
+    by_hand = {
+        # (100 + (2 x 20 - 5)) x 0.9, in every month and version.
+        **{(f"acc_{n}", m): 121.5 for n in VERSIONS for m in MONTHS},
+        # once: Jan 5 - Feb 5 at half price.
+        **{("acc_d1", m): v for m, v in zip(MONTHS, (100.0, 200.0, 200.0, 200.0), strict=True)},
+        # repeating until Mar 5.
+        **{("acc_d2", m): v for m, v in zip(MONTHS, (70.0, 70.0, 100.0, 100.0), strict=True)},
+        **{("acc_d3", m): 0.0 for m in MONTHS},
+        **{("acc_d4", m): round((1200 - 120) / 12 * eur, 6) for m in MONTHS},
+        **{("acc_c1", m): v for m, v in zip(MONTHS, (50.0, 50.0, 0.0, 0.0), strict=True)},
+        **{("acc_c2", m): v for m, v in zip(MONTHS, (80.0, 80.0, 0.0, 0.0), strict=True)},
+    }
+    assert expected == pytest.approx(by_hand)
+
+
+def test_month_end_mrr_is_net_of_discounts(warehouse, landing):
+    result = rows(warehouse, "select account_id, month_start, mrr_usd from intermediate.int_account_mrr_monthly")
+    assert {(account, month): mrr for account, month, mrr in result} == pytest.approx(expected_mrr(landing))
+    movements = rows(
+        warehouse,
+        "select month_start, movement, movement_usd from intermediate.int_account_mrr_monthly "
+        "where account_id = 'acc_d1' order by 1",
+    )
+    assert movements[:2] == [(date(2026, 1, 1), "new", 100.0), (date(2026, 2, 1), "expansion", 100.0)]
+
+
+def test_list_mrr_and_discount_are_kept_apart(warehouse):
+    assert rows(
+        warehouse,
+        "select subscription_id, valid_from_date, valid_to_date, list_mrr_usd, discount_mrr_usd, mrr_usd "
+        "from intermediate.int_subscription_versions_priced where subscription_id in ('sub_v2', 'sub_d1') "
+        "order by 1, 2",
+    ) == [
+        ("sub_d1", date(2026, 1, 5), date(2026, 2, 5), 200.0, 100.0, 100.0),
+        ("sub_d1", date(2026, 2, 5), None, 200.0, 0.0, 200.0),
+        ("sub_v2", date(2026, 1, 5), None, 140.0, pytest.approx(18.5), pytest.approx(121.5)),
+    ]
+
+
+def test_churn_is_labelled_voluntary_or_involuntary(warehouse):
+    assert rows(
+        warehouse,
+        "select account_id, movement, churn_type from intermediate.int_account_mrr_monthly "
+        "where month_start = '2026-03-01' and account_id in ('acc_c1', 'acc_c2', 'acc_v1') order by 1",
+    ) == [("acc_c1", "churn", "voluntary"), ("acc_c2", "churn", "involuntary"), ("acc_v1", "none", None)]
+    assert rows(
+        warehouse,
+        "select account_id, subscription_id, stopped_on, churn_type, cancellation_reason, cancellation_feedback, "
+        "cancellation_comment, status, plan, mrr_lost_usd from marts.subscription_churn_reasons order by 1",
+    ) == [
+        (
+            "acc_c1",
+            "sub_c1",
+            date(2026, 3, 10),
+            "voluntary",
+            "cancellation_requested",
+            "too_expensive",
+            "Too pricey for a team of three",
+            "canceled",
+            "Plan",
+            50.0,
+        ),
+        ("acc_c2", "sub_c2", date(2026, 3, 10), "involuntary", "payment_failed", None, None, "canceled", "Plan", 80.0),
+    ]
