@@ -226,3 +226,28 @@ def test_the_union_unit_test_with_delighted_rows_passes(warehouse, tmp_path):
     assert result.returncode == 0, result.stdout[-5000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     assert {r["unique_id"].split(".")[-1]: r["status"] for r in results}["nps_category_boundaries"] == "pass"
+
+
+def test_an_unsubscribed_contact_is_eligible_for_no_survey(warehouse, landing):
+    unsubscribed = {
+        json.loads(line)["email"].lower()
+        for path in (landing / "delighted" / "unsubscribes").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    }
+    respondents = {
+        obj["person"]["email"].lower()
+        for obj in latest_responses(landing).values()
+        if isinstance(obj["person"], dict) and obj["survey_type"] in SCALES
+    }
+    eligibility = rows(
+        warehouse,
+        "select email, unsubscribed_at, is_eligible_relational, is_eligible_transactional, is_in_relational_sample "
+        "from marts.survey_eligibility",
+    )
+    assert {email for email, *_ in eligibility} == respondents and unsubscribed == {EMAILS[1]}
+    for email, unsubscribed_at, relational, transactional, sampled in eligibility:
+        # No send in these files: only the unsubscribe makes a contact ineligible.
+        assert (unsubscribed_at is not None, relational, transactional) == (
+            (True, False, False) if email in unsubscribed else (False, True, True)
+        ), email
+        assert not (sampled and email in unsubscribed)

@@ -4,7 +4,9 @@
 -- last send of that kind is at least the kind's min_days_between (seed survey_fatigue_rules, rule '*') before
 -- as_of_at, or when it never got one. The relational sample: var survey_sample_share (default 25%) of the
 -- contacts eligible for a relational survey, chosen by the md5 of var survey_sample_seed, the quarter and the
--- email: the same inputs always give the same sample, and each quarter draws a new one.
+-- email: the same inputs always give the same sample, and each quarter draws a new one. A contact on Delighted's
+-- unsubscribe list is eligible for no survey (an unsubscribe is never undone in the data: Delighted lists no
+-- resubscribe).
 with
 
 sends as (
@@ -16,6 +18,12 @@ sends as (
 responses as (
 
     select * from {{ ref('fct_survey_responses') }}
+
+),
+
+delighted_unsubscribes as (
+
+    select * from {{ ref('stg_delighted__unsubscribes') }}
 
 ),
 
@@ -87,6 +95,17 @@ contacts as (
 
 ),
 
+unsubscribes as (
+
+    select
+        email,
+        max(unsubscribed_at) as unsubscribed_at
+    from delighted_unsubscribes
+    where email is not null
+    group by email
+
+),
+
 last_sends as (
 
     select
@@ -114,11 +133,14 @@ eligibility as (
             as relational_eligible_from,
         {{ dbt.dateadd('day', 'transactional_rule.min_days_between', 'last_sends.last_transactional_sent_at') }}
             as transactional_eligible_from,
-        cast({{ dbt.date_trunc('quarter', 'as_of.as_of_at') }} as date) as sample_quarter
+        cast({{ dbt.date_trunc('quarter', 'as_of.as_of_at') }} as date) as sample_quarter,
+        unsubscribes.unsubscribed_at
     from contacts
     cross join as_of
     left join last_sends
         on contacts.email = last_sends.email
+    left join unsubscribes
+        on contacts.email = unsubscribes.email
     left join rules as relational_rule
         on relational_rule.survey_kind = 'relational'
     left join rules as transactional_rule
@@ -131,8 +153,9 @@ flagged as (
 
     select
         *,
-        coalesce(relational_eligible_from <= as_of_at, true) as is_eligible_relational,
-        coalesce(transactional_eligible_from <= as_of_at, true) as is_eligible_transactional,
+        unsubscribed_at is null and coalesce(relational_eligible_from <= as_of_at, true) as is_eligible_relational,
+        unsubscribed_at is null
+        and coalesce(transactional_eligible_from <= as_of_at, true) as is_eligible_transactional,
         {{ dbt.hash(
             dbt.concat(["'" ~ var('survey_sample_seed') ~ "|'", 'cast(sample_quarter as ' ~ dbt.type_string() ~ ')', "'|'", 'email'])
         ) }} as sample_hash
@@ -165,6 +188,7 @@ final as (
         cast(transactional_sends as bigint) as transactional_sends,
         relational_eligible_from,
         transactional_eligible_from,
+        unsubscribed_at,
         is_eligible_relational,
         is_eligible_transactional,
         sample_quarter,
