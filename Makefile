@@ -81,7 +81,7 @@ chromium:
 # marker and `make test-spark` runs only it (.ci/run calls both).
 # The files holding tests marked serial (tests/test_architecture.py checks the list), so that the serial session
 # collects only them.
-SERIAL_TESTS := tests/webhooks/test_typeform_webhook.py tests/e2e/test_realtime.py tests/e2e/test_simplesat_realtime.py
+SERIAL_TESTS := tests/webhooks/test_typeform_webhook.py tests/e2e/test_realtime.py tests/e2e/test_simplesat_realtime.py tests/webhooks/test_delighted_webhook.py
 # In parallel (pytest-xdist: three workers on two cores fill the time tests spend waiting on subprocesses and
 # servers; one module per worker at a time; slowest modules first: tests/conftest.py), then the few tests that
 # measure time or throughput (marker serial) alone, starting from the first session's demo warehouse.

@@ -99,3 +99,80 @@ def test_a_webhook_detractor_reaches_slack_within_a_minute(full_run: Path, small
             assert len([r for r in slack.requests if r.json["text"].startswith("New detractor")]) == 1
     finally:
         slack.close()
+
+
+@pytest.mark.serial
+def test_a_delighted_webhook_detractor_reaches_slack_within_a_minute(
+    full_run: Path, small_landing: Path, tmp_path, monkeypatch
+):
+    """The same path for Delighted: the receiver lands the survey response (person and properties as Delighted
+    sends them), the sensor sees the day's Delighted file grow, and the realtime run alerts."""
+    from ingestion.webhooks.delighted import DelightedLanding
+    from ingestion.webhooks.delighted import parse_event as parse_delighted
+    from orchestration.definitions import defs
+    from orchestration.defs.sensors.webhook_responses import SENSOR_INTERVAL_SECONDS
+
+    landing = tmp_path / "landing"
+    shutil.copytree(small_landing, landing)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(full_run, warehouse)
+    slack = RecordingServer()
+    monkeypatch.setenv("NPS_LANDING_DIR", str(landing))
+    monkeypatch.setenv("NPS_DUCKDB_PATH", str(warehouse))
+    monkeypatch.setenv("NPS_SLACK_WEBHOOK_URL", f"{slack.base_url}/services/T0/B0/token")
+    definitions = defs()
+    sensor = definitions.resolve_sensor_def("webhook_responses_sensor")
+    job = definitions.resolve_job_def("realtime_survey_responses")
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+
+            def tick(cursor):
+                with dg.build_sensor_context(
+                    instance=instance,
+                    cursor=cursor,
+                    repository_def=definitions.get_repository_def(),
+                    resources={"landing": LandingZoneResource(landing_dir=str(landing))},
+                ) as context:
+                    result = sensor.evaluate_tick(context)
+                return result.run_requests or [], result.cursor
+
+            requests, cursor = tick(None)
+            assert requests == []
+            now = datetime.now(UTC).replace(microsecond=0)
+            event = {
+                "event_type": "survey_response.created",
+                "event_id": "dl-evt-0001",
+                "event_data": {
+                    "id": "dl-rt-0001",
+                    "person": {"id": "77001", "email": "ops@example.com", "name": "Ops", "created_at": 1_700_000_000},
+                    "survey_type": "nps",
+                    "score": 1,
+                    "comment": "Billing is a mess & nobody calls back.",
+                    "permalink": "https://delighted.com/r/dl-rt-0001",
+                    "created_at": int(now.timestamp()),
+                    "updated_at": None,
+                    "person_properties": {"Account ID": "acc_00004", "Plan": "Growth"},
+                    "notes": [],
+                    "tags": [],
+                    "additional_answers": [],
+                },
+            }
+            receiver = DelightedLanding(landing, tmp_path / "webhook-state")
+            assert receiver.land(parse_delighted(json.dumps(event).encode()))
+            receiver.close()
+            arrived = time.monotonic()
+
+            requests, cursor = tick(cursor)
+            assert [r.partition_key for r in requests] == [now.date().isoformat()]
+            result = job.execute_in_process(instance=instance, partition_key=requests[0].partition_key)
+            assert result.success
+            elapsed = time.monotonic() - arrived
+            alerts = [r.json for r in slack.requests if r.json["text"].startswith("New detractor")]
+            assert len(alerts) == 1, alerts
+            assert "score 1/10" in alerts[0]["text"] and "acc_00004" in alerts[0]["text"]
+            assert "Billing is a mess &amp; nobody calls back." in alerts[0]["text"]
+            assert elapsed + SENSOR_INTERVAL_SECONDS < 60, elapsed
+            print(f"Delighted webhook to Slack: run {elapsed:.1f} s + sensor interval {SENSOR_INTERVAL_SECONDS} s")
+            assert tick(cursor)[0] == []
+    finally:
+        slack.close()

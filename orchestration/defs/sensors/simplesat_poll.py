@@ -79,7 +79,7 @@ def poll(landing_dir, cursor: str | None, now: datetime) -> tuple[list[dg.RunReq
 def simplesat_job_and_sensor():
     job = realtime_job(
         "realtime_simplesat_responses",
-        RAW_SIMPLESAT_RESPONSES,
+        [RAW_SIMPLESAT_RESPONSES],
         "One day of SimpleSAT responses fetched and loaded, fct_survey_responses rebuilt, new detractors alerted: "
         "what the SimpleSAT polling sensor runs when responses change.",
     )

@@ -1,10 +1,11 @@
 """Survey responses in near real time: when the webhook receiver (ingestion/webhooks) appends to a day's Typeform
-file, load that day and rebuild only what a detractor alert needs, then alert.
+or Delighted response file, load that day and rebuild only what a detractor alert needs, then alert.
 
-The sensor looks at the Typeform response files of today and yesterday (UTC; the receiver writes each response to
-the day it was submitted) every 15 seconds and requests one run per changed day. The run loads that partition of
-raw_typeform/responses, rebuilds fct_survey_responses and the models upstream of it from the raw tables already in
-the warehouse, and runs the detractor alerts; the daily run still rebuilds everything else.
+The sensor looks at the webhook sources' response files of today and yesterday (UTC; the receiver writes each
+response to its day) every 15 seconds and requests one run per changed day. The run loads that partition of
+raw_typeform/responses and raw_delighted/survey_responses (an unchanged file is skipped by its checksum), rebuilds
+fct_survey_responses and the models upstream of it from the raw tables already in the warehouse, and runs the
+detractor alerts; the daily run still rebuilds everything else.
 """
 
 import json
@@ -25,34 +26,54 @@ if TYPE_CHECKING:
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 RAW_TYPEFORM_RESPONSES = dg.AssetKey(["raw_typeform", "responses"])
+RAW_DELIGHTED_RESPONSES = dg.AssetKey(["raw_delighted", "survey_responses"])
+# The landing folders the webhook receiver appends to.
+WEBHOOK_FOLDERS = ("typeform/responses", "delighted/survey_responses")
 SURVEY_RESPONSES = dg.AssetKey(["marts", "fct_survey_responses"])
 RECENT_DAYS = 2  # today and yesterday (UTC)
 SENSOR_INTERVAL_SECONDS = 15
 
 
 def changed_days(landing: LandingZoneResource, cursor: str | None, now: datetime) -> tuple[list[str], str]:
-    """The recent days whose Typeform file changed since `cursor` (size and modification time), and the new
-    cursor. The first evaluation only takes note of the files: what was there before is the daily run's job."""
-    folder = landing.path / "typeform" / "responses"
-    recent = {(now - timedelta(days=offset)).date().isoformat() for offset in range(RECENT_DAYS)}
+    """The recent days whose webhook response file changed since `cursor` (size and modification time of each
+    source's file), and the new cursor. The first evaluation only takes note of the files: what was there before is
+    the daily run's job."""
+    recent = sorted((now - timedelta(days=offset)).date().isoformat() for offset in range(RECENT_DAYS))
     seen: dict[str, list[int]] = json.loads(cursor) if cursor else {}
     current = {}
-    for day in sorted(recent):
-        path = folder / f"{day}.jsonl"
-        if path.exists():
-            stat = path.stat()
-            current[day] = [stat.st_size, stat.st_mtime_ns]
-    changed = [day for day, signature in current.items() if cursor is not None and seen.get(day) != signature]
+    for folder in WEBHOOK_FOLDERS:
+        for day in recent:
+            path = landing.path / folder / f"{day}.jsonl"
+            if path.exists():
+                stat = path.stat()
+                current[f"{folder}/{day}"] = [stat.st_size, stat.st_mtime_ns]
+    changed = sorted(
+        {
+            name.rsplit("/", 1)[1]
+            for name, signature in current.items()
+            if cursor is not None and seen.get(name) != signature
+        }
+    )
     return changed, json.dumps(current, sort_keys=True)
 
 
-def realtime_job(name: str, raw_responses: dg.AssetKey, description: str) -> "UnresolvedAssetJobDefinition":
-    """One day of a survey tool's responses loaded (`raw_responses`), fct_survey_responses and the models upstream
+def run_key(day: str, cursor: str) -> str:
+    """The day and the signatures of its files: a new append makes a new key, the same files the same key."""
+    signatures = json.loads(cursor)
+    return day + "".join(
+        f":{name.split('/')[0]}:{size}:{mtime}"
+        for name, (size, mtime) in sorted(signatures.items())
+        if name.endswith(day)
+    )
+
+
+def realtime_job(name: str, raw_responses: list[dg.AssetKey], description: str) -> "UnresolvedAssetJobDefinition":
+    """One day of survey tools' responses loaded (`raw_responses`), fct_survey_responses and the models upstream
     of it rebuilt, the new detractors alerted: the job a near-real-time sensor runs."""
     return dg.define_asset_job(
         name=name,
         selection=(
-            dg.AssetSelection.assets(raw_responses)
+            dg.AssetSelection.assets(*raw_responses)
             | (dg.AssetSelection.assets(SURVEY_RESPONSES).upstream() & dg.AssetSelection.assets(dbt_steps().models))
             | dg.AssetSelection.assets(detractor_alerts)
         ),
@@ -67,9 +88,9 @@ def realtime_job_and_sensor() -> tuple["UnresolvedAssetJobDefinition", dg.Sensor
     """The job and its sensor, built when the definitions load (the partitions read the settings)."""
     realtime_responses_job = realtime_job(
         "realtime_survey_responses",
-        RAW_TYPEFORM_RESPONSES,
-        "One day of Typeform responses loaded, fct_survey_responses rebuilt, new detractors alerted: what the "
-        "webhook sensor runs when responses arrive.",
+        [RAW_TYPEFORM_RESPONSES, RAW_DELIGHTED_RESPONSES],
+        "One day of Typeform and Delighted responses loaded, fct_survey_responses rebuilt, new detractors alerted: "
+        "what the webhook sensor runs when responses arrive.",
     )
 
     @dg.sensor(
@@ -78,8 +99,8 @@ def realtime_job_and_sensor() -> tuple["UnresolvedAssetJobDefinition", dg.Sensor
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
-            "Every 15 s: when today's or yesterday's Typeform response file grows (the webhook receiver appends to "
-            "it), runs realtime_survey_responses for that day, so a detractor reaches Slack within a minute."
+            "Every 15 s: when today's or yesterday's Typeform or Delighted response file grows (the webhook receiver "
+            "appends to it), runs realtime_survey_responses for that day, so a detractor reaches Slack within a minute."
         ),
     )
     def webhook_responses_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource):
@@ -87,10 +108,7 @@ def realtime_job_and_sensor() -> tuple["UnresolvedAssetJobDefinition", dg.Sensor
         context.update_cursor(cursor)
         if not days:
             return dg.SkipReason("no new webhook responses")
-        signatures = json.loads(cursor)
-        return [
-            dg.RunRequest(partition_key=day, run_key=f"{day}:{signatures[day][0]}:{signatures[day][1]}") for day in days
-        ]
+        return [dg.RunRequest(partition_key=day, run_key=run_key(day, cursor)) for day in days]
 
     return realtime_responses_job, webhook_responses_sensor
 
