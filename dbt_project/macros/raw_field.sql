@@ -258,6 +258,8 @@
         lower(nullif(trim((payload ->> '$.email')), ''))
     {%- elif entity == 'stripe.customers' and field == 'address.country' %}
         upper(nullif(trim((payload ->> '$.address.country')), ''))
+    {%- elif entity == 'stripe.customers' and field == 'metadata.region' %}
+        upper(nullif(trim((payload ->> ('$.metadata.' || '"' || '{{ var('stripe_region_metadata_key') | string | replace("'", "''") }}' || '"'))), ''))
     {%- elif entity == 'stripe.customers' and field == 'currency' %}
         lower(nullif(trim((payload ->> '$.currency')), ''))
     {%- elif entity == 'stripe.customers' and field == 'deleted' %}
@@ -710,6 +712,8 @@
         lower(nullif(trim(get_json_object(payload, '$.email')), ''))
     {%- elif entity == 'stripe.customers' and field == 'address.country' %}
         upper(nullif(trim(get_json_object(payload, '$.address.country')), ''))
+    {%- elif entity == 'stripe.customers' and field == 'metadata.region' %}
+        upper(nullif(trim(get_json_object(payload, ('$.metadata.' || '{{ var('stripe_region_metadata_key') | string | replace("'", "''") }}'))), ''))
     {%- elif entity == 'stripe.customers' and field == 'currency' %}
         lower(nullif(trim(get_json_object(payload, '$.currency')), ''))
     {%- elif entity == 'stripe.customers' and field == 'deleted' %}

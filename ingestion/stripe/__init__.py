@@ -169,6 +169,9 @@ ENTITIES = (
             f.text("name"),
             f.lower("email"),
             f.upper("address.country"),
+            # Where a customer has no address: the metadata key named by dbt var stripe_region_metadata_key (default
+            # region), holding a region of the country_regions seed (NA, EMEA, ...) or a country code.
+            f.upper("metadata.region", path="metadata.__VAR_stripe_region_metadata_key__"),
             _currency("currency"),
             f.boolean("deleted"),
             _created,

@@ -180,15 +180,17 @@ def invoice(version: str, invoice_id: str, customer: str, sub_id: str, created: 
     return obj
 
 
-def customer(number: str) -> dict:
+def customer(number: str, country: str | None = "US", region: str | None = None) -> dict:
+    """A Customer; `region` goes to metadata["region"] (the default of dbt var stripe_region_metadata_key)."""
+    metadata = {"account_id": f"acc_{number}"} | ({} if region is None else {"region": region})
     return {
         "id": f"cus_{number}",
         "object": "customer",
-        "address": {"country": "US"},
+        "address": None if country is None else {"country": country},
         "created": epoch("2026-01-04"),
         "currency": "usd",
         "email": f"billing@{number}.example",
         "livemode": False,
-        "metadata": {"account_id": f"acc_{number}"},
+        "metadata": metadata,
         "name": f"Account {number}",
     }

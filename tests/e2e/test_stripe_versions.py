@@ -93,6 +93,9 @@ SUBSCRIPTIONS = {
     # The latest landed day: months are measured up to it.
     LAST: [versioned_subscription("v1", s.PRE_BASIL)],
 }
+# Customers without an address: the region from metadata (a region, any case, or a country code), else unknown;
+# an address country the seed does not know falls back to metadata too.
+ADDRESSES = {"d1": (None, "emea"), "d2": (None, "de"), "d3": (None, None), "d4": ("ZZ", "APAC")}
 NUMBERS = sorted({sub["customer"].removeprefix("cus_") for subs in SUBSCRIPTIONS.values() for sub in subs})
 
 
@@ -168,10 +171,26 @@ def expected_mrr(landing: Path) -> dict[tuple[str, date], float]:
     return result
 
 
+def expected_regions(landing: Path) -> dict[str, str]:
+    """account -> region: address.country's region, else metadata["region"] as a region or as a country code."""
+    with (DBT_PROJECT_DIR / "seeds" / "country_regions.csv").open() as seed:
+        regions = {row["country_code"]: row["region"] for row in csv.DictReader(seed)}
+    result = {}
+    for path in (landing / "stripe" / "customers").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            obj = json.loads(line)
+            country = (obj["address"] or {}).get("country")
+            meta = (obj["metadata"].get("region") or "").upper()
+            by_meta = meta if meta in regions.values() else regions.get(meta)
+            result[obj["metadata"]["account_id"]] = regions.get(country) or by_meta or "unknown"
+    return result
+
+
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("stripe_versions")
-    write_jsonl(landing, "stripe", "customers", FIRST, [s.customer(n) for n in NUMBERS])
+    customers = [s.customer(n, *ADDRESSES.get(n, ("US", None))) for n in NUMBERS]
+    write_jsonl(landing, "stripe", "customers", FIRST, customers)
     for day, subs in SUBSCRIPTIONS.items():
         write_jsonl(landing, "stripe", "subscriptions", day, subs)
     invoices = [s.invoice(v, f"in_{n}", f"cus_{n}", f"sub_{n}", FIRST, 12150) for n, v in VERSIONS.items()]
@@ -297,3 +316,23 @@ def test_churn_is_labelled_voluntary_or_involuntary(warehouse):
         ),
         ("acc_c2", "sub_c2", date(2026, 3, 10), "involuntary", "payment_failed", None, None, "canceled", "Plan", 80.0),
     ]
+
+
+def test_region_comes_from_the_address_else_the_customer_metadata(warehouse, landing):
+    expected = expected_regions(landing)
+    assert {k: expected[k] for k in ("acc_d1", "acc_d2", "acc_d3", "acc_d4", "acc_v1")} == {
+        "acc_d1": "EMEA",
+        "acc_d2": "EMEA",
+        "acc_d3": "unknown",
+        "acc_d4": "APAC",
+        "acc_v1": "NA",
+    }
+    result = rows(warehouse, "select account_id, region from intermediate.int_billing_accounts_aggregated")
+    assert dict(result) == expected
+    assert rows(
+        warehouse,
+        "select account_id, region_source from intermediate.int_billing_accounts_aggregated "
+        "where account_id in ('acc_d1', 'acc_d3', 'acc_d4', 'acc_v1') order by 1",
+    ) == [("acc_d1", "metadata"), ("acc_d3", None), ("acc_d4", "metadata"), ("acc_v1", "address")]
+    # The segment the marts use: dim_accounts carries it.
+    assert dict(rows(warehouse, "select account_id, region from marts.dim_accounts")) == expected

@@ -22,6 +22,7 @@ final as (
         {{ raw_field(entity, 'name') }} as customer_name,
         {{ raw_field(entity, 'email') }} as email,
         {{ raw_field(entity, 'address.country') }} as country,
+        {{ raw_field(entity, 'metadata.region') }} as metadata_region,
         {{ raw_field(entity, 'currency') }} as currency,
         coalesce({{ raw_field(entity, 'deleted') }}, false) as is_deleted,
         {{ raw_field(entity, 'created') }} as created_at
