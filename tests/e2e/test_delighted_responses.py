@@ -175,12 +175,14 @@ def test_the_account_property_comes_first_then_the_email(warehouse, landing):
             continue
         provided = (obj["person_properties"] or {}).get("Account ID")
         email = obj["person"]["email"].lower() if isinstance(obj["person"], dict) else None
-        expected[obj["id"]] = provided or "acc_" + email.split("@")[1].split(".")[0]
+        # The facts' id is the source's id prefixed with the source (Delighted's and SimpleSAT's ids can meet).
+        expected[f"delighted-{obj['id']}"] = provided or "acc_" + email.split("@")[1].split(".")[0]
     actual = rows(
         warehouse, "select response_id, account_id from marts.fct_survey_responses where source = 'delighted'"
     )
     assert dict(actual) == expected
-    assert expected["5033"] == "acc_x" and expected["5003"] == "acc_prop3" and expected["5001"] == "acc_acct1"
+    assert expected["delighted-5033"] == "acc_x" and expected["delighted-5003"] == "acc_prop3"
+    assert expected["delighted-5001"] == "acc_acct1"
 
 
 def test_staging_keeps_the_updated_version_and_the_person(warehouse):

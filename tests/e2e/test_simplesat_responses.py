@@ -213,7 +213,7 @@ def test_ces_responses_join_their_zendesk_ticket(warehouse, landing):
         for line in path.read_text().splitlines():
             obj = json.loads(line)
             if obj["survey"]["metric"] == "ces":
-                tickets[str(obj["id"])] = int(obj["ticket"]["external_id"])
+                tickets[f"simplesat-{obj['id']}"] = int(obj["ticket"]["external_id"])
     assert rows(
         warehouse,
         "select response_id, ticket_id from intermediate.int_survey_responses_unioned "

@@ -39,7 +39,7 @@ final as (
     left join simplesat_responses
         on
             survey_responses.source = 'simplesat'
-            and survey_responses.response_id = simplesat_responses.response_id
+            and survey_responses.response_id = 'simplesat-' || simplesat_responses.response_id
     left join support_tickets
         on survey_responses.ticket_id = support_tickets.ticket_id
     where survey_responses.ticket_id is not null

@@ -47,7 +47,8 @@ unioned as (
     union all
 
     select
-        response_id,
+        -- SimpleSAT's and Delighted's ids are numbers that can meet: prefixed with their source.
+        'simplesat-' || response_id as response_id,
         'simplesat' as source,
         survey_type,
         survey_kind,
@@ -68,7 +69,7 @@ unioned as (
     union all
 
     select
-        response_id,
+        'delighted-' || response_id as response_id,
         'delighted' as source,
         survey_type,
         -- Delighted records neither the kind of survey nor a ticket or channel.
