@@ -1425,6 +1425,78 @@ CASES: list[Case] = [
         [(1, "items.data is not a list")],
         loaded=1,
     ),
+    # Discounts and API versions (docs/sources.md, Stripe): coupons are read wherever the version puts them.
+    Case(
+        "discount_percent_off_above_100",
+        "stripe",
+        "subscriptions",
+        jsonl(
+            subscription(
+                "sub_1",
+                discounts=[
+                    {
+                        "id": "di_1",
+                        "object": "discount",
+                        "coupon": {"id": "HALF", "percent_off": 150, "duration": "forever"},
+                        "start": 1772323200,
+                    }
+                ],
+            ),
+            subscription("sub_2"),
+        ),
+        "records",
+        [(1, "discounts[0].coupon.percent_off 150 is above 100")],
+        loaded=1,
+    ),
+    Case(
+        "discount_amount_off_in_the_coupon_currency",
+        "stripe",
+        "subscriptions",
+        jsonl(
+            subscription(
+                "sub_1",
+                discount={
+                    "id": "di_1",
+                    "object": "discount",
+                    "coupon": {"id": "YEN", "amount_off": 500, "currency": "jpy", "duration": "once"},
+                    "start": 1772323200,
+                },
+            )
+        ),
+        "loaded",
+        loaded=1,
+        value=(f"select {_typed('discount.coupon.amount_off')} from raw_stripe.subscriptions", [(500.0,)]),
+    ),
+    Case(
+        "basil_invoice_subscription_under_parent",
+        "stripe",
+        "invoices",
+        jsonl(
+            invoice(
+                "in_1",
+                parent={"type": "subscription_details", "subscription_details": {"subscription": "sub_9"}},
+            )
+        ),
+        "loaded",
+        loaded=1,
+        value=(f"select {_typed('parent.subscription_details.subscription')} from raw_stripe.invoices", [("sub_9",)]),
+    ),
+    Case(
+        "cancellation_reason_unknown_warns",
+        "stripe",
+        "subscriptions",
+        jsonl(
+            subscription(
+                "sub_1",
+                status="canceled",
+                cancellation_details={"reason": "fraud_suspected", "feedback": None, "comment": "moved to a rival"},
+            ),
+            subscription("sub_2"),
+        ),
+        "warning",
+        "gx_cancellation_details_reason_in_set",
+        loaded=2,
+    ),
     Case(
         "expanded_customer",
         "stripe",

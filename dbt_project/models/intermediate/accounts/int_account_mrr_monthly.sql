@@ -129,8 +129,8 @@ month_churn_types_ranked as (
     inner join churn_events
         on
             account_months.account_id = churn_events.account_id
-            and churn_events.stopped_on >= account_months.month_start
-            and churn_events.stopped_on <= account_months.measured_on
+            and account_months.month_start <= churn_events.stopped_on
+            and account_months.measured_on >= churn_events.stopped_on
 
 ),
 

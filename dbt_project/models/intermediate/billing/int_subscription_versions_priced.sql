@@ -83,19 +83,25 @@ discounts_dated as (
         version_intervals.months_factor,
         cast(discounts.started_at as date) as start_date,
         case discounts.duration
-            when 'once' then cast(
-                case version_intervals.billing_interval
-                    {%- for interval in ['day', 'week', 'month', 'year'] %}
-                        when '{{ interval }}' then {{ dbt.dateadd(
-                            interval, 'version_intervals.billing_interval_count', 'cast(discounts.started_at as date)'
-                        ) }}
-                    {%- endfor %}
-                end as date
-            )
-            when 'repeating' then coalesce(
-                cast(discounts.ended_at as date),
-                cast({{ dbt.dateadd('month', 'discounts.duration_in_months', 'cast(discounts.started_at as date)') }} as date)
-            )
+            when 'once'
+                then cast(
+                    case version_intervals.billing_interval
+                        {%- for interval in ['day', 'week', 'month', 'year'] %}
+                            when '{{ interval }}' then {{ dbt.dateadd(
+                                interval,
+                                'version_intervals.billing_interval_count',
+                                'cast(discounts.started_at as date)'
+                            ) }}
+                        {%- endfor %}
+                    end as date
+                )
+            when 'repeating'
+                then coalesce(
+                    cast(discounts.ended_at as date),
+                    cast({{ dbt.dateadd(
+                        'month', 'discounts.duration_in_months', 'cast(discounts.started_at as date)'
+                    ) }} as date)
+                )
             else cast(discounts.ended_at as date)
         end as end_date
     from discounts
@@ -106,37 +112,55 @@ discounts_dated as (
 
 ),
 
+discount_dates as (
+
+    select
+        subscription_id,
+        valid_from_date,
+        start_date as boundary_date
+    from discounts_dated
+    union all
+    select
+        subscription_id,
+        valid_from_date,
+        end_date as boundary_date
+    from discounts_dated
+
+),
+
 -- Days inside a version (up to the latest landed day) on which one of its discounts starts or ends.
 discount_boundaries as (
 
     select
         subscription_versions.subscription_id,
-        boundaries.boundary_date as period_from
+        discount_dates.boundary_date as period_from
     from subscription_versions
-    inner join (
-        select subscription_id, valid_from_date, start_date as boundary_date from discounts_dated
-        union all
-        select subscription_id, valid_from_date, end_date as boundary_date from discounts_dated
-    ) as boundaries
+    inner join discount_dates
         on
-            subscription_versions.subscription_id = boundaries.subscription_id
-            and subscription_versions.valid_from_date = boundaries.valid_from_date
+            subscription_versions.subscription_id = discount_dates.subscription_id
+            and subscription_versions.valid_from_date = discount_dates.valid_from_date
     cross join as_of
     where
-        boundaries.boundary_date > subscription_versions.valid_from_date
+        discount_dates.boundary_date > subscription_versions.valid_from_date
         and (
             subscription_versions.valid_to_date is null
-            or boundaries.boundary_date < subscription_versions.valid_to_date
+            or discount_dates.boundary_date < subscription_versions.valid_to_date
         )
-        and boundaries.boundary_date <= as_of.as_of_date
+        and discount_dates.boundary_date <= as_of.as_of_date
 
 ),
 
 period_starts as (
 
-    select subscription_id, valid_from_date as period_from from subscription_versions
+    select
+        subscription_id,
+        valid_from_date as period_from
+    from subscription_versions
     union
-    select subscription_id, period_from from discount_boundaries
+    select
+        subscription_id,
+        period_from
+    from discount_boundaries
 
 ),
 
@@ -181,7 +205,7 @@ discounts_in_effect as (
         on
             periods.subscription_id = discounts_dated.subscription_id
             and periods.landed_date = discounts_dated.valid_from_date
-            and (discounts_dated.start_date is null or discounts_dated.start_date <= periods.period_from)
+            and (discounts_dated.start_date is null or periods.period_from >= discounts_dated.start_date)
             and (discounts_dated.end_date is null or periods.period_from < discounts_dated.end_date)
     left join fx_rates
         on discounts_dated.amount_off_currency = fx_rates.currency
