@@ -304,40 +304,8 @@
         lower(nullif(trim((payload ->> '$.cancellation_details.feedback')), ''))
     {%- elif entity == 'stripe.subscriptions' and field == 'cancellation_details.comment' %}
         nullif(trim((payload ->> '$.cancellation_details.comment')), '')
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.id' %}
-        nullif(trim((payload ->> '$.discount.id')), '')
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon' %}
-        case when (payload ->> '$.discount.coupon.id') is not null then nullif(trim((payload ->> '$.discount.coupon.id')), '') else nullif(trim((payload ->> '$.discount.coupon')), '') end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.percent_off' %}
-        case when regexp_full_match((payload ->> '$.discount.coupon.percent_off'), ' *-?[0-9]{1,24}(\.[0-9]{1,12})? *') then try_cast((payload ->> '$.discount.coupon.percent_off') as decimal(38, 12)) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.amount_off' %}
-        cast(case when regexp_full_match((payload ->> '$.discount.coupon.amount_off'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.discount.coupon.amount_off') as bigint) end as double) / case when lower(trim((payload ->> '$.discount.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.discount.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.discount.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.currency' %}
-        lower(nullif(trim((payload ->> '$.discount.coupon.currency')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.duration' %}
-        lower(nullif(trim((payload ->> '$.discount.coupon.duration')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.duration_in_months' %}
-        case when regexp_full_match((payload ->> '$.discount.coupon.duration_in_months'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.discount.coupon.duration_in_months') as integer) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.type' %}
-        lower(nullif(trim((payload ->> '$.discount.source.type')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon' %}
-        case when (payload ->> '$.discount.source.coupon.id') is not null then nullif(trim((payload ->> '$.discount.source.coupon.id')), '') else nullif(trim((payload ->> '$.discount.source.coupon')), '') end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.percent_off' %}
-        case when regexp_full_match((payload ->> '$.discount.source.coupon.percent_off'), ' *-?[0-9]{1,24}(\.[0-9]{1,12})? *') then try_cast((payload ->> '$.discount.source.coupon.percent_off') as decimal(38, 12)) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.amount_off' %}
-        cast(case when regexp_full_match((payload ->> '$.discount.source.coupon.amount_off'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.discount.source.coupon.amount_off') as bigint) end as double) / case when lower(trim((payload ->> '$.discount.source.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.discount.source.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.discount.source.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.currency' %}
-        lower(nullif(trim((payload ->> '$.discount.source.coupon.currency')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.duration' %}
-        lower(nullif(trim((payload ->> '$.discount.source.coupon.duration')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.duration_in_months' %}
-        case when regexp_full_match((payload ->> '$.discount.source.coupon.duration_in_months'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.discount.source.coupon.duration_in_months') as integer) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.start' %}
-        make_timestamp((case when regexp_full_match((payload ->> '$.discount.start'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.discount.start') as bigint) end) * 1000000)
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.end' %}
-        make_timestamp((case when regexp_full_match((payload ->> '$.discount.end'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.discount.end') as bigint) end) * 1000000)
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.subscription_item' %}
-        case when (payload ->> '$.discount.subscription_item.id') is not null then nullif(trim((payload ->> '$.discount.subscription_item.id')), '') else nullif(trim((payload ->> '$.discount.subscription_item')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount' %}
+        json_extract(payload, '$.discount')
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].id' %}
         nullif(trim((element ->> '$.id')), '')
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon' %}
@@ -352,8 +320,6 @@
         lower(nullif(trim((element ->> '$.coupon.duration')), ''))
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.duration_in_months' %}
         case when regexp_full_match((element ->> '$.coupon.duration_in_months'), ' *-?[0-9]{1,10} *') then try_cast((element ->> '$.coupon.duration_in_months') as integer) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.type' %}
-        lower(nullif(trim((element ->> '$.source.type')), ''))
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon' %}
         case when (element ->> '$.source.coupon.id') is not null then nullif(trim((element ->> '$.source.coupon.id')), '') else nullif(trim((element ->> '$.source.coupon')), '') end
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.percent_off' %}
@@ -758,40 +724,8 @@
         lower(nullif(trim(get_json_object(payload, '$.cancellation_details.feedback')), ''))
     {%- elif entity == 'stripe.subscriptions' and field == 'cancellation_details.comment' %}
         nullif(trim(get_json_object(payload, '$.cancellation_details.comment')), '')
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.id' %}
-        nullif(trim(get_json_object(payload, '$.discount.id')), '')
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon' %}
-        case when get_json_object(payload, '$.discount.coupon.id') is not null then nullif(trim(get_json_object(payload, '$.discount.coupon.id')), '') else nullif(trim(get_json_object(payload, '$.discount.coupon')), '') end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.percent_off' %}
-        case when (trim(get_json_object(payload, '$.discount.coupon.percent_off')) rlike '^-?[0-9]{1,24}(\.[0-9]{1,12})?$') then try_cast(trim(get_json_object(payload, '$.discount.coupon.percent_off')) as decimal(38, 12)) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.amount_off' %}
-        cast(case when (trim(get_json_object(payload, '$.discount.coupon.amount_off')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.discount.coupon.amount_off')) as bigint) end as double) / case when lower(trim(get_json_object(payload, '$.discount.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim(get_json_object(payload, '$.discount.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim(get_json_object(payload, '$.discount.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.currency' %}
-        lower(nullif(trim(get_json_object(payload, '$.discount.coupon.currency')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.duration' %}
-        lower(nullif(trim(get_json_object(payload, '$.discount.coupon.duration')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.coupon.duration_in_months' %}
-        case when (trim(get_json_object(payload, '$.discount.coupon.duration_in_months')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(payload, '$.discount.coupon.duration_in_months')) as integer) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.type' %}
-        lower(nullif(trim(get_json_object(payload, '$.discount.source.type')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon' %}
-        case when get_json_object(payload, '$.discount.source.coupon.id') is not null then nullif(trim(get_json_object(payload, '$.discount.source.coupon.id')), '') else nullif(trim(get_json_object(payload, '$.discount.source.coupon')), '') end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.percent_off' %}
-        case when (trim(get_json_object(payload, '$.discount.source.coupon.percent_off')) rlike '^-?[0-9]{1,24}(\.[0-9]{1,12})?$') then try_cast(trim(get_json_object(payload, '$.discount.source.coupon.percent_off')) as decimal(38, 12)) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.amount_off' %}
-        cast(case when (trim(get_json_object(payload, '$.discount.source.coupon.amount_off')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.discount.source.coupon.amount_off')) as bigint) end as double) / case when lower(trim(get_json_object(payload, '$.discount.source.coupon.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim(get_json_object(payload, '$.discount.source.coupon.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim(get_json_object(payload, '$.discount.source.coupon.currency'))) in ('clf', 'uyw') then 10000 else 100 end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.currency' %}
-        lower(nullif(trim(get_json_object(payload, '$.discount.source.coupon.currency')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.duration' %}
-        lower(nullif(trim(get_json_object(payload, '$.discount.source.coupon.duration')), ''))
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.source.coupon.duration_in_months' %}
-        case when (trim(get_json_object(payload, '$.discount.source.coupon.duration_in_months')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(payload, '$.discount.source.coupon.duration_in_months')) as integer) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.start' %}
-        timestamp_seconds(case when (trim(get_json_object(payload, '$.discount.start')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.discount.start')) as bigint) end)
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.end' %}
-        timestamp_seconds(case when (trim(get_json_object(payload, '$.discount.end')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.discount.end')) as bigint) end)
-    {%- elif entity == 'stripe.subscriptions' and field == 'discount.subscription_item' %}
-        case when get_json_object(payload, '$.discount.subscription_item.id') is not null then nullif(trim(get_json_object(payload, '$.discount.subscription_item.id')), '') else nullif(trim(get_json_object(payload, '$.discount.subscription_item')), '') end
+    {%- elif entity == 'stripe.subscriptions' and field == 'discount' %}
+        get_json_object(payload, '$.discount')
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].id' %}
         nullif(trim(get_json_object(element, '$.id')), '')
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon' %}
@@ -806,8 +740,6 @@
         lower(nullif(trim(get_json_object(element, '$.coupon.duration')), ''))
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].coupon.duration_in_months' %}
         case when (trim(get_json_object(element, '$.coupon.duration_in_months')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(element, '$.coupon.duration_in_months')) as integer) end
-    {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.type' %}
-        lower(nullif(trim(get_json_object(element, '$.source.type')), ''))
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon' %}
         case when get_json_object(element, '$.source.coupon.id') is not null then nullif(trim(get_json_object(element, '$.source.coupon.id')), '') else nullif(trim(get_json_object(element, '$.source.coupon')), '') end
     {%- elif entity == 'stripe.subscriptions' and field == 'discounts[].source.coupon.percent_off' %}

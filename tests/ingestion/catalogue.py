@@ -1449,25 +1449,6 @@ CASES: list[Case] = [
         loaded=1,
     ),
     Case(
-        "discount_amount_off_in_the_coupon_currency",
-        "stripe",
-        "subscriptions",
-        jsonl(
-            subscription(
-                "sub_1",
-                discount={
-                    "id": "di_1",
-                    "object": "discount",
-                    "coupon": {"id": "YEN", "amount_off": 500, "currency": "jpy", "duration": "once"},
-                    "start": 1772323200,
-                },
-            )
-        ),
-        "loaded",
-        loaded=1,
-        value=(f"select {_typed('discount.coupon.amount_off')} from raw_stripe.subscriptions", [(500.0,)]),
-    ),
-    Case(
         "basil_invoice_subscription_under_parent",
         "stripe",
         "invoices",

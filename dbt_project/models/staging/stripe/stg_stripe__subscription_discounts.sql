@@ -5,11 +5,13 @@
 -- A discount listed by id only (not expanded) has no coupon to price: it is not here (docs/sources.md).
 -- Amounts in the coupon currency's major unit.
 {%- set entity = 'stripe.subscriptions' %}
+{#- Each shape gives the Discount objects as `element`, read with the fields of `discounts[]` (one Discount object). -#}
 {%- set shapes = [
-    ('subscription_discount', 'discount.', 'subscription'),
-    ('subscription_discounts', 'discounts[].', 'subscription'),
-    ('item_discounts', 'discounts[].', 'item'),
+    ('subscription_discount', 'subscription'),
+    ('subscription_discounts', 'subscription'),
+    ('item_discounts', 'item'),
 ] %}
+{%- set prefix = 'discounts[].' %}
 with
 
 source as (
@@ -23,7 +25,7 @@ subscription_discount as (
     select
         record_id as subscription_id,
         _partition_date as valid_from_date,
-        payload
+        {{ raw_field(entity, 'discount') }} as element
     from source
 
 ),
@@ -72,7 +74,7 @@ item_discounts as (
 
 discounts_read as (
 
-    {%- for relation, prefix, level in shapes %}
+    {%- for relation, level in shapes %}
 
         select
             subscription_id,
@@ -112,11 +114,12 @@ discounts_ranked as (
     select
         *,
         row_number() over (
-            partition by subscription_id, valid_from_date, coalesce(discount_id, coupon_id), subscription_item_id
-            order by discount_level asc
+            partition by subscription_id, valid_from_date, discount_id, subscription_item_id
+            order by coupon_id asc nulls last, discount_level asc
         ) as discount_rank
     from discounts_read
-    where coupon_id is not null
+    -- Discount objects only (an element that is an id has none of these).
+    where discount_id is not null or coupon_id is not null or percent_off is not null or amount_off is not null
 
 ),
 
