@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from ingestion.webhooks.typeform import TypeformLanding, parse_event
-from orchestration.defs.resources import LandingZoneResource
+from tests.e2e.sensor_ticks import ticker
 from tests.outbound import RecordingServer
 
 pytestmark = pytest.mark.e2e
@@ -56,20 +56,10 @@ def test_a_webhook_detractor_reaches_slack_within_a_minute(full_run: Path, small
     monkeypatch.setenv("NPS_DUCKDB_PATH", str(warehouse))
     monkeypatch.setenv("NPS_SLACK_WEBHOOK_URL", f"{slack.base_url}/services/T0/B0/token")
     definitions = defs()
-    sensor = definitions.resolve_sensor_def("webhook_responses_sensor")
     job = definitions.resolve_job_def("realtime_survey_responses")
     try:
         with dg.DagsterInstance.ephemeral() as instance:
-
-            def tick(cursor):
-                with dg.build_sensor_context(
-                    instance=instance,
-                    cursor=cursor,
-                    repository_def=definitions.get_repository_def(),
-                    resources={"landing": LandingZoneResource(landing_dir=str(landing))},
-                ) as context:
-                    result = sensor.evaluate_tick(context)
-                return result.run_requests or [], result.cursor
+            tick = ticker(definitions, "webhook_responses_sensor", instance, landing)
 
             requests, cursor = tick(None)  # the first tick only takes note of the files
             assert requests == []
@@ -121,20 +111,10 @@ def test_a_delighted_webhook_detractor_reaches_slack_within_a_minute(
     monkeypatch.setenv("NPS_DUCKDB_PATH", str(warehouse))
     monkeypatch.setenv("NPS_SLACK_WEBHOOK_URL", f"{slack.base_url}/services/T0/B0/token")
     definitions = defs()
-    sensor = definitions.resolve_sensor_def("webhook_responses_sensor")
     job = definitions.resolve_job_def("realtime_survey_responses")
     try:
         with dg.DagsterInstance.ephemeral() as instance:
-
-            def tick(cursor):
-                with dg.build_sensor_context(
-                    instance=instance,
-                    cursor=cursor,
-                    repository_def=definitions.get_repository_def(),
-                    resources={"landing": LandingZoneResource(landing_dir=str(landing))},
-                ) as context:
-                    result = sensor.evaluate_tick(context)
-                return result.run_requests or [], result.cursor
+            tick = ticker(definitions, "webhook_responses_sensor", instance, landing)
 
             requests, cursor = tick(None)
             assert requests == []

@@ -18,6 +18,7 @@ from orchestration.defs.resources import LandingZoneResource
 from tests.api.conftest import FAST
 from tests.api.fake_simplesat import SEARCH, SimpleSat
 from tests.api.fake_vendors import FakeVendorServer
+from tests.e2e.sensor_ticks import ticker
 from tests.outbound import RecordingServer
 
 pytestmark = pytest.mark.e2e
@@ -77,15 +78,7 @@ def test_a_simplesat_detractor_reaches_slack_within_the_poll_interval(
             job = definitions.resolve_job_def("realtime_simplesat_responses")
             assert sensor.minimum_interval_seconds == POLL_SECONDS
 
-            def tick(cursor):
-                with dg.build_sensor_context(
-                    instance=instance,
-                    cursor=cursor,
-                    repository_def=definitions.get_repository_def(),
-                    resources={"landing": LandingZoneResource(landing_dir=str(landing))},
-                ) as context:
-                    result = sensor.evaluate_tick(context)
-                return result.run_requests or [], result.cursor
+            tick = ticker(definitions, "simplesat_poll_sensor", instance, landing)
 
             requests, cursor = tick(None)  # the first tick only takes note of the time
             assert requests == [] and not server.requests
