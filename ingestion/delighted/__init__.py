@@ -39,6 +39,22 @@ RESPONSE_FIELDS = names(
 )
 PERSON_LIST_FIELDS = names("person_id email name")
 
+
+def _person_list(entity: str, time_field: str, what: str) -> EntitySpec:
+    """A list of people with the time they joined it (`/v1/unsubscribes.json`, `/v1/bounces.json`)."""
+    return EntitySpec(
+        source="delighted",
+        entity=entity,
+        layout="json_object",
+        known_fields=(*PERSON_LIST_FIELDS, time_field),
+        primary_key_fields=("person_id",),
+        fields=(lower("email"), text("name"), epoch_seconds(time_field, required=True, time_role="event")),
+        key_name="person_id",
+        record_time=time_field,
+        description=f"{what} (person_id, email, {time_field}).",
+    )
+
+
 MODES = ("file", "api")
 ENTITIES = (
     EntitySpec(
@@ -71,34 +87,6 @@ ENTITIES = (
             "additional_answers[]), one per line, kept whole."
         ),
     ),
-    EntitySpec(
-        source="delighted",
-        entity="unsubscribes",
-        layout="json_object",
-        known_fields=(*PERSON_LIST_FIELDS, "unsubscribed_at"),
-        primary_key_fields=("person_id",),
-        fields=(
-            lower("email"),
-            text("name"),
-            epoch_seconds("unsubscribed_at", required=True, time_role="event"),
-        ),
-        key_name="person_id",
-        record_time="unsubscribed_at",
-        description="People unsubscribed from Delighted surveys (person_id, email, unsubscribed_at).",
-    ),
-    EntitySpec(
-        source="delighted",
-        entity="bounces",
-        layout="json_object",
-        known_fields=(*PERSON_LIST_FIELDS, "bounced_at"),
-        primary_key_fields=("person_id",),
-        fields=(
-            lower("email"),
-            text("name"),
-            epoch_seconds("bounced_at", required=True, time_role="event"),
-        ),
-        key_name="person_id",
-        record_time="bounced_at",
-        description="People whose Delighted survey email bounced (person_id, email, bounced_at).",
-    ),
+    _person_list("unsubscribes", "unsubscribed_at", "People unsubscribed from Delighted surveys"),
+    _person_list("bounces", "bounced_at", "People whose Delighted survey email bounced"),
 )
