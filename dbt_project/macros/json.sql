@@ -15,3 +15,17 @@
 {% macro spark__json_array_elements(column, array_path) -%}
     explode(from_json(get_json_object({{ column }}, '{{ array_path }}'), 'array<string>'))
 {%- endmacro %}
+
+{#- The text of an array element that is a JSON string (an id where an object may be expanded), else NULL. -#}
+{% macro json_string_element(element) -%}
+    {{ return(adapter.dispatch('json_string_element', 'nps_platform')(element)) }}
+{%- endmacro %}
+
+{% macro default__json_string_element(element) -%}
+    case when json_type({{ element }}) = 'VARCHAR' then nullif(trim({{ element }} ->> '$'), '') end
+{%- endmacro %}
+
+{#- Spark's elements are strings already: an object or array element is its JSON text. -#}
+{% macro spark__json_string_element(element) -%}
+    case when substr(ltrim({{ element }}), 1, 1) not in ('{', '[') then nullif(trim({{ element }}), '') end
+{%- endmacro %}

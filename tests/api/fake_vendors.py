@@ -509,6 +509,7 @@ class Stripe(Vendor):
                 "current_period_end": ts + 30 * 86400,
                 "current_period_start": ts,
                 "customer": customer,
+                "discounts": [],
                 "ended_at": None,
                 "items": {
                     "object": "list",
@@ -530,6 +531,7 @@ class Stripe(Vendor):
                             },
                             "quantity": 1,
                             "subscription": sub_id,
+                            "discounts": [],
                         }
                     ],
                     "has_more": False,
@@ -545,6 +547,46 @@ class Stripe(Vendor):
             }
             self.objects["subscriptions"][sub_id] = obj
             return obj
+
+    def add_discount(self, sub_id: str, coupon: dict, start: datetime, *, item: bool = False) -> dict:
+        """A Discount (API reference, "The Discount object", 2025-03-31.basil: the Coupon embedded) on the
+        subscription, or on its first item. Kept whole here; lists show its id unless expanded, events always."""
+        with self.lock:
+            sub = self.objects["subscriptions"][sub_id]
+            first_item = sub["items"]["data"][0]
+            obj = {
+                "id": self._id("di"),
+                "object": "discount",
+                "checkout_session": None,
+                "coupon": coupon,
+                "customer": sub["customer"],
+                "end": None,
+                "invoice": None,
+                "invoice_item": None,
+                "promotion_code": None,
+                "start": int(start.timestamp()),
+                "subscription": sub_id,
+                "subscription_item": first_item["id"] if item else None,
+            }
+            (first_item if item else sub)["discounts"].append(obj)
+            return obj
+
+    @staticmethod
+    def as_listed(obj: dict, expand: list[str]) -> dict:
+        """A subscription as Stripe serves it: each `discounts` list holds ids unless its path was expanded."""
+        obj = copy.deepcopy(obj)
+        if obj.get("object") != "subscription":
+            return obj
+
+        def ids(discounts: list) -> list:
+            return [d["id"] if isinstance(d, dict) else d for d in discounts]
+
+        if "data.discounts" not in expand:
+            obj["discounts"] = ids(obj.get("discounts") or [])
+        if "data.items.data.discounts" not in expand:
+            for item in obj["items"]["data"]:
+                item["discounts"] = ids(item.get("discounts") or [])
+        return obj
 
     def add_invoice(self, created: datetime, customer: str, subscription: str, amount: int = 4900) -> dict:
         with self.lock:
@@ -609,7 +651,8 @@ class Stripe(Vendor):
                     "object": "event",
                     "api_version": "2024-06-20",
                     "created": int(at.timestamp()),
-                    "data": {"object": copy.deepcopy(obj), "previous_attributes": {k: None for k in fields}},
+                    # An event's object is never expanded: a subscription's discounts are ids.
+                    "data": {"object": self.as_listed(obj, []), "previous_attributes": {k: None for k in fields}},
                     "livemode": False,
                     "pending_webhooks": 0,
                     "request": {"id": None, "idempotency_key": None},
@@ -653,7 +696,12 @@ class Stripe(Vendor):
                     )
                 items = items[ids.index(after) + 1 :]
             limit = min(max(int(query.get("limit", ["10"])[0]), 1), 100)
-            page = copy.deepcopy(items[:limit])
+            expand = query.get("expand[]", [])
+            too_deep = [path for path in expand if path.count(".") >= 4]
+            if too_deep:
+                message = f"You cannot expand more than 4 levels of a property. Property: {too_deep[0]}"
+                return Answer(400, {"error": {"message": message, "type": "invalid_request_error"}})
+            page = [self.as_listed(i, expand) for i in items[:limit]]
             return Answer(200, {"object": "list", "url": path, "has_more": len(items) > limit, "data": page})
 
 

@@ -239,3 +239,43 @@ def test_products_are_listed_whole_each_run_and_land_on_their_updated_day(stripe
     assert_complete(landed, expected(stripe))
     assert landed.latest["products"][growth["id"]]["name"] == "Growth Plus"
     assert landed.latest["products"][growth["id"]]["active"] is False
+
+
+def test_discounts_are_expanded_in_lists_and_stay_ids_in_events(stripe, server, landing, warehouse):
+    # Since 2025-03-31.basil a subscription's discounts are only in `discounts` and each item's `discounts`: ids
+    # unless expanded. Without the expansion MRR could not be net of them.
+    subs = sorted(stripe.objects["subscriptions"])
+    at = NOW - timedelta(days=13)
+    coupon = {"id": "SAVE20", "object": "coupon", "percent_off": 20.0, "amount_off": None, "currency": None}
+    coupon |= {"duration": "forever", "duration_in_months": None, "valid": True}
+    on_subscription = stripe.add_discount(subs[0], coupon, at)
+    on_item = stripe.add_discount(subs[1], coupon | {"id": "ITEM5", "percent_off": 5.0}, at, item=True)
+    env = settings_env(server, stripe.key)
+    fetch("stripe", landing, env)
+
+    for call in server.calls("/v1/subscriptions"):
+        assert call.query["expand[]"] == ["data.discounts", "data.items.data.discounts"]
+    landed = load_source(landing, warehouse, "stripe")
+    assert_complete(landed, expected(stripe))  # the Discount objects whole, as the fake keeps them
+    assert landed.latest["subscriptions"][subs[0]]["discounts"] == [on_subscription]
+    assert landed.latest["subscriptions"][subs[1]]["items"]["data"][0]["discounts"] == [on_item]
+
+    # An event holds the subscription unexpanded: its discounts land as ids (staging prices them from the objects).
+    stripe.change("subscriptions", subs[0], NOW - timedelta(minutes=5), "customer.subscription.updated")
+    fetch("stripe", landing, env)
+    landed = load_source(landing, warehouse, "stripe")
+    assert landed.latest["subscriptions"][subs[0]]["discounts"] == [on_subscription["id"]]
+
+
+def test_an_expansion_deeper_than_stripe_allows_is_refused_by_the_fake(stripe, server):
+    # The fake enforces Stripe's limit of 4 levels, so the connector's expansions are known to be accepted.
+    import requests
+
+    answer = requests.get(
+        f"{server.url}/v1/subscriptions",
+        params={"expand[]": "data.items.data.price.product"},
+        headers={"Authorization": f"Bearer {stripe.key}"},
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert "more than 4 levels" in answer.json()["error"]["message"]

@@ -56,6 +56,16 @@ def single(number: str, amount: int, version: str = s.CLOVER, *, coupon=None, en
     return s.subscription(version, sub, f"cus_{number}", FIRST, items, discounts=discounts, **options)
 
 
+def unexpanded(sub: dict, quantity: int = 1) -> dict:
+    """The subscription as an event holds it (Stripe never expands an event's object): discounts as ids."""
+    sub = json.loads(json.dumps(sub))
+    sub["discounts"] = [d["id"] if isinstance(d, dict) else d for d in sub["discounts"]]
+    for item in sub["items"]["data"]:
+        item["discounts"] = [d["id"] if isinstance(d, dict) else d for d in item["discounts"]]
+        item["quantity"] = quantity
+    return sub
+
+
 def canceled(number: str, amount: int, reason: str, feedback=None, comment=None) -> dict:
     return single(number, amount, status="canceled", canceled=CANCEL_DAY, cancellation=(reason, feedback, comment))
 
@@ -85,10 +95,16 @@ SUBSCRIPTIONS = {
         ),
         single("c1", 5000),
         single("c2", 8000),
+        # 20% off, listed expanded (as the API connector asks); later an event holds it by id only.
+        single("e1", 10000, s.BASIL, coupon=s.coupon("TWENTY", "forever", percent_off=20)),
+        # A discount listed by id only and never seen expanded: it cannot be priced (and a dbt test warns).
+        unexpanded(single("e2", 10000, s.BASIL, coupon=s.coupon("UNSEEN", "forever", percent_off=50))),
     ],
     CANCEL_DAY: [
         canceled("c1", 5000, "cancellation_requested", "too_expensive", "Too pricey for a team of three"),
         canceled("c2", 8000, "payment_failed"),
+        # The event of a seat added: quantity 2, the 20% discount as its id.
+        unexpanded(single("e1", 10000, s.BASIL, coupon=s.coupon("TWENTY", "forever", percent_off=20)), quantity=2),
     ],
     # The latest landed day: months are measured up to it.
     LAST: [versioned_subscription("v1", s.PRE_BASIL)],
@@ -139,18 +155,29 @@ def apply(amount: float, discounts: list[dict], day: date, interval: str, per_mo
     return max(amount, 0.0)
 
 
-def subscription_mrr(sub: dict, day: date) -> float:
+def subscription_mrr(sub: dict, day: date, known: dict[str, dict]) -> float:
+    """`known`: Discount objects by id, from every landed version (a discount listed by id takes its object; one
+    never landed expanded is not applied)."""
     if sub["status"] not in ("active", "past_due") or sub["ended_at"] is not None:
         return 0.0
+
+    def objects(discounts: list) -> list[dict]:
+        found = {}
+        for d in discounts:
+            d = d if isinstance(d, dict) else known.get(d)
+            if d is not None:
+                found[d["id"]] = d
+        return list(found.values())
+
     total, interval = 0.0, "month"
     for item in sub["items"]["data"]:
         item_price = item["price"]
         interval = item_price["recurring"]["interval"]
         per_month = {"month": 1, "year": 1 / 12}[interval]
         amount = item_price["unit_amount"] / 100 * item["quantity"] * per_month * fx_rate(item_price["currency"])
-        total += apply(amount, [d for d in item["discounts"] if isinstance(d, dict)], day, interval, per_month)
+        total += apply(amount, objects(item["discounts"]), day, interval, per_month)
     per_month = {"month": 1, "year": 1 / 12}[interval]
-    subscription_discounts = [d for d in [sub.get("discount"), *sub["discounts"]] if isinstance(d, dict)]
+    subscription_discounts = objects([d for d in [sub.get("discount"), *sub["discounts"]] if d is not None])
     return apply(total, subscription_discounts, day, interval, per_month)
 
 
@@ -162,12 +189,19 @@ def expected_mrr(landing: Path) -> dict[tuple[str, date], float]:
             sub = json.loads(line)
             versions.setdefault(sub["customer"].removeprefix("cus_"), []).append((date.fromisoformat(path.stem), sub))
     last = max(day for subs in versions.values() for day, _ in subs)
+    known = {
+        d["id"]: d
+        for subs in versions.values()
+        for _, sub in subs
+        for d in [sub.get("discount"), *sub["discounts"], *(x for i in sub["items"]["data"] for x in i["discounts"])]
+        if isinstance(d, dict)
+    }
     result = {}
     for number, landed in versions.items():
         for month in MONTHS:
             measured = min(date(month.year, month.month, monthrange(month.year, month.month)[1]), last)
             in_effect = [sub for day, sub in landed if day <= measured][-1]
-            result[(f"acc_{number}", month)] = round(subscription_mrr(in_effect, measured), 6)
+            result[(f"acc_{number}", month)] = round(subscription_mrr(in_effect, measured, known), 6)
     return result
 
 
@@ -263,6 +297,9 @@ def test_the_rule_written_here_gives_the_values_by_hand(landing):
         **{("acc_d4", m): round((1200 - 120) / 12 * eur, 6) for m in MONTHS},
         **{("acc_c1", m): v for m, v in zip(MONTHS, (50.0, 50.0, 0.0, 0.0), strict=True)},
         **{("acc_c2", m): v for m, v in zip(MONTHS, (80.0, 80.0, 0.0, 0.0), strict=True)},
+        # 20% off 100, then 2 seats from Mar 10 with the discount given by id.
+        **{("acc_e1", m): v for m, v in zip(MONTHS, (80.0, 80.0, 160.0, 160.0), strict=True)},
+        **{("acc_e2", m): 100.0 for m in MONTHS},
     }
     assert expected == pytest.approx(by_hand)
 
@@ -336,3 +373,34 @@ def test_region_comes_from_the_address_else_the_customer_metadata(warehouse, lan
     ) == [("acc_d1", "metadata"), ("acc_d3", None), ("acc_d4", "metadata"), ("acc_v1", "address")]
     # The segment the marts use: dim_accounts carries it.
     assert dict(rows(warehouse, "select account_id, region from marts.dim_accounts")) == expected
+
+
+def test_a_discount_listed_by_id_is_priced_from_its_object_and_an_unknown_one_is_warned_about(warehouse, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    assert rows(
+        warehouse,
+        "select valid_from_date, discount_id, coupon_id, percent_off from staging.stg_stripe__subscription_discounts "
+        "where subscription_id in ('sub_e1', 'sub_e2') order by 1",
+    ) == [(date(2026, 1, 5), "di_e1", "TWENTY", 20), (date(2026, 3, 10), "di_e1", "TWENTY", 20)]
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "test",
+            "--profiles-dir",
+            ".",
+            "--select",
+            "assert_stripe_discounts_are_priced",
+            "--target-path",
+            str(tmp_path / "target"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=dict(os.environ, NPS_DUCKDB_PATH=str(warehouse)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    [result] = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert (result["status"], result["failures"]) == ("warn", 1)

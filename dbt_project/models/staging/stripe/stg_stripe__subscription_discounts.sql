@@ -2,7 +2,11 @@
 --   before 2025-03-31.basil: the subscription's `discount` (coupon embedded), and `discounts` when expanded;
 --   from it: `discounts` (Discount objects where expanded) and each item's `items.data[].discounts`;
 --   from 2025-09-30.clover the coupon is under `source.coupon` (`source.type = 'coupon'`), not `coupon`.
--- A discount listed by id only (not expanded) has no coupon to price: it is not here (docs/sources.md).
+-- A discount listed by id only (an event's object, or a list read without `expand[]`) takes the Discount object
+-- landed under the same id in any version of any subscription (ids are unique; a Discount never changes): the API
+-- connector asks for `expand[]=data.discounts` and `data.items.data.discounts`, so the list read before an event
+-- has it. An id never seen expanded cannot be priced: it is not here, and the test
+-- assert_stripe_discounts_are_priced warns about it (docs/sources.md).
 -- Amounts in the coupon currency's major unit.
 {%- set entity = 'stripe.subscriptions' %}
 {#- Each shape gives the Discount objects as `element`, read with the fields of `discounts[]` (one Discount object). -#}
@@ -108,7 +112,83 @@ discounts_read as (
 
 ),
 
--- Before basil a subscription's `discount` is also in its `discounts`: the same discount id once.
+-- Discount objects only (an element that is an id has none of these).
+discount_objects as (
+
+    select * from discounts_read
+    where discount_id is not null or coupon_id is not null or percent_off is not null or amount_off is not null
+
+),
+
+discount_ids as (
+
+    select
+        subscription_id,
+        valid_from_date,
+        cast(null as {{ dbt.type_string() }}) as item_id,
+        {{ json_string_element('element') }} as discount_id
+    from subscription_discounts
+
+    union all
+
+    select
+        subscription_id,
+        valid_from_date,
+        item_id,
+        {{ json_string_element('element') }} as discount_id
+    from item_discounts
+
+),
+
+-- One Discount object per id: the latest landed.
+objects_ranked as (
+
+    select
+        *,
+        row_number() over (partition by discount_id order by valid_from_date desc, discount_level asc) as object_rank
+    from discount_objects
+    where discount_id is not null
+
+),
+
+objects_by_id as (
+
+    select * from objects_ranked
+    where object_rank = 1
+
+),
+
+discounts_by_id as (
+
+    select
+        discount_ids.subscription_id,
+        discount_ids.valid_from_date,
+        objects_by_id.discount_level,
+        discount_ids.discount_id,
+        coalesce(objects_by_id.subscription_item_id, discount_ids.item_id) as subscription_item_id,
+        objects_by_id.coupon_id,
+        objects_by_id.percent_off,
+        objects_by_id.amount_off,
+        objects_by_id.amount_off_currency,
+        objects_by_id.duration,
+        objects_by_id.duration_in_months,
+        objects_by_id.started_at,
+        objects_by_id.ended_at
+    from discount_ids
+    inner join objects_by_id
+        on discount_ids.discount_id = objects_by_id.discount_id
+
+),
+
+discounts_found as (
+
+    select * from discount_objects
+    union all
+    select * from discounts_by_id
+
+),
+
+-- Before basil a subscription's `discount` is also in its `discounts` (an id): the same discount id once.
 discounts_ranked as (
 
     select
@@ -117,9 +197,7 @@ discounts_ranked as (
             partition by subscription_id, valid_from_date, discount_id, subscription_item_id
             order by coupon_id asc nulls last, discount_level asc
         ) as discount_rank
-    from discounts_read
-    -- Discount objects only (an element that is an id has none of these).
-    where discount_id is not null or coupon_id is not null or percent_off is not null or amount_off is not null
+    from discounts_found
 
 ),
 

@@ -1,0 +1,83 @@
+-- Discounts a subscription lists by id only (an event's object, or a list read without `expand[]`) whose Discount
+-- object was never landed: MRR cannot be net of them, so the subscription's MRR is its list price. The API
+-- connector expands discounts, so this happens with files exported without them; this test warns so someone looks.
+{{ config(severity='warn') }}
+
+with
+
+subscriptions as (
+
+    select * from {{ source('stripe', 'subscriptions') }}
+
+),
+
+subscription_discounts as (
+
+    select * from {{ ref('stg_stripe__subscription_discounts') }}
+
+),
+
+listed as (
+
+    select
+        record_id as subscription_id,
+        _partition_date as valid_from_date,
+        {{ json_array_elements('payload', '$.discounts') }} as element
+    from subscriptions
+
+),
+
+items as (
+
+    select
+        record_id as subscription_id,
+        _partition_date as valid_from_date,
+        {{ json_array_elements('payload', '$.items.data') }} as item
+    from subscriptions
+
+),
+
+item_listed as (
+
+    select
+        subscription_id,
+        valid_from_date,
+        {{ json_array_elements('item', '$.discounts') }} as element
+    from items
+
+),
+
+listed_ids as (
+
+    select
+        subscription_id,
+        valid_from_date,
+        {{ json_string_element('element') }} as discount_id
+    from listed
+
+    union all
+
+    select
+        subscription_id,
+        valid_from_date,
+        {{ json_string_element('element') }} as discount_id
+    from item_listed
+
+),
+
+final as (
+
+    select listed_ids.*
+    from listed_ids
+    left join subscription_discounts
+        on
+            listed_ids.subscription_id = subscription_discounts.subscription_id
+            and listed_ids.valid_from_date = subscription_discounts.valid_from_date
+            and listed_ids.discount_id = subscription_discounts.discount_id
+    where
+        listed_ids.discount_id is not null
+        and subscription_discounts.discount_id is null
+
+)
+
+select * from final
