@@ -278,6 +278,24 @@
         make_timestamp((case when regexp_full_match((payload ->> '$.created'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.created') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.products' and field == 'updated' %}
         make_timestamp((case when regexp_full_match((payload ->> '$.updated'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.updated') as bigint) end) * 1000000)
+    {%- elif entity == 'stripe.coupons' and field == 'name' %}
+        nullif(trim((payload ->> '$.name')), '')
+    {%- elif entity == 'stripe.coupons' and field == 'percent_off' %}
+        case when regexp_full_match((payload ->> '$.percent_off'), ' *-?[0-9]{1,24}(\.[0-9]{1,12})? *') then try_cast((payload ->> '$.percent_off') as decimal(38, 12)) end
+    {%- elif entity == 'stripe.coupons' and field == 'amount_off' %}
+        cast(case when regexp_full_match((payload ->> '$.amount_off'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.amount_off') as bigint) end as double) / case when lower(trim((payload ->> '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim((payload ->> '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim((payload ->> '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.coupons' and field == 'currency' %}
+        lower(nullif(trim((payload ->> '$.currency')), ''))
+    {%- elif entity == 'stripe.coupons' and field == 'duration' %}
+        lower(nullif(trim((payload ->> '$.duration')), ''))
+    {%- elif entity == 'stripe.coupons' and field == 'duration_in_months' %}
+        case when regexp_full_match((payload ->> '$.duration_in_months'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.duration_in_months') as integer) end
+    {%- elif entity == 'stripe.coupons' and field == 'valid' %}
+        case lower(trim((payload ->> '$.valid'))) when 'true' then true when 'false' then false end
+    {%- elif entity == 'stripe.coupons' and field == 'deleted' %}
+        case lower(trim((payload ->> '$.deleted'))) when 'true' then true when 'false' then false end
+    {%- elif entity == 'stripe.coupons' and field == 'created' %}
+        make_timestamp((case when regexp_full_match((payload ->> '$.created'), ' *-?[0-9]{1,11} *') then try_cast((payload ->> '$.created') as bigint) end) * 1000000)
     {%- elif entity == 'stripe.subscriptions' and field == 'customer' %}
         case when (payload ->> '$.customer.id') is not null then nullif(trim((payload ->> '$.customer.id')), '') else nullif(trim((payload ->> '$.customer')), '') end
     {%- elif entity == 'stripe.subscriptions' and field == 'status' %}
@@ -698,6 +716,24 @@
         timestamp_seconds(case when (trim(get_json_object(payload, '$.created')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.created')) as bigint) end)
     {%- elif entity == 'stripe.products' and field == 'updated' %}
         timestamp_seconds(case when (trim(get_json_object(payload, '$.updated')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.updated')) as bigint) end)
+    {%- elif entity == 'stripe.coupons' and field == 'name' %}
+        nullif(trim(get_json_object(payload, '$.name')), '')
+    {%- elif entity == 'stripe.coupons' and field == 'percent_off' %}
+        case when (trim(get_json_object(payload, '$.percent_off')) rlike '^-?[0-9]{1,24}(\.[0-9]{1,12})?$') then try_cast(trim(get_json_object(payload, '$.percent_off')) as decimal(38, 12)) end
+    {%- elif entity == 'stripe.coupons' and field == 'amount_off' %}
+        cast(case when (trim(get_json_object(payload, '$.amount_off')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.amount_off')) as bigint) end as double) / case when lower(trim(get_json_object(payload, '$.currency'))) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1 when lower(trim(get_json_object(payload, '$.currency'))) in ('bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd') then 1000 when lower(trim(get_json_object(payload, '$.currency'))) in ('clf', 'uyw') then 10000 else 100 end
+    {%- elif entity == 'stripe.coupons' and field == 'currency' %}
+        lower(nullif(trim(get_json_object(payload, '$.currency')), ''))
+    {%- elif entity == 'stripe.coupons' and field == 'duration' %}
+        lower(nullif(trim(get_json_object(payload, '$.duration')), ''))
+    {%- elif entity == 'stripe.coupons' and field == 'duration_in_months' %}
+        case when (trim(get_json_object(payload, '$.duration_in_months')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(payload, '$.duration_in_months')) as integer) end
+    {%- elif entity == 'stripe.coupons' and field == 'valid' %}
+        case lower(trim(get_json_object(payload, '$.valid'))) when 'true' then true when 'false' then false end
+    {%- elif entity == 'stripe.coupons' and field == 'deleted' %}
+        case lower(trim(get_json_object(payload, '$.deleted'))) when 'true' then true when 'false' then false end
+    {%- elif entity == 'stripe.coupons' and field == 'created' %}
+        timestamp_seconds(case when (trim(get_json_object(payload, '$.created')) rlike '^-?[0-9]{1,11}$') then try_cast(trim(get_json_object(payload, '$.created')) as bigint) end)
     {%- elif entity == 'stripe.subscriptions' and field == 'customer' %}
         case when get_json_object(payload, '$.customer.id') is not null then nullif(trim(get_json_object(payload, '$.customer.id')), '') else nullif(trim(get_json_object(payload, '$.customer')), '') end
     {%- elif entity == 'stripe.subscriptions' and field == 'status' %}

@@ -1,6 +1,7 @@
--- Discounts a subscription lists by id only (an event's object, or a list read without `expand[]`) whose Discount
--- object was never landed: MRR cannot be net of them, so the subscription's MRR is its list price. The API
--- connector expands discounts, so this happens with files exported without them; this test warns so someone looks.
+-- Discounts that cannot be priced: listed by id only (an event's object, or a list read without `expand[]`) with
+-- no Discount object landed under that id, or naming a coupon by id (2025-09-30.clover) that stripe/coupons does
+-- not hold. MRR cannot be net of them: the subscription's MRR leaves them out. The API connector expands discounts
+-- and lists coupons, so this happens with files exported without them; this test warns so someone looks.
 {{ config(severity='warn') }}
 
 with
@@ -65,7 +66,7 @@ listed_ids as (
 
 ),
 
-final as (
+ids_not_found as (
 
     select listed_ids.*
     from listed_ids
@@ -77,6 +78,26 @@ final as (
     where
         listed_ids.discount_id is not null
         and subscription_discounts.discount_id is null
+
+),
+
+-- A coupon named by id (2025-09-30.clover) that is not in stripe/coupons: its terms are unknown.
+terms_not_found as (
+
+    select
+        subscription_id,
+        valid_from_date,
+        discount_id
+    from subscription_discounts
+    where percent_off is null and amount_off is null
+
+),
+
+final as (
+
+    select * from ids_not_found
+    union all
+    select * from terms_not_found
 
 )
 

@@ -1,4 +1,4 @@
-"""Stripe: customers, products, subscriptions, invoices and charges as the list endpoints return them (API
+"""Stripe: customers, products, coupons, subscriptions, invoices and charges as the list endpoints return them (API
 reference)."""
 
 from functools import partial
@@ -94,6 +94,16 @@ PRODUCT_FIELDS = (
     """
     ),
 )
+# The Coupon object (https://docs.stripe.com/api/coupons/object): the terms a Discount applies. From
+# 2025-09-30.clover a Discount holds only its coupon's id (`source.coupon`), in lists and events alike.
+COUPON_FIELDS = (
+    *names(
+        """
+    id object amount_off applies_to created currency currency_options deleted duration duration_in_months livemode
+    max_redemptions metadata name percent_off redeem_by times_redeemed valid
+    """
+    ),
+)
 SUBSCRIPTION_FIELDS = (
     *_COMMON,
     *names(
@@ -184,6 +194,26 @@ ENTITIES = (
         key_name="product_id",
         record_time="updated",
         description="Stripe Product objects; `name` is the plan name, each renamed or archived version is kept.",
+    ),
+    EntitySpec(
+        source="stripe",
+        entity="coupons",
+        layout="json_object",
+        known_fields=COUPON_FIELDS,
+        fields=(
+            f.text("name"),
+            f.decimal("percent_off", minimum=0, maximum=100),
+            f.amount("amount_off", currency_field="currency", table=STRIPE_MINOR_UNITS),
+            _currency("currency"),
+            f.lower("duration", COUPON_DURATIONS),
+            f.integer("duration_in_months", bits=32, minimum=1),
+            f.boolean("valid"),
+            f.boolean("deleted"),
+            _created,
+        ),
+        key_name="coupon_id",
+        record_time="created",
+        description="Stripe Coupon objects: the terms a Discount applies (from 2025-09-30.clover, named by id).",
     ),
     EntitySpec(
         source="stripe",

@@ -1,4 +1,5 @@
-"""Stripe list endpoints (customers, subscriptions, invoices, charges, products) and, for changes, the Events API.
+"""Stripe list endpoints (customers, subscriptions, invoices, charges, products, coupons) and, for changes, the
+Events API.
 
 `GET /v1/<objects>?limit=100&created[gte]=<cursor>`, newest first, next page `starting_after=<last id>` while
 `has_more`; subscriptions with `status=all` (the default leaves out canceled ones) and their discounts expanded.
@@ -8,7 +9,8 @@ the change, and it lands on the event's day. List objects have no update time: t
 of the fetch.
 Products (the catalog: the plan names) are few and carry an `updated` time: the whole list is read on every run
 (`GET /v1/products`, active and archived alike) and each version lands on its `updated` day, so a renamed or
-archived product is seen without events.
+archived product is seen without events. Coupons too (`GET /v1/coupons`), each on its `created` day: a Discount
+names its coupon by id from 2025-09-30.clover, and staging reads the terms here.
 Auth: `Authorization: Bearer <secret or restricted key>`.
 """
 
@@ -39,8 +41,13 @@ LISTS = {
     "invoices": {"path": "v1/invoices", "params": {}},
     "charges": {"path": "v1/charges", "params": {}},
 }
-# Read whole on every run, each object landing on its `updated` day (API reference: "The Product object").
-CATALOG = {"products": {"path": "v1/products", "params": {}}}
+# Read whole on every run (a catalog is small): products land on their `updated` day (API reference: "The Product
+# object"); coupons, whose terms never change, on their `created` day ("The Coupon object"; from 2025-09-30.clover a
+# Discount names only its coupon's id, and events cannot expand it).
+CATALOG = {
+    "products": {"path": "v1/products", "params": {}, "landed_on": "updated"},
+    "coupons": {"path": "v1/coupons", "params": {}, "landed_on": "created"},
+}
 # Event types that carry a changed customer, subscription, invoice or charge (creations come from the lists).
 EVENT_TYPES = [
     "customer.updated",
@@ -120,7 +127,7 @@ def stripe_source(settings: VendorSettings, session: Session, fetched_at: dateti
                 "data_selector": "data",
                 "paginator": StripeListPaginator(),
             },
-            "processing_steps": [{"map": mapper("stripe", entity, "updated", fetched_at)}],
+            "processing_steps": [{"map": mapper("stripe", entity, spec["landed_on"], fetched_at)}],
         }
         for entity, spec in CATALOG.items()
     ]

@@ -406,7 +406,7 @@ class Zendesk(Vendor):
 
 class Stripe(Vendor):
     name = "stripe"
-    KINDS = ("customers", "subscriptions", "invoices", "charges", "products")
+    KINDS = ("customers", "subscriptions", "invoices", "charges", "products", "coupons")
 
     def __init__(self, key: str = "sk_test_good_key_0123456789") -> None:
         super().__init__()
@@ -548,17 +548,46 @@ class Stripe(Vendor):
             self.objects["subscriptions"][sub_id] = obj
             return obj
 
-    def add_discount(self, sub_id: str, coupon: dict, start: datetime, *, item: bool = False) -> dict:
-        """A Discount (API reference, "The Discount object", 2025-03-31.basil: the Coupon embedded) on the
-        subscription, or on its first item. Kept whole here; lists show its id unless expanded, events always."""
+    def add_coupon(self, created: datetime, coupon_id: str, **terms: Any) -> dict:
+        """A Coupon as `GET /v1/coupons` returns it (API reference, "The Coupon object")."""
+        with self.lock:
+            obj = {
+                "id": coupon_id,
+                "object": "coupon",
+                "amount_off": None,
+                "created": int(created.timestamp()),
+                "currency": None,
+                "duration": "forever",
+                "duration_in_months": None,
+                "livemode": False,
+                "max_redemptions": None,
+                "metadata": {},
+                "name": None,
+                "percent_off": None,
+                "redeem_by": None,
+                "times_redeemed": 1,
+                "valid": True,
+                **terms,
+            }
+            self.objects["coupons"][coupon_id] = obj
+            return obj
+
+    def add_discount(
+        self, sub_id: str, coupon: dict, start: datetime, *, item: bool = False, clover: bool = False
+    ) -> dict:
+        """A Discount (API reference, "The Discount object") on the subscription, or on its first item: the Coupon
+        embedded (2025-03-31.basil), or from 2025-09-30.clover `source: {type: coupon, coupon: <id>}` (the coupon
+        is not expanded, in lists and events alike). Kept whole here; lists show its id unless expanded, events
+        always."""
         with self.lock:
             sub = self.objects["subscriptions"][sub_id]
             first_item = sub["items"]["data"][0]
+            source = {"source": {"type": "coupon", "coupon": coupon["id"]}} if clover else {"coupon": coupon}
             obj = {
                 "id": self._id("di"),
                 "object": "discount",
                 "checkout_session": None,
-                "coupon": coupon,
+                **source,
                 "customer": sub["customer"],
                 "end": None,
                 "invoice": None,

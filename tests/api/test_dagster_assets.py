@@ -57,15 +57,15 @@ def test_api_mode_fetches_once_per_run_then_loads(stripe_server, tmp_path, monke
     env = {"NPS_SOURCE_MODE_STRIPE": "api", "NPS_STRIPE_API_URL": server.url, "NPS_STRIPE_API_KEY": vendor.key}
     result = materialize_stripe(tmp_path, monkeypatch, env)
     assert result.success
-    # Five raw assets, one fetch: each list was read once.
-    kinds = ("customers", "products", "subscriptions", "invoices", "charges")
-    assert [len(server.calls(f"/v1/{kind}")) for kind in kinds] == [1] * 5
+    # Six raw assets, one fetch: each list was read once.
+    kinds = ("customers", "products", "coupons", "subscriptions", "invoices", "charges")
+    assert [len(server.calls(f"/v1/{kind}")) for kind in kinds] == [1] * 6
     # One materialization per asset and day, each with the fetch's summary; one asset did the fetching.
     fetchers = {
         event.asset_key.to_user_string(): event.materialization.metadata["api_fetch"].value["fetched_by_this_asset"]
         for event in result.get_asset_materialization_events()
     }
-    assert len(fetchers) == 5 and sum(fetchers.values()) == 1
+    assert len(fetchers) == 6 and sum(fetchers.values()) == 1
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         for kind in kinds:
             ids = {row[0] for row in con.execute(f"select record_id from raw_stripe.{kind}").fetchall()}

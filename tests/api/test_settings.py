@@ -112,8 +112,8 @@ def test_fetch_command_lands_the_api_sources(tmp_path: Path, monkeypatch, capsys
         monkeypatch.setenv("NPS_LANDING_DIR", str(tmp_path / "landing"))
         monkeypatch.setenv("NPS_SOURCE_MODE_STRIPE", "api")
         assert main(["fetch"]) == 0
-        # 3 customers, subscriptions, invoices and charges, and the 5 products of the catalog.
-        assert "stripe: 17 object version(s)" in capsys.readouterr().out
+        # 3 customers, subscriptions, invoices and charges, the 5 products and the 2 coupons of the catalog.
+        assert "stripe: 19 object version(s)" in capsys.readouterr().out
         monkeypatch.setenv("NPS_STRIPE_API_KEY", "sk_test_wrong_000")
         assert main(["fetch", "--source", "stripe"]) == 1
         err = capsys.readouterr().err

@@ -1,5 +1,6 @@
-"""Stripe connector against the fake Stripe: pages, 429/500/reset retries, refused key, incremental runs, and the
-product catalog (`GET /v1/products`, read whole on every run, each version on its `updated` day)."""
+"""Stripe connector against the fake Stripe: pages, 429/500/reset retries, refused key, incremental runs, the
+product catalog (`GET /v1/products`, read whole on every run, each version on its `updated` day), the coupons
+(`GET /v1/coupons`, likewise, on their `created` day) and discounts (expanded in lists, ids in events)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.api.fake_vendors import FakeVendorServer, Stripe
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LISTED = ("customers", "subscriptions", "invoices", "charges")
-ENTITIES = (*LISTED, "products")
+ENTITIES = (*LISTED, "products", "coupons")
 PLAN_NAMES = ("Starter", "Growth", "Business", "Enterprise", "Legacy")
 
 
@@ -23,6 +24,16 @@ def populate(stripe: Stripe, accounts: int, first_day_ago: int = 12) -> None:
     for n, name in enumerate(PLAN_NAMES):
         # The catalog predates the customers; "Legacy" is archived (still listed: no `active` filter is sent).
         stripe.add_product(NOW - timedelta(days=first_day_ago, hours=6 + n), name, active=name != "Legacy")
+    # Two coupons of the catalog (their terms never change; each lands on its created day).
+    stripe.add_coupon(NOW - timedelta(days=first_day_ago, hours=2), "LAUNCH25", percent_off=25.0)
+    stripe.add_coupon(
+        NOW - timedelta(days=first_day_ago, hours=1),
+        "TENOFF3",
+        amount_off=1000,
+        currency="eur",
+        duration="repeating",
+        duration_in_months=3,
+    )
     for i in range(accounts):
         at = NOW - timedelta(days=first_day_ago - i % first_day_ago, hours=5, minutes=i)
         customer = stripe.add_customer(at, f"acc_{i:05d}")
@@ -55,12 +66,16 @@ def settings_env(server: FakeVendorServer, key: str, **extra: str):
 
 def test_several_pages_land_every_object_once(stripe, server, landing, warehouse):
     result = fetch("stripe", landing, settings_env(server, stripe.key))
-    # 11 objects of each kind at 4 a page: 3 pages per list; 5 products: 2 pages; one page of (no) events.
+    # 11 objects of each kind at 4 a page: 3 pages per list; 5 products: 2 pages; 2 coupons: 1; one page of (no)
+    # events.
     pages = {kind: len(server.calls(f"/v1/{kind}")) for kind in (*ENTITIES, "events")}
-    assert pages == {"customers": 3, "subscriptions": 3, "invoices": 3, "charges": 3, "products": 2, "events": 1}
+    assert pages == {
+        **{"customers": 3, "subscriptions": 3, "invoices": 3, "charges": 3},
+        **{"products": 2, "coupons": 1, "events": 1},
+    }
     assert server.calls("/v1/customers")[0].param("starting_after") is None
     assert all(c.param("status") == "all" for c in server.calls("/v1/subscriptions"))
-    assert result.rows_fetched == 49 and result.requests == {"200": 15}
+    assert result.rows_fetched == 51 and result.requests == {"200": 16}
     assert_complete(load_source(landing, warehouse, "stripe"), expected(stripe))
 
 
@@ -279,3 +294,31 @@ def test_an_expansion_deeper_than_stripe_allows_is_refused_by_the_fake(stripe, s
     )
     assert answer.status_code == 400
     assert "more than 4 levels" in answer.json()["error"]["message"]
+
+
+def test_coupons_are_listed_whole_and_a_clover_discount_names_its_coupon(stripe, server, landing, warehouse):
+    # From 2025-09-30.clover a Discount's coupon is `source.coupon`, an id (not expanded in lists or events): its
+    # terms come from `GET /v1/coupons`, read whole on every run.
+    sub_id = sorted(stripe.objects["subscriptions"])[2]
+    discount = stripe.add_discount(sub_id, stripe.objects["coupons"]["LAUNCH25"], NOW - timedelta(days=11), clover=True)
+    env = settings_env(server, stripe.key)
+    fetch("stripe", landing, env)
+    landed = load_source(landing, warehouse, "stripe")
+    assert_complete(landed, expected(stripe))
+    assert landed.latest["subscriptions"][sub_id]["discounts"][0]["source"] == {"type": "coupon", "coupon": "LAUNCH25"}
+    assert discount["source"]["coupon"] in landed.latest["coupons"]
+    folder = landing / "stripe" / "coupons"
+    by_day = {
+        path.stem: sorted(json.loads(x)["id"] for x in path.read_text().splitlines()) for path in folder.iterdir()
+    }
+    expected_days: dict[str, list[str]] = {}
+    for coupon in stripe.objects["coupons"].values():
+        expected_days.setdefault(datetime.fromtimestamp(coupon["created"], UTC).date().isoformat(), []).append(
+            coupon["id"]
+        )
+    assert by_day == {day: sorted(ids) for day, ids in expected_days.items()}
+
+    server.clear()
+    again = fetch("stripe", landing, env)
+    assert [c.param("created[gte]") for c in server.calls("/v1/coupons")] == [None]  # whole, no cursor
+    assert not any(f.relative_path.startswith("stripe/coupons/") for f in again.files if f.changed)

@@ -240,6 +240,28 @@ def product(product_id: str = "prod_9", **changes) -> dict:
     }
 
 
+def coupon(coupon_id: str = "Z4OV52SU", **changes) -> dict:
+    """The Coupon object of Stripe's API reference (its example: 25.5% off for 3 months)."""
+    return {
+        "id": coupon_id,
+        "object": "coupon",
+        "amount_off": None,
+        "created": CREATED,
+        "currency": None,
+        "duration": "repeating",
+        "duration_in_months": 3,
+        "livemode": False,
+        "max_redemptions": None,
+        "metadata": {},
+        "name": None,
+        "percent_off": 25.5,
+        "redeem_by": None,
+        "times_redeemed": 0,
+        "valid": True,
+        **changes,
+    }
+
+
 def subscription(subscription_id: str = "sub_1", item: dict | None = None, **changes) -> dict:
     price = {
         "id": "price_1",
@@ -1345,6 +1367,25 @@ CASES: list[Case] = [
         "loaded",
         loaded=1,
         value=(f"select {_typed('name')}, {_typed('deleted')} from raw_stripe.products", [(None, True)]),
+    ),
+    Case(
+        "coupon_percent_off_above_100",
+        "stripe",
+        "coupons",
+        jsonl(coupon("HALF", percent_off=150), coupon("TEN", percent_off=10)),
+        "records",
+        [(1, "percent_off 150 is above 100")],
+        loaded=1,
+        value=(f"select {_typed('percent_off')} from raw_stripe.coupons", [(10,)]),
+    ),
+    Case(
+        "coupon_duration_unknown",
+        "stripe",
+        "coupons",
+        jsonl(coupon("X", duration="lifetime"), coupon("Y", duration="forever", duration_in_months=None)),
+        "warning",
+        "gx_duration_in_set",
+        loaded=2,
     ),
     Case(
         "customer_metadata_key_twice",

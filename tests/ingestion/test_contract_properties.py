@@ -440,6 +440,7 @@ def base_record(spec) -> dict:
         "zendesk.satisfaction_ratings": lambda: vendor.satisfaction_rating(1),
         "stripe.customers": lambda: vendor.customer("cus_1"),
         "stripe.products": lambda: vendor.product("prod_1"),
+        "stripe.coupons": lambda: vendor.coupon("SPRING"),
         "stripe.subscriptions": lambda: {
             **vendor.subscription(
                 "sub_1", item=vendor.price_item(product={"id": "prod_1", "object": "product", "name": "Pro"})

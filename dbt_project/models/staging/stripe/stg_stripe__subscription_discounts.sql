@@ -1,7 +1,8 @@
 -- The discounts of every landed subscription version, one row per discount and version, whatever the API version:
 --   before 2025-03-31.basil: the subscription's `discount` (coupon embedded), and `discounts` when expanded;
 --   from it: `discounts` (Discount objects where expanded) and each item's `items.data[].discounts`;
---   from 2025-09-30.clover the coupon is under `source.coupon` (`source.type = 'coupon'`), not `coupon`.
+--   from 2025-09-30.clover the coupon is under `source.coupon` (`source.type = 'coupon'`), not `coupon`, and is
+--   an id unless expanded: its terms then come from stripe/coupons (stg_stripe__coupons).
 -- A discount listed by id only (an event's object, or a list read without `expand[]`) takes the Discount object
 -- landed under the same id in any version of any subscription (ids are unique; a Discount never changes): the API
 -- connector asks for `expand[]=data.discounts` and `data.items.data.discounts`, so the list read before an event
@@ -21,6 +22,12 @@ with
 source as (
 
     select * from {{ source('stripe', 'subscriptions') }}
+
+),
+
+coupons as (
+
+    select * from {{ ref('stg_stripe__coupons') }}
 
 ),
 
@@ -125,7 +132,7 @@ discount_ids as (
     select
         subscription_id,
         valid_from_date,
-        cast(null as {{ dbt.type_string() }}) as item_id,
+        null as item_id,
         {{ json_string_element('element') }} as discount_id
     from subscription_discounts
 
@@ -201,24 +208,29 @@ discounts_ranked as (
 
 ),
 
+-- A coupon named by id only (clover's `source.coupon`, unless expanded) takes its terms from stripe/coupons.
 final as (
 
     select
-        subscription_id,
-        valid_from_date,
-        discount_id,
-        case when subscription_item_id is null then 'subscription' else 'item' end as discount_level,
-        subscription_item_id,
-        coupon_id,
-        percent_off,
-        amount_off,
-        amount_off_currency,
-        duration,
-        duration_in_months,
-        started_at,
-        ended_at
+        discounts_ranked.subscription_id,
+        discounts_ranked.valid_from_date,
+        discounts_ranked.discount_id,
+        case when discounts_ranked.subscription_item_id is null then 'subscription' else 'item' end as discount_level,
+        discounts_ranked.subscription_item_id,
+        discounts_ranked.coupon_id,
+        {%- for column in ['percent_off', 'amount_off', 'amount_off_currency', 'duration', 'duration_in_months'] %}
+            case
+                when discounts_ranked.percent_off is null and discounts_ranked.amount_off is null
+                    then coupons.{{ column }}
+                else discounts_ranked.{{ column }}
+            end as {{ column }},
+        {%- endfor %}
+        discounts_ranked.started_at,
+        discounts_ranked.ended_at
     from discounts_ranked
-    where discount_rank = 1
+    left join coupons
+        on discounts_ranked.coupon_id = coupons.coupon_id
+    where discounts_ranked.discount_rank = 1
 
 )
 
