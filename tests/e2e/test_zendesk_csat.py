@@ -122,7 +122,10 @@ def expected_ratings(landing: Path) -> list[dict]:
                 "group": str(tickets[ticket_id]["group_id"]) if known else "unknown",
                 "agent": member or (str(tickets[ticket_id]["assignee_id"]) if known else "unknown"),
                 "ticket_category": category[ticket_id] if known else "no_ticket",
-                "plan": plan.get(user_account.get(response["customer"]["email"]), "unknown"),
+                # The account: the ticket's organization, else the customer's email (docs/sources.md).
+                "plan": plan.get(
+                    account[ticket_id] if known else user_account.get(response["customer"]["email"]), "unknown"
+                ),
             }
         )
     return ratings

@@ -1,6 +1,7 @@
--- One row per survey response about a Zendesk ticket (ticket_id set), with the support agent and group it is
--- attributed to: the agent is SimpleSAT's primary team member (its external_id: the help desk's agent id) when the
--- response carries one, else the ticket's current assignee; the group is the ticket's current group.
+-- One row per survey response about a Zendesk ticket (ticket_id set) or answered to a SimpleSAT team member, with
+-- the support agent and group it is attributed to: the agent is SimpleSAT's primary team member (its external_id:
+-- the help desk's agent id) when the response carries one, with or without a ticket, else the ticket's current
+-- assignee; the group is the ticket's current group.
 with
 
 survey_responses as (
@@ -42,7 +43,9 @@ final as (
             and survey_responses.response_id = 'simplesat-' || simplesat_responses.response_id
     left join support_tickets
         on survey_responses.ticket_id = support_tickets.ticket_id
-    where survey_responses.ticket_id is not null
+    where
+        survey_responses.ticket_id is not null
+        or simplesat_responses.team_member_external_id is not null
 
 )
 

@@ -39,6 +39,8 @@ unioned as (
         email,
         account_id as provided_account_id,
         ticket_id,
+        cast(null as {{ dbt.type_string() }}) as customer_external_id,
+        cast(null as {{ dbt.type_string() }}) as customer_company,
         channel,
         touchpoint,
         submitted_at as responded_at
@@ -56,10 +58,13 @@ unioned as (
         comment,
         email,
         -- SimpleSAT customers carry the help desk's person id, not an account id: the account comes from the
-        -- email (Zendesk users, Stripe customers), as for the other sources.
+        -- ticket, the help-desk user id, the email or the company (int_survey_events_resolved).
         cast(null as {{ dbt.type_string() }}) as provided_account_id,
         -- The help desk's ticket number: the Zendesk ticket id when it is a number.
         try_cast(ticket_external_id as bigint) as ticket_id,
+        -- The help desk's id of the person (the Zendesk user id) and the company they typed or the help desk set.
+        customer_external_id,
+        customer_company,
         channel,
         cast(null as {{ dbt.type_string() }}) as touchpoint,
         created_at as responded_at
@@ -81,6 +86,8 @@ unioned as (
         -- it the account comes from the email, as for the other sources.
         account_id as provided_account_id,
         cast(null as bigint) as ticket_id,
+        cast(null as {{ dbt.type_string() }}) as customer_external_id,
+        cast(null as {{ dbt.type_string() }}) as customer_company,
         cast(null as {{ dbt.type_string() }}) as channel,
         cast(null as {{ dbt.type_string() }}) as touchpoint,
         created_at as responded_at
@@ -100,6 +107,8 @@ unioned as (
         email,
         account_id as provided_account_id,
         ticket_id,
+        cast(null as {{ dbt.type_string() }}) as customer_external_id,
+        cast(null as {{ dbt.type_string() }}) as customer_company,
         channel,
         touchpoint,
         responded_at
@@ -134,6 +143,8 @@ final as (
         email,
         provided_account_id,
         ticket_id,
+        customer_external_id,
+        customer_company,
         channel,
         touchpoint,
         responded_at,
