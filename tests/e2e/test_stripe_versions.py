@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import settings
 from settings import DBT_PROJECT_DIR
 from tests.e2e import stripe_versions as s
 from tests.e2e.landing_files import write_jsonl
@@ -380,6 +381,24 @@ def test_churn_is_labelled_voluntary_or_involuntary(warehouse):
         ),
         ("acc_c2", "sub_c2", date(2026, 3, 10), "involuntary", "payment_failed", None, None, "canceled", "Plan", 80.0),
     ]
+    # The comment in the survey comment themes ("pricey" is a billing word); the failed payment has neither a
+    # comment nor a feedback choice. Published for BI tools with the other marts.
+    themed = (
+        "sub_c1",
+        date(2026, 3, 10),
+        "voluntary",
+        "too_expensive",
+        "Too pricey for a team of three",
+        "billing_pricing",
+        "comment",
+        50.0,
+    )
+    sql = (
+        "select subscription_id, stopped_on, churn_type, cancellation_feedback, comment, theme, theme_source, "
+        "mrr_lost_usd from marts.churn_reason_themes"
+    )
+    assert rows(warehouse, sql) == [themed]
+    assert rows(settings.serving_path(warehouse), sql) == [themed]
 
 
 def test_region_comes_from_the_address_else_the_customer_metadata(warehouse, landing):

@@ -209,7 +209,13 @@ def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monk
     dbt_marts = {f"marts/{path.stem}" for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("*.sql")}
     python_marts = {"marts/churn_risk_backtest", "marts/nps_revenue_per_point"} | {
         f"marts/{name}"
-        for name in ("comment_classifications", "comment_theme_evaluation", "comment_themes", "theme_escalations")
+        for name in (
+            "comment_classifications",
+            "comment_theme_evaluation",
+            "comment_themes",
+            "theme_escalations",
+            "churn_reason_themes",
+        )
     }
     assert {"marts/nps_by_period", "marts/account_health"} <= dbt_marts
     failed = {e.asset_key.to_user_string() for e in result.get_asset_check_evaluations() if not e.passed}

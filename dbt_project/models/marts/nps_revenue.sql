@@ -24,7 +24,10 @@ cohorts as (
         cast(mrr_after_1m_usd as decimal(18, 6)) as mrr_after_1m_usd,
         cast(mrr_after_3m_usd as decimal(18, 6)) as mrr_after_3m_usd,
         cast(mrr_after_6m_usd as decimal(18, 6)) as mrr_after_6m_usd,
-        cast(mrr_after_12m_usd as decimal(18, 6)) as mrr_after_12m_usd
+        cast(mrr_after_12m_usd as decimal(18, 6)) as mrr_after_12m_usd,
+        churn_type_after_3m,
+        churn_type_after_6m,
+        churn_type_after_12m
     from {{ ref('int_account_revenue_cohorts') }}
 
 ),
@@ -82,6 +85,22 @@ aggregated as (
                 as expansion_rate_{{ h }}m,
             avg(case when mrr_after_{{ h }}m_usd is not null then cast(mrr_after_{{ h }}m_usd = 0 as integer) end)
                 as churn_rate_{{ h }}m,
+            -- The churn split by who ended it: the customer (voluntary) or a failed payment (involuntary).
+            -- (churn_type_after_<h>m is set only where mrr_after_<h>m_usd is 0, so only on observed horizons)
+            {%- for churn_type in ['voluntary', 'involuntary'] %}
+                avg(
+                    case
+                        when churn_type_after_{{ h }}m = '{{ churn_type }}' then 1
+                        when mrr_after_{{ h }}m_usd is not null then 0
+                    end
+                ) as {{ churn_type }}_churn_rate_{{ h }}m,
+                sum(
+                    case
+                        when churn_type_after_{{ h }}m = '{{ churn_type }}' then starting_mrr_usd
+                        when mrr_after_{{ h }}m_usd is not null then 0
+                    end
+                ) as {{ churn_type }}_churned_mrr_{{ h }}m_usd,
+            {%- endfor %}
         {%- endfor %}
         sum(case when nps_category = 'promoter' then starting_mrr_usd else 0 end) as promoter_mrr_usd,
         sum(case when nps_category = 'detractor' then starting_mrr_usd else 0 end) as detractor_mrr_usd,
@@ -141,6 +160,12 @@ final as (
             round(cast(trailing_churn.grr_{{ h }}m as double), 6) as grr_{{ h }}m,
             round(cast(trailing_churn.expansion_rate_{{ h }}m as double), 6) as expansion_rate_{{ h }}m,
             round(cast(trailing_churn.churn_rate_{{ h }}m as double), 6) as churn_rate_{{ h }}m,
+            {%- for churn_type in ['voluntary', 'involuntary'] %}
+                round(cast(trailing_churn.{{ churn_type }}_churn_rate_{{ h }}m as double), 6)
+                    as {{ churn_type }}_churn_rate_{{ h }}m,
+                round(cast(trailing_churn.{{ churn_type }}_churned_mrr_{{ h }}m_usd as double), 2)
+                    as {{ churn_type }}_churned_mrr_{{ h }}m_usd,
+            {%- endfor %}
         {%- endfor %}
         round(cast(trailing_churn.monthly_churn_rate_trailing_12m as double), 6) as monthly_churn_rate_trailing_12m,
         round(

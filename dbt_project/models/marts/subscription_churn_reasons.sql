@@ -1,7 +1,7 @@
 -- Why subscriptions stopped paying: one row per Stripe subscription and day it stopped (int_subscription_churn_events),
 -- with the customer's own words (`cancellation_details.feedback`, `comment`) and the MRR lost, for accounts the
--- platform knows. The comment is not classified into the survey comment themes: those come from a Python model over
--- survey responses (analytics/themes/), not from a reusable dbt macro or seed.
+-- platform knows. The comment and feedback get the survey comment themes in the Python mart churn_reason_themes
+-- (analytics/themes/churn.py): the classifier is Python, not a dbt macro or seed.
 with
 
 churn_events as (

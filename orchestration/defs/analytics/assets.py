@@ -4,6 +4,7 @@ import dagster as dg
 
 from analytics import churn_backtest, nps_revenue, themes
 from analytics.tables import describe, documented
+from analytics.themes import churn as churn_themes
 from analytics.themes import marts as theme_marts
 from orchestration.defs.resources import WarehouseResource
 
@@ -105,21 +106,28 @@ def nps_revenue_per_point(context: dg.AssetExecutionContext, warehouse: Warehous
     )
 
 
-THEME_MARTS = ("comment_classifications", "comment_theme_evaluation", "comment_themes", "theme_escalations")
+# Each theme mart and the dbt mart it reads: one step, so survey and churn comments share one trained classifier.
+THEME_MARTS = {
+    "comment_classifications": "fct_survey_responses",
+    "comment_theme_evaluation": "fct_survey_responses",
+    "comment_themes": "fct_survey_responses",
+    "theme_escalations": "fct_survey_responses",
+    "churn_reason_themes": "subscription_churn_reasons",
+}
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             key=dg.AssetKey(["marts", name]),
-            deps=[dg.AssetKey(["marts", "fct_survey_responses"])],
+            deps=[dg.AssetKey(["marts", source])],
             group_name="marts",
             kinds={"python", "scikit-learn", "duckdb"},
             owners=["team:data-platform"],
             tags={"layer": "marts"},
             description=documented()[f"marts.{name}"][0],
         )
-        for name in THEME_MARTS
+        for name, source in THEME_MARTS.items()
     ],
     name="comment_themes",
 )
@@ -137,6 +145,7 @@ def comment_themes(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         describe(con, "marts.comment_classifications")
         evaluated = themes.write_evaluation(con, classifier.evaluation, "marts.comment_theme_evaluation")
         built = theme_marts.build(con)
+        churn_themed = churn_themes.build(con, classifier)
     scores = {row.method: row.value for row in _macro_f1(classifier.evaluation)}
     context.log.info(f"comment themes: {classified} comments by {classifier.method}; held-out macro-F1 {scores}")
     counts = {
@@ -144,6 +153,7 @@ def comment_themes(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         "comment_theme_evaluation": evaluated,
         "comment_themes": built[theme_marts.COMMENT_THEMES],
         "theme_escalations": built[theme_marts.THEME_ESCALATIONS],
+        "churn_reason_themes": churn_themed,
     }
     for name, rows in counts.items():
         metadata: dict = {"rows": rows}

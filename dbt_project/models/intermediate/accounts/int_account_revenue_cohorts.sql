@@ -7,6 +7,8 @@
 --     (any contact); 'no_response' when there is none;
 --   mrr_after_<h>m_usd: MRR on the last day of month_start + h - 1 months (h = 1, 3, 6, 12); null while that day
 --     is after the last day of billing data, so a horizon is either observed in full or not at all.
+--   churn_type_after_<h>m (h = 3, 6, 12): when mrr_after_<h>m_usd is 0, the churn type of the account's latest
+--     churn month up to that day (int_account_mrr_monthly.churn_type: voluntary, involuntary, unknown); else null.
 {%- set tenure = full_months_between('billing_accounts.first_customer_created_at', 'paying_at_start.month_start') %}
 with
 
@@ -41,17 +43,53 @@ as_of as (
 
 ),
 
-with_later_mrr as (
+-- The latest churn month up to each month (churn_type is set on churn months only), and its churn type: an
+-- account at MRR 0 at a horizon's end churned last in its latest churn month, whatever happened before.
+latest_churn_months as (
 
     select
         account_id,
         month_start,
-        previous_mrr_usd as starting_mrr_usd,
-        mrr_usd as mrr_1m_usd,
-        lead(mrr_usd, 2) over (partition by account_id order by month_start) as mrr_3m_usd,
-        lead(mrr_usd, 5) over (partition by account_id order by month_start) as mrr_6m_usd,
-        lead(mrr_usd, 11) over (partition by account_id order by month_start) as mrr_12m_usd
+        max(case when churn_type is not null then month_start end) over (
+            partition by account_id order by month_start rows between unbounded preceding and current row
+        ) as latest_churn_month
     from mrr_monthly
+
+),
+
+latest_churn_types as (
+
+    select
+        latest_churn_months.account_id,
+        latest_churn_months.month_start,
+        churn_months.churn_type as latest_churn_type
+    from latest_churn_months
+    left join mrr_monthly as churn_months
+        on
+            latest_churn_months.account_id = churn_months.account_id
+            and latest_churn_months.latest_churn_month = churn_months.month_start
+
+),
+
+with_later_mrr as (
+
+    select
+        mrr_monthly.account_id,
+        mrr_monthly.month_start,
+        mrr_monthly.previous_mrr_usd as starting_mrr_usd,
+        mrr_monthly.mrr_usd as mrr_1m_usd,
+        lead(mrr_monthly.mrr_usd, 2) over later_months as mrr_3m_usd,
+        lead(mrr_monthly.mrr_usd, 5) over later_months as mrr_6m_usd,
+        lead(mrr_monthly.mrr_usd, 11) over later_months as mrr_12m_usd,
+        lead(latest_churn_types.latest_churn_type, 2) over later_months as churn_type_3m,
+        lead(latest_churn_types.latest_churn_type, 5) over later_months as churn_type_6m,
+        lead(latest_churn_types.latest_churn_type, 11) over later_months as churn_type_12m
+    from mrr_monthly
+    inner join latest_churn_types
+        on
+            mrr_monthly.account_id = latest_churn_types.account_id
+            and mrr_monthly.month_start = latest_churn_types.month_start
+    window later_months as (partition by mrr_monthly.account_id order by mrr_monthly.month_start)
 
 ),
 
@@ -129,7 +167,19 @@ final as (
             case
                 when paying_at_start.end_12m <= paying_at_start.as_of_date then paying_at_start.mrr_12m_usd
             end as double
-        ) as mrr_after_12m_usd
+        ) as mrr_after_12m_usd,
+        case
+            when paying_at_start.end_3m <= paying_at_start.as_of_date and paying_at_start.mrr_3m_usd = 0
+                then coalesce(paying_at_start.churn_type_3m, 'unknown')
+        end as churn_type_after_3m,
+        case
+            when paying_at_start.end_6m <= paying_at_start.as_of_date and paying_at_start.mrr_6m_usd = 0
+                then coalesce(paying_at_start.churn_type_6m, 'unknown')
+        end as churn_type_after_6m,
+        case
+            when paying_at_start.end_12m <= paying_at_start.as_of_date and paying_at_start.mrr_12m_usd = 0
+                then coalesce(paying_at_start.churn_type_12m, 'unknown')
+        end as churn_type_after_12m
     from paying_at_start
     left join billing_history
         on
