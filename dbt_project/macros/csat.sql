@@ -18,6 +18,21 @@
     ({{ score }} between 4 and 5)
 {%- endmacro %}
 
+{#-
+    Zendesk CSAT survey responses (customizable CSAT): satisfied as Zendesk maps the rating back to good / bad (the
+    ticket's satisfaction_rating and Explore): Zendesk's own `rating_category` where the answer carries it; else the
+    top of the scale it was answered on: 2 points: 2; 3 points: 3; 5 points: 4-5 (1-3 not). A scale not given in
+    the response is read as 5 points (the 1-5 rule of csat_is_satisfied).
+-#}
+{% macro zendesk_csat_is_satisfied(rating, scale_points, rating_category) -%}
+    case
+        when {{ rating_category }} in ('good', 'bad') then {{ rating_category }} = 'good'
+        when {{ scale_points }} = 2 then {{ rating }} = 2
+        when {{ scale_points }} = 3 then {{ rating }} = 3
+        else {{ csat_is_satisfied(rating) }}
+    end
+{%- endmacro %}
+
 {% macro csat(satisfied, answered) -%}
     case
         when {{ answered }} > 0 then cast(100 * cast({{ satisfied }} as double) / {{ answered }} as double)

@@ -250,6 +250,40 @@
         case when regexp_full_match((payload ->> '$.created_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.created_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.created_at') as timestamptz)) else try_cast((payload ->> '$.created_at') as timestamp) end end
     {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'updated_at' %}
         case when regexp_full_match((payload ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.updated_at') as timestamptz)) else try_cast((payload ->> '$.updated_at') as timestamp) end end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'responder_id' %}
+        case when regexp_full_match((payload ->> '$.responder_id'), ' *-?[0-9]{1,19} *') then try_cast((payload ->> '$.responder_id') as bigint) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'expires_at' %}
+        case when regexp_full_match((payload ->> '$.expires_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((payload ->> '$.expires_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((payload ->> '$.expires_at') as timestamptz)) else try_cast((payload ->> '$.expires_at') as timestamp) end end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'subject_zrns' %}
+        coalesce(json_extract_string(payload, '$.subject_zrns[*]'), [])
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'ticket_subject.id' %}
+        case when regexp_full_match((list_filter(json_extract(payload, '$.subjects[*]'), lambda picked: picked ->> '$.type' = 'ticket')[1] ->> '$.id'), ' *-?[0-9]{1,19} *') then try_cast((list_filter(json_extract(payload, '$.subjects[*]'), lambda picked: picked ->> '$.type' = 'ticket')[1] ->> '$.id') as bigint) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey.id' %}
+        nullif(trim((payload ->> '$.survey.id')), '')
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey.version' %}
+        case when regexp_full_match((payload ->> '$.survey.version'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.survey.version') as integer) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey.state' %}
+        lower(nullif(trim((payload ->> '$.survey.state')), ''))
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey_id' %}
+        nullif(trim((payload ->> '$.survey_id')), '')
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey_version' %}
+        case when regexp_full_match((payload ->> '$.survey_version'), ' *-?[0-9]{1,10} *') then try_cast((payload ->> '$.survey_version') as integer) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'answers' %}
+        json_extract(payload, '$.answers')
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.rating' %}
+        case when regexp_full_match((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.rating'), ' *-?[0-9]{1,10} *') then try_cast((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.rating') as integer) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.rating_category' %}
+        lower(nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.rating_category')), ''))
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.question.type' %}
+        lower(nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.question.type')), ''))
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.question.options' %}
+        json_extract(list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1], '$.question.options')
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.created_at' %}
+        case when regexp_full_match((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.created_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.created_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.created_at') as timestamptz)) else try_cast((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.created_at') as timestamp) end end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.updated_at' %}
+        case when regexp_full_match((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.updated_at'), ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.updated_at'), '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.updated_at') as timestamptz)) else try_cast((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.type' = 'rating_scale')[1] ->> '$.updated_at') as timestamp) end end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'comment_answer.value' %}
+        nullif(trim((list_filter(json_extract(payload, '$.answers[*]'), lambda picked: picked ->> '$.question.alias' = 'comment')[1] ->> '$.value')), '')
     {%- elif entity == 'stripe.customers' and field == 'metadata.account_id' %}
         nullif(trim((payload ->> ('$.metadata.' || '"' || '{{ var('stripe_account_id_metadata_key') | string | replace("'", "''") }}' || '"'))), '')
     {%- elif entity == 'stripe.customers' and field == 'name' %}
@@ -688,6 +722,40 @@
         case when (trim(get_json_object(payload, '$.created_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.created_at')) as timestamp) end
     {%- elif entity == 'zendesk.satisfaction_ratings' and field == 'updated_at' %}
         case when (trim(get_json_object(payload, '$.updated_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.updated_at')) as timestamp) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'responder_id' %}
+        case when (trim(get_json_object(payload, '$.responder_id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(payload, '$.responder_id')) as bigint) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'expires_at' %}
+        case when (trim(get_json_object(payload, '$.expires_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(payload, '$.expires_at')) as timestamp) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'subject_zrns' %}
+        coalesce(from_json(get_json_object(payload, '$.subject_zrns'), 'array<string>'), array())
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'ticket_subject.id' %}
+        case when (trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.subjects'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'ticket'), 1), '$.id')) rlike '^-?[0-9]{1,19}$') then try_cast(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.subjects'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'ticket'), 1), '$.id')) as bigint) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey.id' %}
+        nullif(trim(get_json_object(payload, '$.survey.id')), '')
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey.version' %}
+        case when (trim(get_json_object(payload, '$.survey.version')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(payload, '$.survey.version')) as integer) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey.state' %}
+        lower(nullif(trim(get_json_object(payload, '$.survey.state')), ''))
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey_id' %}
+        nullif(trim(get_json_object(payload, '$.survey_id')), '')
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'survey_version' %}
+        case when (trim(get_json_object(payload, '$.survey_version')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(payload, '$.survey_version')) as integer) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'answers' %}
+        get_json_object(payload, '$.answers')
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.rating' %}
+        case when (trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'rating_scale'), 1), '$.rating')) rlike '^-?[0-9]{1,10}$') then try_cast(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'rating_scale'), 1), '$.rating')) as integer) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.rating_category' %}
+        lower(nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'rating_scale'), 1), '$.rating_category')), ''))
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.question.type' %}
+        lower(nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'rating_scale'), 1), '$.question.type')), ''))
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.question.options' %}
+        get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'rating_scale'), 1), '$.question.options')
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.created_at' %}
+        case when (trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'rating_scale'), 1), '$.created_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'rating_scale'), 1), '$.created_at')) as timestamp) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'rating_answer.updated_at' %}
+        case when (trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'rating_scale'), 1), '$.updated_at')) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.type') = 'rating_scale'), 1), '$.updated_at')) as timestamp) end
+    {%- elif entity == 'zendesk.csat_survey_responses' and field == 'comment_answer.value' %}
+        nullif(trim(get_json_object(element_at(filter(from_json(get_json_object(payload, '$.answers'), 'array<string>'), picked -> get_json_object(picked, '$.question.alias') = 'comment'), 1), '$.value')), '')
     {%- elif entity == 'stripe.customers' and field == 'metadata.account_id' %}
         nullif(trim(get_json_object(payload, ('$.metadata.' || '{{ var('stripe_account_id_metadata_key') | string | replace("'", "''") }}'))), '')
     {%- elif entity == 'stripe.customers' and field == 'name' %}

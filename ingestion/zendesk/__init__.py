@@ -1,5 +1,5 @@
-"""Zendesk: tickets from the incremental export, ticket metrics, users, organizations and satisfaction ratings
-(Support API)."""
+"""Zendesk: tickets from the incremental export, ticket metrics, users, organizations, satisfaction ratings
+(legacy CSAT) and CSAT survey responses (the customizable CSAT that replaces it; Support API)."""
 
 from ingestion.contracts.fields import (
     ElementWhere,
@@ -8,11 +8,13 @@ from ingestion.contracts.fields import (
     in_element,
     integer,
     iso_time,
+    json_array,
     lower,
     text,
     text_list,
 )
-from ingestion.entities import AccountRef, EntitySpec, names
+from ingestion.contracts.render import elements_where
+from ingestion.entities import AccountRef, EntitySpec, RowRule, names
 
 TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 # A satisfaction rating's state: asked and not answered (offered), not asked (unoffered), or the answer.
@@ -61,6 +63,38 @@ SATISFACTION_RATING_FIELDS = names(
     updated_at
     """
 )
+# A CSAT survey response (List Survey Responses, `GET /api/v2/guide/survey_responses`): no time of its own; each
+# answer has created_at / updated_at. `survey_id` / `survey_version` are the older documented shape of `survey`.
+CSAT_SURVEY_RESPONSE_FIELDS = names(
+    """
+    id answers expires_at responder_id subject_zrns subjects survey survey_id survey_version
+    """
+)
+# The answer to the CSAT rating question (a skipped question is an answer of type `skipped`), the answer to the
+# open-ended comment question (its alias), and the subject that is a ticket (others: request, conversation).
+RATING_ANSWER = ElementWhere("answers", "type", "rating_scale", "answer to the rating question")
+COMMENT_ANSWER = ElementWhere("answers", "question.alias", "comment", "answer to the comment question")
+TICKET_SUBJECT = ElementWhere("subjects", "type", "ticket", "ticket subject")
+# Zendesk's CSAT rating scales have 2, 3 or 5 points, rated 1 (worst) to the number of points.
+RATING_SCALE = (1, 5)
+_RATINGS = elements_where("duckdb", RATING_ANSWER)
+_OPTIONS = f"json_array_length({_RATINGS}[1], '$.question.options')"
+_RATING = f"try_cast(trim({_RATINGS}[1] ->> '$.rating') as integer)"
+RATING_ANSWERED = RowRule(
+    bad_when=f"coalesce(len({_RATINGS}), 0) = 0",
+    reason="'answers has no answer of type rating_scale (the rating question was skipped or is missing)'",
+    description="a CSAT survey response has an answer of type `rating_scale` (the rating it counts by)",
+)
+# Where the answer carries its question's options (one per point of the scale), the rating is one of them.
+RATING_ON_SCALE = RowRule(
+    bad_when=f"coalesce({_RATING} > {_OPTIONS}, false)",
+    reason=(
+        f"'answers[type=rating_scale].rating ' || {_RATING} || ' is outside 1-' || {_OPTIONS} || "
+        "' (the question''s options)'"
+    ),
+    description="the rating is within its question's scale (the number of its `question.options`, where given)",
+)
+
 # Every object carries these; `updated_at` orders the versions of an object in staging.
 _TIMES = (iso_time("created_at", required=True, time_role="record"), iso_time("updated_at", time_role="record"))
 
@@ -161,5 +195,42 @@ ENTITIES = (
         key_name="satisfaction_rating_id",
         record_time="created_at",
         description="Zendesk satisfaction ratings (legacy CSAT): offered, or answered good / bad, per ticket.",
+    ),
+    EntitySpec(
+        source="zendesk",
+        entity="csat_survey_responses",
+        layout="json_object",
+        known_fields=CSAT_SURVEY_RESPONSE_FIELDS,
+        fields=(
+            integer("responder_id"),
+            iso_time("expires_at", time_role="schedule"),
+            text_list("subject_zrns"),
+            *in_element(TICKET_SUBJECT, "ticket_subject", integer("id")),
+            text("survey.id"),
+            integer("survey.version", bits=32),
+            lower("survey.state", ("enabled", "disabled")),
+            text("survey_id"),
+            integer("survey_version", bits=32),
+            json_array("answers", required=True),
+            *in_element(
+                RATING_ANSWER,
+                "rating_answer",
+                integer("rating", bits=32, minimum=RATING_SCALE[0], maximum=RATING_SCALE[1], required=True),
+                # Zendesk's own reading of the rating (good / bad), where the answer carries it.
+                lower("rating_category", ("good", "bad")),
+                lower("question.type"),
+                json_array("question.options"),
+                iso_time("created_at", required=True, time_role="record"),
+                iso_time("updated_at", time_role="record"),
+            ),
+            *in_element(COMMENT_ANSWER, "comment_answer", text("value")),
+        ),
+        rules=(RATING_ANSWERED, RATING_ON_SCALE),
+        key_name="survey_response_id",
+        record_time="rating_answer.created_at",
+        description=(
+            "Zendesk CSAT survey responses (customizable CSAT): the ticket subject, the rating on the survey's "
+            "scale (1 to 2, 3 or 5) and the comment; a response recurs on each day it changed."
+        ),
     ),
 )

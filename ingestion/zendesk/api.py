@@ -11,6 +11,11 @@
 - satisfaction_ratings: `GET /api/v2/satisfaction_ratings?start_time=<epoch>&page[size]=<n>` (cursor pagination,
   at most 100 a page): `links.next` while `meta.has_more`; incremental on `updated_at` (a rating changed from bad to
   good comes again, and staging keeps its latest version).
+- csat_survey_responses (customizable CSAT): `GET /api/v2/guide/survey_responses?filter[created_at_start]=<epoch>
+  &page[size]=<n>` (cursor pagination: `page[after]=<meta.after_cursor>` while `meta.has_more`). The filter is on
+  the response's creation, and a response can change until its `expires_at`: the next run starts at the creation of
+  the oldest response still open to change when this one fetched (else of the newest response). A response has no
+  time of its own: it lands on the day of its latest answer `updated_at`.
 Every object lands on the UTC day of its `updated_at`. Zendesk allows 10 incremental-export requests a minute.
 Auth: HTTP basic, `<agent email>/token` and the API token.
 """
@@ -39,12 +44,19 @@ TICKETS_PATH = "api/v2/incremental/tickets/cursor.json"
 USERS_PATH = "api/v2/incremental/users/cursor.json"
 ORGANIZATIONS_PATH = "api/v2/incremental/organizations.json"
 SATISFACTION_RATINGS_PATH = "api/v2/satisfaction_ratings"
+SURVEY_RESPONSES_PATH = "api/v2/guide/survey_responses"
 # Zendesk's cursor pagination answers at most 100 objects a page.
 MAX_CURSOR_PAGE_SIZE = 100
 
 
 def endpoints(settings: VendorSettings) -> list[str]:
-    return [f"/{TICKETS_PATH}", f"/{USERS_PATH}", f"/{ORGANIZATIONS_PATH}", f"/{SATISFACTION_RATINGS_PATH}"]
+    return [
+        f"/{TICKETS_PATH}",
+        f"/{USERS_PATH}",
+        f"/{ORGANIZATIONS_PATH}",
+        f"/{SATISFACTION_RATINGS_PATH}",
+        f"/{SURVEY_RESPONSES_PATH}",
+    ]
 
 
 # Zendesk refuses a start_time less than a minute old ("Too recent start_time"); a cursor that recent is moved
@@ -101,6 +113,53 @@ def _updated(obj: Any) -> datetime | None:
     return parse_time(obj.get("updated_at")) if isinstance(obj, dict) else None
 
 
+def response_times(response: Any) -> tuple[datetime | None, datetime | None]:
+    """A survey response's creation (its first answer's `created_at`) and last change (its latest answer's
+    `updated_at`, else `created_at`): the object carries no time of its own."""
+    answers = response.get("answers") if isinstance(response, dict) else None
+    answers = [a for a in answers if isinstance(a, dict)] if isinstance(answers, list) else []
+    created = [t for t in (parse_time(a.get("created_at")) for a in answers) if t is not None]
+    changed = [t for t in (parse_time(a.get("updated_at") or a.get("created_at")) for a in answers) if t is not None]
+    return min(created, default=None), max(changed, default=None)
+
+
+def _survey_responses_resource(settings: VendorSettings, client: RESTClient, fetched_at: datetime):
+    spec = get_entity("zendesk", "csat_survey_responses")
+    initial = 1 if settings.start is None else max(1, int(settings.start.timestamp()))
+    lookback = int(settings.lookback_seconds or 0)
+
+    @dlt.resource(name="csat_survey_responses", **MIRROR_HINTS)
+    def survey_responses() -> Iterator[list[dict]]:
+        # The cursor is kept in the resource state, committed with the load (a failed run keeps the old one).
+        state = dlt.current.resource_state()
+        start = max(1, int(state.get("created_at_start", initial)) - lookback)
+        open_to_change: datetime | None = None
+        newest: datetime | None = None
+        pages = client.paginate(
+            SURVEY_RESPONSES_PATH,
+            params={"filter[created_at_start]": start, "page[size]": min(settings.page_size, MAX_CURSOR_PAGE_SIZE)},
+            paginator=ZendeskAfterCursorPaginator(),
+            data_selector="survey_responses",
+        )
+        for page in pages:
+            rows = []
+            for response in page:
+                created, changed = response_times(response)
+                rows.append(mirror_row(spec, response, changed_at=changed, fetched_at=fetched_at))
+                if created is None:
+                    continue
+                newest = created if newest is None else max(newest, created)
+                expires = parse_time(response.get("expires_at"))
+                if expires is None or expires > fetched_at:
+                    open_to_change = created if open_to_change is None else min(open_to_change, created)
+            yield rows
+        resume = open_to_change or newest
+        if resume is not None:
+            state["created_at_start"] = max(1, int(resume.timestamp()))
+
+    return survey_responses
+
+
 def zendesk_source(settings: VendorSettings, session: Session, fetched_at: datetime) -> DltSource:
     auth = HttpBasicAuth(username=f"{settings.email}/token", password=settings.credentials[0].reveal())
     base_url = settings.base_url + "/"
@@ -114,7 +173,9 @@ def zendesk_source(settings: VendorSettings, session: Session, fetched_at: datet
         "on_cursor_value_missing": "include",
         "lag": settings.lookback_seconds,
     }
-    tickets = _tickets_resource(settings, RESTClient(base_url=base_url, auth=auth, session=session), fetched_at)
+    client = RESTClient(base_url=base_url, auth=auth, session=session)
+    tickets = _tickets_resource(settings, client, fetched_at)
+    survey_responses = _survey_responses_resource(settings, client, fetched_at)
     return rest_api_source(
         {
             "client": {"base_url": base_url, "auth": auth, "session": session},
@@ -153,6 +214,7 @@ def zendesk_source(settings: VendorSettings, session: Session, fetched_at: datet
                     },
                     "processing_steps": [{"map": mapper("zendesk", "satisfaction_ratings", "updated_at", fetched_at)}],
                 },
+                survey_responses,
             ],
         },
         name="zendesk",
@@ -218,6 +280,23 @@ class ZendeskLinksPaginator(BasePaginator):
         parts = urlsplit(self._next or "")
         request.url = urlunsplit(parts._replace(query=""))
         request.params = dict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+class ZendeskAfterCursorPaginator(BasePaginator):
+    """Zendesk cursor pagination by `page[after]` (survey responses): while `meta.has_more`, the same request again
+    with `page[after]` set to `meta.after_cursor` (the filters and `page[size]` kept)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cursor: str | None = None
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        meta = response.json().get("meta") or {}
+        self._cursor = meta.get("after_cursor")
+        self._has_next_page = bool(meta.get("has_more")) and bool(self._cursor)
+
+    def update_request(self, request: Request) -> None:
+        request.params["page[after]"] = self._cursor
 
 
 def read_settings(getenv: GetEnv) -> dict:

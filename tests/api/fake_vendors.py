@@ -200,6 +200,8 @@ class Zendesk(Vendor):
         self.organizations: dict[int, dict] = {}
         # Satisfaction ratings (tests/api/fake_zendesk_csat.py).
         self.satisfaction_ratings: dict[int, dict] = {}
+        # CSAT survey responses, by id (tests/api/fake_zendesk_csat_survey.py).
+        self.csat_survey_responses: dict[str, dict] = {}
         # The time-based export answers at most this many organizations per page (1000 on the real API).
         self.organizations_page_size = 1000
         self._ids = 1000
@@ -338,6 +340,10 @@ class Zendesk(Vendor):
                 from tests.api.fake_zendesk_csat import satisfaction_ratings_page
 
                 return satisfaction_ratings_page(self, query)
+            if path == "/api/v2/guide/survey_responses":
+                from tests.api.fake_zendesk_csat_survey import survey_responses_page
+
+                return survey_responses_page(self, query)
         return Answer(404, {"error": "InvalidEndpoint", "description": "Not found"})
 
     @staticmethod

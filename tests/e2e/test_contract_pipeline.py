@@ -29,6 +29,7 @@ from orchestration.defs.checks.freshness import marts_asset_keys
 from orchestration.defs.serving.assets import marts_published
 from tests.ingestion import catalogue as vendor
 from tests.ingestion import catalogue_delighted as delighted
+from tests.ingestion import catalogue_zendesk_csat as zendesk_csat
 from tests.ingestion.test_contract_properties import REJECT, dumps, expected, place
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +85,7 @@ def new_day(landing: Path) -> date:
 
 def undelivered_records(spec, day: date) -> list[dict]:
     """Valid records of an entity the demo does not deliver (SimpleSAT: its teams use it instead of Typeform; Zendesk
-    satisfaction ratings: the demo's help desk has CSAT off), in the
+    satisfaction ratings and CSAT survey responses: the demo's help desk has CSAT off), in the
     vendor's documented shape, so that every entity has a file on the new day."""
     at = f"{day.isoformat()}T10:00:00Z"
     if spec.key == "simplesat.responses":
@@ -105,6 +106,13 @@ def undelivered_records(spec, day: date) -> list[dict]:
         return [
             vendor.satisfaction_rating(9200 + n, score=score, created_at=at, updated_at=at)
             for n, score in enumerate(("good", "bad", "offered"))
+        ]
+    if spec.key == "zendesk.csat_survey_responses":
+        return [
+            zendesk_csat.csat_survey_response(
+                f"01JP{n:022d}", 9250 + n, [zendesk_csat.rating_answer(rating, at, points=5)]
+            )
+            for n, rating in enumerate((5, 3, 1))
         ]
     raise AssertionError(f"{spec.key}: the demo delivers no file of it; give it records here")
 

@@ -54,14 +54,15 @@ def test_every_source_is_fresh_after_a_run_and_errors_when_stale(full_run, tmp_p
         }
     fresh = source_freshness(warehouse, tmp_path / "fresh.json")
     assert set(fresh) == expected
-    # The demo delivers every source but SimpleSAT, Delighted and Zendesk satisfaction ratings (its help desk has CSAT
-    # off); dbt calls a source that never loaded a row an error.
+    # The demo delivers every source but SimpleSAT, Delighted and Zendesk satisfaction ratings and CSAT survey
+    # responses (its help desk has CSAT off); dbt calls a source that never loaded a row an error.
     undelivered = {
         "simplesat.responses",
         "delighted.survey_responses",
         "delighted.unsubscribes",
         "delighted.bounces",
         "zendesk.satisfaction_ratings",
+        "zendesk.csat_survey_responses",
     }
     assert expected - delivered == undelivered
     assert {name: status for name, status in fresh.items() if name in delivered} == dict.fromkeys(delivered, "pass")

@@ -4,7 +4,8 @@ loader and dbt into csat_by_period.
 Zendesk: tickets carrying `satisfaction_rating` {id, score, comment, reason} (Tickets API) and the Satisfaction
 Ratings API objects (id, ticket_id, score good/bad/offered/unoffered, group_id and assignee_id at rating time,
 created_at, updated_at); a rating changed from bad to good lands again on its change day; a ticket rated with no
-rating object loaded counts from the ticket. SimpleSAT: CSAT survey responses (1-5) about Zendesk tickets
+rating object loaded counts from the ticket. CSAT survey responses (customizable CSAT, List Survey Responses): a
+ticket's latest response counts instead of its legacy rating, satisfied at the top of its scale. SimpleSAT: CSAT survey responses (1-5) about Zendesk tickets
 (`ticket.external_id`), with a primary team member or none. The expected figures are computed here from the
 landing files by the documented rules (docs/metrics.md "CSAT"), not by the models.
 """
@@ -73,8 +74,12 @@ def expected_ratings(landing: Path) -> list[dict]:
     plan = {"acc_a": "none", "acc_b": "unknown"}
     objects = latest(read(landing, "zendesk", "satisfaction_ratings"), "updated_at")
     by_ticket = {r["ticket_id"]: r for r in objects.values()}
-    ratings = []
+    surveyed = survey_ratings(landing, tickets, by_ticket)
+    answered_by_survey = {r["ticket"] for r in surveyed}
+    ratings = list(surveyed)
     for ticket_id, current in tickets.items():
+        if ticket_id in answered_by_survey:
+            continue  # the survey response counts instead
         obj = by_ticket.get(ticket_id)
         score = obj["score"] if obj else (current["satisfaction_rating"] or {}).get("score")
         if score not in ("offered", "good", "bad"):
@@ -131,6 +136,50 @@ def expected_ratings(landing: Path) -> list[dict]:
     return ratings
 
 
+def survey_ratings(landing: Path, tickets: dict, legacy: dict) -> list[dict]:
+    """Zendesk CSAT survey responses as docs/metrics.md counts them: the latest landing of each response, a ticket's
+    latest response; satisfied = Zendesk's rating_category, else the top of the scale (2 of 2, 3 of 3, 4-5)."""
+    responses: dict = {}
+    for response in read(landing, "zendesk", "csat_survey_responses"):  # day order: the last landing wins
+        responses[response["id"]] = response
+    by_ticket: dict = {}
+    for response in responses.values():
+        subject = next((s for s in response["subjects"] if s["type"] == "ticket"), None)
+        key = int(subject["id"]) if subject else response["id"]
+        answer = next(a for a in response["answers"] if a["type"] == "rating_scale")
+        if key not in by_ticket or answer["created_at"] > by_ticket[key][0]["created_at"]:
+            by_ticket[key] = (answer, int(subject["id"]) if subject else None)
+    ratings = []
+    for answer, ticket_id in by_ticket.values():
+        rating, points = answer["rating"], len(answer["question"].get("options", []))
+        if answer.get("rating_category") in ("good", "bad"):
+            satisfied = answer["rating_category"] == "good"
+        else:
+            satisfied = rating == points if points in (2, 3) else 4 <= rating <= 5
+        known, old = ticket_id in tickets, legacy.get(ticket_id)
+        group = old["group_id"] if old else tickets[ticket_id]["group_id"] if known else None
+        agent = old["assignee_id"] if old else tickets[ticket_id]["assignee_id"] if known else None
+        ratings.append(
+            {
+                "source": "zendesk",
+                "at": answer["created_at"],
+                "offered": True,
+                "answered": True,
+                "satisfied": satisfied,
+                "ticket": ticket_id,
+                "group": "unknown" if group is None else str(group),
+                "agent": "unknown" if agent is None else str(agent),
+                "ticket_category": ("refund_related" if "refund" in tickets[ticket_id]["tags"] else "other")
+                if known
+                else "no_ticket",
+                "plan": {"acc_a": "none", "acc_b": "unknown"}[ORGS[tickets[ticket_id]["organization_id"]]]
+                if known
+                else "unknown",
+            }
+        )
+    return ratings
+
+
 def expected_month_rows(landing: Path) -> dict[tuple, tuple]:
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in expected_ratings(landing):
@@ -158,16 +207,20 @@ def expected_month_rows(landing: Path) -> dict[tuple, tuple]:
 def test_the_reference_reads_the_files_as_written(landing):
     ratings = expected_ratings(landing)
     zendesk = sorted(
-        (r["ticket"], r["answered"], r["satisfied"], r["agent"]) for r in ratings if r["source"] == "zendesk"
+        (r["ticket"] or 0, r["answered"], r["satisfied"], r["agent"]) for r in ratings if r["source"] == "zendesk"
     )
     # 1002 changed from bad to good counts once, as good; 1004 keeps its agent at rating time; 1006 unoffered is out.
+    # Survey responses: 1005 3 of 3 (good) and 1007 2 of 5 (bad) instead of their legacy ratings, with the legacy
+    # rating's agent; 1010 changed from 4 to 1 (bad); the conversation (0) good.
     assert zendesk == [
+        (0, True, True, "unknown"),
         (1001, True, True, "71"),
         (1002, True, True, "72"),
         (1003, False, False, "71"),
         (1004, True, False, "72"),
         (1005, True, True, "71"),
-        (1007, False, False, "72"),
+        (1007, True, False, "72"),
+        (1010, True, False, "unknown"),
     ]
     assert sorted((r["ticket"] or 0, r["satisfied"], r["agent"]) for r in ratings if r["source"] == "simplesat") == [
         (0, False, "unknown"),
@@ -192,6 +245,8 @@ def test_csat_by_month_matches_the_landing_files(warehouse, landing):
         assert got[key] == values, key
     march = got[(date(2026, 3, 1), "zendesk", "overall", "all")]
     assert march[:3] == (4, 3, 2)  # 1001 good, 1002 bad->good, 1003 offered, 1004 bad
+    # April, Zendesk: 1005 (3 of 3) good, 1007 (2 of 5) bad, 1010 (changed to 1) bad, the conversation good.
+    assert got[(date(2026, 4, 1), "zendesk", "overall", "all")][:3] == (4, 4, 2)
 
 
 def test_the_interval_is_adjusted_wald(warehouse, landing):
@@ -275,4 +330,5 @@ def test_the_csat_unit_tests_pass(warehouse, tmp_path):
     assert statuses == {
         "csat_zendesk_rating_changed_from_bad_to_good_counts_once_as_good": "pass",
         "csat_offered_only_is_not_answered": "pass",
+        "csat_zendesk_survey_response_counts_once_instead_of_the_legacy_rating": "pass",
     }

@@ -1,6 +1,7 @@
 """The landing files of tests/e2e/test_zendesk_csat.py: Zendesk tickets with `satisfaction_rating`, Satisfaction
-Ratings API objects, ticket metrics, users and organizations; SimpleSAT CSAT and CES responses about those tickets;
-one Stripe customer. Shapes from the vendors' API references (tests/ingestion/catalogue.py)."""
+Ratings API objects, CSAT survey responses (customizable CSAT), ticket metrics, users and organizations; SimpleSAT
+CSAT and CES responses about those tickets; one Stripe customer. Shapes from the vendors' API references
+(tests/ingestion/catalogue.py, tests/ingestion/catalogue_zendesk_csat.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from tests.e2e.landing_files import write_jsonl
 from tests.ingestion.catalogue import satisfaction_rating, simplesat, simplesat_answer
+from tests.ingestion.catalogue_zendesk_csat import comment_answer, csat_survey_response, rating_answer
 
 ORGS = {361: "acc_a", 362: "acc_b"}  # acc_a has a Stripe customer (plan 'none'), acc_b none (plan 'unknown')
 USERS = {5001: (361, "ana@a.example"), 5002: (362, "bo@b.example")}
@@ -72,6 +74,12 @@ def csat_response(number, choice, created, ticket_id, member, email, metric="csa
     obj["ticket"] = None if ticket_id is None else {**obj["ticket"], "external_id": str(ticket_id)}
     obj["team_members"] = None if member is None else [{**obj["team_members"][0], "external_id": member}]
     return obj
+
+
+def survey_response(response_id, ticket_id, rating, at, updated=None, points=None, comment=None, **answer):
+    """A CSAT survey response (List Survey Responses): the rating answer given at `at`, changed at `updated`."""
+    answers = [rating_answer(rating, at, updated, points, **answer), comment_answer(comment, updated or at)]
+    return csat_survey_response(response_id, ticket_id, answers, expires_at="2026-04-30T00:00:00.000Z")
 
 
 def good(rating_id):
@@ -239,6 +247,40 @@ def write_landing(landing: Path) -> Path:
         "2026-04-03",
         [
             rating(5007, 1007, "offered", "2026-04-03T10:00:00Z", 11, 72),
+        ],
+    )
+    # Customizable CSAT in April. 1007 (offered) answered 2 of 5 and 1005 (good on the ticket) 3 of 3: each counts
+    # once, as its survey response. 1010 answered 4 then changed to 1 the next day (lands again); a conversation
+    # (no ticket) rated 5, Zendesk's category given.
+    write_jsonl(
+        landing,
+        "zendesk",
+        "csat_survey_responses",
+        "2026-04-04",
+        [
+            survey_response("01JR7000000000000000000007", 1007, 2, "2026-04-03T12:00:00Z", points=5),
+            survey_response("01JR5000000000000000000005", 1005, 3, "2026-04-04T10:00:00Z", points=3, comment="Fine"),
+        ],
+    )
+    write_jsonl(
+        landing,
+        "zendesk",
+        "csat_survey_responses",
+        "2026-04-05",
+        [
+            survey_response("01JRA000000000000000000010", 1010, 4, "2026-04-05T10:00:00Z"),
+            survey_response(
+                "01JRC00000000000000000000C", None, 5, "2026-04-05T11:00:00Z", comment="Great", rating_category="good"
+            ),
+        ],
+    )
+    write_jsonl(
+        landing,
+        "zendesk",
+        "csat_survey_responses",
+        "2026-04-06",
+        [
+            survey_response("01JRA000000000000000000010", 1010, 1, "2026-04-05T10:00:00Z", "2026-04-06T09:00:00Z"),
         ],
     )
     write_jsonl(

@@ -2044,3 +2044,8 @@ CASES: list[Case] = [
 from tests.ingestion.catalogue_delighted import delighted_cases  # noqa: E402
 
 CASES += delighted_cases()
+
+# Zendesk's CSAT survey responses (customizable CSAT): builders and cases in their own module.
+from tests.ingestion.catalogue_zendesk_csat import zendesk_csat_cases  # noqa: E402
+
+CASES += zendesk_csat_cases()

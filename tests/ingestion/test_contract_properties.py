@@ -33,6 +33,7 @@ from ingestion.simplesat import SCORE_SCALES
 from ingestion.stripe.currencies import STRIPE_MINOR_UNITS
 from tests.ingestion import catalogue as vendor
 from tests.ingestion import catalogue_delighted as delighted
+from tests.ingestion import catalogue_zendesk_csat as zendesk_csat
 
 DAY = date(2026, 3, 2)
 SETTINGS = load_settings()
@@ -438,6 +439,12 @@ def base_record(spec) -> dict:
         "zendesk.users": lambda: vendor.user(1),
         "zendesk.organizations": lambda: vendor.organization(1),
         "zendesk.satisfaction_ratings": lambda: vendor.satisfaction_rating(1),
+        "zendesk.csat_survey_responses": lambda: zendesk_csat.csat_survey_response(
+            answers=[
+                zendesk_csat.rating_answer(4, points=5, rating_category="good"),
+                zendesk_csat.comment_answer("Thanks"),
+            ]
+        ),
         "stripe.customers": lambda: vendor.customer("cus_1"),
         "stripe.products": lambda: vendor.product("prod_1"),
         "stripe.coupons": lambda: vendor.coupon("SPRING"),

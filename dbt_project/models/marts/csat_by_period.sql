@@ -1,6 +1,7 @@
 -- CSAT per UTC calendar period (day, week from Monday, month, quarter), rating source and segment.
--- Ratings: int_csat_ratings_unioned (Zendesk satisfaction ratings and CSAT survey responses), each in the period of
--- its rated_at (a Zendesk rating: when it was created, i.e. offered; a survey answer: when submitted).
+-- Ratings: int_csat_ratings_unioned (Zendesk satisfaction ratings and CSAT survey responses, and CSAT survey
+-- answers), each in the period of its rated_at (a Zendesk rating: when it was created, i.e. offered; a Zendesk CSAT
+-- survey response: when the rating was given; a survey answer: when submitted).
 -- source: 'zendesk', a survey source ('simplesat', ...), or 'all' (every source together).
 -- Segments: overall ('all'), group (Zendesk group id at rating time), agent (assignee at rating time, or SimpleSAT's
 -- primary team member), ticket_category ('refund_related' / 'other' / 'no_ticket'), plan (at rating time); a

@@ -5,13 +5,22 @@
 -- with the group and assignee at rating time; its score is the ticket's when the ticket changed after the rating
 -- object was last loaded with the same rating id (a rating changed from bad to good counts once, as good). A
 -- ticket rated without a loaded rating object counts from the ticket: its current group and assignee, rated when
--- the rating id was first seen on the ticket. Surveys: satisfied = 4-5 (macro csat_is_satisfied); the agent and
--- group come from int_survey_responses_attributed, the plan from the response's account.
+-- the rating id was first seen on the ticket. Zendesk CSAT survey responses (customizable CSAT) are Zendesk ratings
+-- too: a ticket's latest response counts instead of its legacy rating (object or ticket), which Zendesk derives from
+-- it as good / bad; satisfied as Zendesk maps the scale (macro zendesk_csat_is_satisfied), group and agent those of
+-- the legacy rating where there is one, else the ticket's. Surveys: satisfied = 4-5 (macro csat_is_satisfied); the
+-- agent and group come from int_survey_responses_attributed, the plan from the response's account.
 with
 
 satisfaction_ratings as (
 
     select * from {{ ref('stg_zendesk__satisfaction_ratings') }}
+
+),
+
+csat_survey_responses as (
+
+    select * from {{ ref('stg_zendesk__csat_survey_responses') }}
 
 ),
 
@@ -78,7 +87,8 @@ zendesk_from_objects as (
         end as zendesk_score,
         ratings_ranked.created_at as rated_at,
         ratings_ranked.group_id,
-        cast(ratings_ranked.assignee_id as {{ dbt.type_string() }}) as agent_id
+        cast(ratings_ranked.assignee_id as {{ dbt.type_string() }}) as agent_id,
+        cast(null as integer) as score
     from ratings_ranked
     left join support_tickets
         on ratings_ranked.ticket_id = support_tickets.ticket_id
@@ -94,7 +104,8 @@ zendesk_from_tickets as (
         support_tickets.satisfaction_score as zendesk_score,
         coalesce(support_tickets.satisfaction_rating_seen_at, support_tickets.updated_at) as rated_at,
         support_tickets.group_id,
-        cast(support_tickets.assignee_id as {{ dbt.type_string() }}) as agent_id
+        cast(support_tickets.assignee_id as {{ dbt.type_string() }}) as agent_id,
+        cast(null as integer) as score
     from support_tickets
     left join satisfaction_ratings
         on support_tickets.ticket_id = satisfaction_ratings.ticket_id
@@ -104,11 +115,67 @@ zendesk_from_tickets as (
 
 ),
 
-zendesk_ratings as (
+legacy_ratings as (
 
     select * from zendesk_from_objects
     union all
     select * from zendesk_from_tickets
+
+),
+
+-- A ticket's latest survey response; a response about no ticket (a conversation) counts on its own.
+survey_responses_ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by coalesce(cast(ticket_id as {{ dbt.type_string() }}), survey_response_id)
+            order by created_at desc nulls last, updated_at desc nulls last, survey_response_id desc
+        ) as response_rank
+    from csat_survey_responses
+
+),
+
+zendesk_from_survey_responses as (
+
+    select
+        survey_responses_ranked.survey_response_id as rating_id,
+        survey_responses_ranked.ticket_id,
+        case
+            when
+                {{ zendesk_csat_is_satisfied(
+                    'survey_responses_ranked.rating',
+                    'survey_responses_ranked.rating_scale_points',
+                    'survey_responses_ranked.rating_category'
+                ) }}
+                then 'good'
+            else 'bad'
+        end as zendesk_score,
+        survey_responses_ranked.created_at as rated_at,
+        coalesce(legacy_ratings.group_id, support_tickets.group_id) as group_id,
+        coalesce(
+            legacy_ratings.agent_id, cast(support_tickets.assignee_id as {{ dbt.type_string() }})
+        ) as agent_id,
+        survey_responses_ranked.rating as score
+    from survey_responses_ranked
+    left join legacy_ratings
+        on survey_responses_ranked.ticket_id = legacy_ratings.ticket_id
+    left join support_tickets
+        on survey_responses_ranked.ticket_id = support_tickets.ticket_id
+    where survey_responses_ranked.response_rank = 1
+
+),
+
+-- The survey response wins: a ticket's legacy rating counts only when the ticket has no survey response.
+zendesk_ratings as (
+
+    select legacy_ratings.*
+    from legacy_ratings
+    left join zendesk_from_survey_responses
+        on legacy_ratings.ticket_id = zendesk_from_survey_responses.ticket_id
+    where zendesk_from_survey_responses.ticket_id is null
+    union all
+    select * from zendesk_from_survey_responses
 
 ),
 
@@ -123,7 +190,8 @@ zendesk_with_plan as (
         zendesk_ratings.ticket_id,
         zendesk_ratings.rated_at,
         zendesk_ratings.zendesk_score,
-        cast(null as integer) as score,
+        -- A CSAT survey response's rating on its scale; null for a legacy rating.
+        zendesk_ratings.score,
         true as is_offered,
         zendesk_ratings.zendesk_score in ('good', 'bad') as is_answered,
         zendesk_ratings.zendesk_score = 'good' as is_satisfied,
