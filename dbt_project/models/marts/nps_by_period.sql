@@ -82,8 +82,13 @@ responses_ranked as (
     select
         responses_periodized.*,
         row_number() over (
-            partition by period_grain, period_start, segment_type, segment_value, respondent_key
-            order by responded_at desc, response_id desc
+            partition by
+                responses_periodized.period_grain,
+                responses_periodized.period_start,
+                responses_periodized.segment_type,
+                responses_periodized.segment_value,
+                responses_periodized.respondent_key
+            order by responses_periodized.responded_at desc, responses_periodized.response_id desc
         ) as respondent_answer_rank
     from responses_periodized
 
