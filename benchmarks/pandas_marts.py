@@ -3,8 +3,9 @@
 A direct translation of dbt_project/models/marts/nps_by_period.sql and ces_by_period.sql with the macros they
 use (macros/nps.sql, segments.sql, dates.sql, median.sql): the same filters, the same segment unpivot
 ('overall' = 'all', a missing attribute = 'unknown'), the same UTC period grains (weeks from Monday), the same
-adjusted-Wald interval and continuous medians, the same null handling. The period grains and segment types are
-read from the dbt project's vars, so both sides always compute the same rows.
+adjusted-Wald interval and continuous medians, the same null handling, each respondent's latest response (ties: the
+greatest response_id) and the same complete periods (last day on or before the latest response's day). The period
+grains and segment types are read from the dbt project's vars, so both sides always compute the same rows.
 
 `load_inputs` fetches the upstream tables once (only the columns needed); the two mart functions then work on
 those DataFrames in memory with groupby / merge / melt / concat, no Python loops over rows.
@@ -24,8 +25,9 @@ import yaml
 from settings import DBT_PROJECT_DIR
 
 KEYS = ["period_grain", "period_start", "segment_type", "segment_value"]
+PERIOD_COLUMNS = ["period_grain", "period_start", "period_end", "is_complete_period", "segment_type", "segment_value"]
 NPS_COLUMNS = [
-    *KEYS,
+    *PERIOD_COLUMNS,
     "responses",
     "promoters",
     "passives",
@@ -35,9 +37,16 @@ NPS_COLUMNS = [
     "nps_ci_high",
     "sends",
     "response_rate",
+    "respondents",
+    "respondent_promoters",
+    "respondent_passives",
+    "respondent_detractors",
+    "respondent_nps",
+    "respondent_nps_ci_low",
+    "respondent_nps_ci_high",
 ]
 CES_COLUMNS = [
-    *KEYS,
+    *PERIOD_COLUMNS,
     "responses",
     "ces_mean",
     "ces_easy_share",
@@ -72,8 +81,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     attributes = ", ".join(_attribute_columns(segment_types()))
     queries = {
         "survey_responses": f"""
-            select response_id, survey_type, responded_at, nps_category, is_promoter, is_passive, is_detractor,
-                   score, ces_is_easy, ticket_id, {attributes}
+            select response_id, survey_type, responded_at, response_date, respondent_key, nps_category, is_promoter,
+                   is_passive, is_detractor, score, ces_is_easy, ticket_id, {attributes}
             from marts.fct_survey_responses
         """,
         "survey_events": f"select event_type, survey_type, event_at, {attributes} "
@@ -121,6 +130,28 @@ def _segmented_by_period(frame: pd.DataFrame, timestamp: str, types: list[str], 
     )
 
 
+def _with_period_end(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """`frame` (with KEYS) plus period_end, the period's last day, and is_complete_period: period_end on or before
+    the data's as-of date (macros/dates.sql)."""
+    start = pd.to_datetime(frame["period_start"]).astype("datetime64[us]")
+    grain = frame["period_grain"]
+    ends = {
+        "day": start,
+        "week": start + pd.Timedelta(days=6),
+        "month": start + pd.offsets.MonthEnd(0),
+        "quarter": start + pd.offsets.QuarterEnd(0),
+    }
+    end = start.copy()
+    for name, value in ends.items():
+        end = end.where(grain != name, value)
+    return frame.assign(period_end=end.astype("datetime64[us]"), is_complete_period=end <= as_of)
+
+
+def _as_of(responses: pd.DataFrame) -> pd.Timestamp:
+    """The data's as-of date: the latest response_date of any survey type."""
+    return pd.Timestamp(responses["response_date"].max())
+
+
 def _as_flag(column: pd.Series) -> pd.Series:
     """A nullable boolean as plain bool, null counting as false (`count(case when x then 1 end)`)."""
     return column.fillna(False).astype(bool)
@@ -140,6 +171,7 @@ def nps_by_period(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """marts.nps_by_period: NPS responses and sends per period grain, period start and segment."""
     types = segment_types()
     responses = inputs["survey_responses"]
+    as_of = _as_of(responses)
     responses = responses[
         (responses["survey_type"] == "nps") & responses["nps_category"].notna() & responses["responded_at"].notna()
     ].assign(
@@ -161,15 +193,38 @@ def nps_by_period(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
         )
     )
     send_counts = _segmented_by_period(sends, "event_at", types, []).groupby(KEYS).size().rename("sends")
+    # Each respondent's latest response per period and segment (ties: the greatest response_id).
+    latest = (
+        _segmented_by_period(
+            responses,
+            "responded_at",
+            types,
+            ["response_id", "respondent_key", "responded_at", "is_promoter", "is_passive", "is_detractor"],
+        )
+        .sort_values(["responded_at", "response_id"], ascending=False)
+        .drop_duplicates([*KEYS, "respondent_key"])
+    )
+    respondent_counts = latest.groupby(KEYS).agg(
+        respondents=("is_promoter", "size"),
+        respondent_promoters=("is_promoter", "sum"),
+        respondent_passives=("is_passive", "sum"),
+        respondent_detractors=("is_detractor", "sum"),
+    )
 
     # Every period and segment with responses or sends: an outer join on the keys, missing counts 0.
-    counts = pd.concat([response_counts, send_counts], axis=1).fillna(0).astype("int64").reset_index()
+    counts = (
+        pd.concat([response_counts, send_counts, respondent_counts], axis=1).fillna(0).astype("int64").reset_index()
+    )
     n, p, d = counts["responses"], counts["promoters"], counts["detractors"]
     counts["nps"] = (100 * (p - d).astype("float64") / n).where(n > 0)
     counts["nps_ci_low"] = _nps_ci_bound(p, d, n, -1.0)
     counts["nps_ci_high"] = _nps_ci_bound(p, d, n, +1.0)
     counts["response_rate"] = (n.astype("float64") / counts["sends"]).where(counts["sends"] > 0)
-    return counts[NPS_COLUMNS]
+    m, p, d = counts["respondents"], counts["respondent_promoters"], counts["respondent_detractors"]
+    counts["respondent_nps"] = (100 * (p - d).astype("float64") / m).where(m > 0)
+    counts["respondent_nps_ci_low"] = _nps_ci_bound(p, d, m, -1.0)
+    counts["respondent_nps_ci_high"] = _nps_ci_bound(p, d, m, +1.0)
+    return _with_period_end(counts, as_of)[NPS_COLUMNS]
 
 
 def ces_by_period(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -177,6 +232,7 @@ def ces_by_period(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     plus ticket_category and agent), with the medians of the distinct linked tickets' reply and resolution minutes."""
     types = [*segment_types(), "ticket_category", "agent"]
     responses = inputs["survey_responses"]
+    as_of = _as_of(responses)
     responses = responses[
         (responses["survey_type"] == "ces") & responses["score"].notna() & responses["responded_at"].notna()
     ]
@@ -216,7 +272,7 @@ def ces_by_period(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
             median_resolution_minutes=("full_resolution_minutes", "median"),
         )
     )
-    return response_stats.join(ticket_stats, how="left").reset_index()[CES_COLUMNS]
+    return _with_period_end(response_stats.join(ticket_stats, how="left").reset_index(), as_of)[CES_COLUMNS]
 
 
 def duckdb_seconds(con: duckdb.DuckDBPyConnection, sql: str, repeats: int = 1) -> float:

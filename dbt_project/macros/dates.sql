@@ -61,3 +61,28 @@
         interval 1 {{ datepart }}
     )) as period_start
 {%- endmacro %}
+
+{#- Last day (a date, inclusive) of the period of grain `grain` ('day', 'week', 'month', 'quarter') that starts on
+    the date `start`. -#}
+{% macro period_end(grain, start) -%}
+    case {{ grain }}
+        when 'day' then cast({{ start }} as date)
+        when 'week' then cast({{ dbt.dateadd('day', 6, start) }} as date)
+        when 'month' then cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, start)) }} as date)
+        when 'quarter' then cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, start)) }} as date)
+    end
+{%- endmacro %}
+
+{#- The data's as-of date, the one definition: the UTC day of the latest survey response of any type
+    (max(response_date) of `survey_responses`, a relation or CTE of fct_survey_responses rows), as a scalar
+    subquery. program_summary.last_response_date is this date, and the report draws a period whose last day is after
+    it as partial (report/queries.py as_of, report/periods.py). -#}
+{% macro data_as_of_date(survey_responses) -%}
+    (select max(response_date) from {{ survey_responses }})
+{%- endmacro %}
+
+{#- True when the period (grain, start) is over by the data's as-of date: its last day is on or before it. Null
+    without an as-of date (no response at all). -#}
+{% macro is_complete_period(grain, start, survey_responses) -%}
+    ({{ period_end(grain, start) }} <= {{ data_as_of_date(survey_responses) }})
+{%- endmacro %}

@@ -28,6 +28,16 @@ def period_start(day: date, grain: str) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
+def period_end(start: date, grain: str) -> date:
+    """The period's last day (inclusive)."""
+    if grain == "day":
+        return start
+    if grain == "week":
+        return start + timedelta(days=6)
+    months = start.month - 1 + (1 if grain == "month" else 3)
+    return date(start.year + months // 12, months % 12 + 1, 1) - timedelta(days=1)
+
+
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
@@ -95,6 +105,18 @@ class Reference:
             return response.account_id
         return self.account_of_email.get((response.email or "").strip().lower())
 
+    def respondent(self, response: Response) -> tuple[str, str]:
+        """Who answered: the lower-cased email, else the account the answer is tied to, else the response."""
+        email = (response.email or "").strip().lower()
+        if email:
+            return ("email", email)
+        account = self.resolve(response)
+        return ("account", account) if account else ("response", response.response_id)
+
+    def as_of(self) -> date:
+        """The data's as-of date: the day of the latest response of any survey type."""
+        return max(response.responded_at.date() for response in self.responses)
+
 
 def build(landing: Path, nps_ref: str = "nps_score") -> Reference:
     responses: list[Response] = []
@@ -154,10 +176,13 @@ def build(landing: Path, nps_ref: str = "nps_score") -> Reference:
 
 
 def nps_by_period(reference: Reference, segment_types: tuple[str, ...]) -> dict[tuple, dict]:
-    """(grain, period_start, segment_type, segment_value) -> counts, nps, interval, sends, response_rate."""
+    """(grain, period_start, segment_type, segment_value) -> counts, nps, interval, sends, response_rate, the
+    respondent figures (each respondent's latest answer in the cell, ties to the greatest response id) and
+    period_end / is_complete_period."""
     cells: dict[tuple, dict] = defaultdict(
         lambda: {"responses": 0, "promoters": 0, "passives": 0, "detractors": 0, "sends": 0}
     )
+    latest: dict[tuple, dict[tuple, Response]] = defaultdict(dict)
 
     def segment_values(record: dict) -> list[tuple[str, str]]:
         values = {
@@ -176,18 +201,37 @@ def nps_by_period(reference: Reference, segment_types: tuple[str, ...]) -> dict[
                 cell = cells[(grain, period_start(response.responded_at.date(), grain), *segment)]
                 cell["responses"] += 1
                 cell[category] += 1
+                key = (grain, period_start(response.responded_at.date(), grain), *segment)
+                who = reference.respondent(response)
+                kept = latest[key].get(who)
+                if kept is None or (response.responded_at, response.response_id) > (
+                    kept.responded_at,
+                    kept.response_id,
+                ):
+                    latest[key][who] = response
     for send in reference.nps_sends:
         record = {"channel": send["channel"], "survey_kind": send["survey_kind"], "touchpoint": send["touchpoint"]}
         for grain in GRAINS:
             for segment in segment_values(record):
                 cells[(grain, period_start(parse_time(send["sent_at"]).date(), grain), *segment)]["sends"] += 1
-    for cell in cells.values():
+    as_of = reference.as_of()
+    for key, cell in cells.items():
         n = cell["responses"]
         cell["nps"] = 100 * (cell["promoters"] - cell["detractors"]) / n if n else None
         cell["nps_ci_low"], cell["nps_ci_high"] = (
             nps_interval(cell["promoters"], cell["detractors"], n) if n else (None, None)
         )
         cell["response_rate"] = n / cell["sends"] if cell["sends"] else None
+        scores = [response.score for response in latest[key].values()]
+        m, promoters, detractors = len(scores), sum(s >= 9 for s in scores), sum(s <= 6 for s in scores)
+        cell["respondents"], cell["respondent_promoters"], cell["respondent_detractors"] = m, promoters, detractors
+        cell["respondent_passives"] = m - promoters - detractors
+        cell["respondent_nps"] = 100 * (promoters - detractors) / m if m else None
+        cell["respondent_nps_ci_low"], cell["respondent_nps_ci_high"] = (
+            nps_interval(promoters, detractors, m) if m else (None, None)
+        )
+        cell["period_end"] = period_end(key[1], key[0])
+        cell["is_complete_period"] = cell["period_end"] <= as_of
     return dict(cells)
 
 
@@ -208,6 +252,7 @@ def ces_by_period(reference: Reference, landing: Path, refund_tag: str = "refund
             groups[(grain, start, "overall", "all")].append(response)
             groups[(grain, start, "ticket_category", category)].append(response)
     result = {}
+    as_of = reference.as_of()
     for key, members in groups.items():
         linked = {m.ticket_id for m in members if m.ticket_id in metrics}
         first_reply = [metrics[t]["reply_time_in_minutes"]["calendar"] for t in linked]
@@ -220,5 +265,7 @@ def ces_by_period(reference: Reference, landing: Path, refund_tag: str = "refund
             "ces_easy_share": sum(m.score >= 5 for m in members) / len(members),
             "median_first_reply_minutes": statistics.median(first_reply) if first_reply else None,
             "median_resolution_minutes": statistics.median(resolution) if resolution else None,
+            "period_end": period_end(key[1], key[0]),
+            "is_complete_period": period_end(key[1], key[0]) <= as_of,
         }
     return result

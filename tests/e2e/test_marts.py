@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -22,8 +23,25 @@ NPS_COLUMNS = (
     "nps_ci_high",
     "sends",
     "response_rate",
+    "respondents",
+    "respondent_promoters",
+    "respondent_passives",
+    "respondent_detractors",
+    "respondent_nps",
+    "respondent_nps_ci_low",
+    "respondent_nps_ci_high",
+    "period_end",
+    "is_complete_period",
 )
-CES_COLUMNS = ("responses", "ces_mean", "ces_easy_share", "median_first_reply_minutes", "median_resolution_minutes")
+CES_COLUMNS = (
+    "responses",
+    "ces_mean",
+    "ces_easy_share",
+    "median_first_reply_minutes",
+    "median_resolution_minutes",
+    "period_end",
+    "is_complete_period",
+)
 
 
 def query(warehouse: Path, sql: str) -> list[dict]:
@@ -36,6 +54,8 @@ def query(warehouse: Path, sql: str) -> list[dict]:
 def same(actual, expected) -> bool:
     if expected is None or actual is None:
         return actual is None and expected is None
+    if isinstance(expected, bool | date):
+        return type(actual) is type(expected) and actual == expected
     return math.isclose(float(actual), float(expected), rel_tol=1e-9, abs_tol=1e-9)
 
 
@@ -67,6 +87,18 @@ def test_nps_by_period_matches_reference(full_run, ref):
         if not same(actual[key][column], expected[key][column])
     ]
     assert mismatches == []
+
+
+def test_the_demo_exercises_respondents_and_partial_periods(ref):
+    """The comparison above means something: some respondents answer more than once in a period (so respondent and
+    response figures differ), and the latest week and quarter are incomplete while earlier ones are complete (the
+    demo ends on 31 October, so October itself is complete)."""
+    expected = reference.nps_by_period(ref, ("overall",))
+    assert any(cell["respondents"] < cell["responses"] for cell in expected.values())
+    assert any(cell["respondent_nps"] != cell["nps"] for cell in expected.values())
+    for grain in ("week", "quarter"):
+        flags = [cell["is_complete_period"] for key, cell in sorted(expected.items()) if key[0] == grain]
+        assert flags[-1] is False and True in flags, grain
 
 
 def test_every_segmentation_partitions_the_overall_numbers(full_run):

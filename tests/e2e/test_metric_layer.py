@@ -229,3 +229,20 @@ def test_respondent_nps_keeps_each_respondents_latest_answer_in_the_month(
         nps = 100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
         assert int(float(got[period]["respondents"])) == len(scores), period
         assert float(got[period]["respondent_nps"]) == pytest.approx(nps, abs=1e-9), period
+
+
+def test_respondent_nps_by_month_equals_nps_by_period(project: Path, full_run: Path, tmp_path: Path):
+    """One respondent definition: the semantic layer's respondent entity is fct_survey_responses.respondent_key, so
+    its monthly respondent NPS is nps_by_period's (no two answers of one respondent share a second in the demo)."""
+    warehouse = copy_of(full_run, tmp_path)
+    rows = mf_query(project, warehouse, tmp_path / "by_month.csv", "respondent_nps,respondents", "metric_time__month")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        mart = con.execute(
+            "select period_start, respondents, respondent_nps from marts.nps_by_period "
+            "where period_grain = 'month' and segment_type = 'overall' and respondents > 0"
+        ).fetchall()
+    got = {month(r["metric_time__month"]): r for r in rows if r["respondents"]}
+    assert got.keys() == {period for period, _, _ in mart}
+    for period, respondents, nps in mart:
+        assert int(float(got[period]["respondents"])) == respondents, period
+        assert float(got[period]["respondent_nps"]) == pytest.approx(nps, abs=1e-9), period

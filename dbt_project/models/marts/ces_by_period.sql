@@ -3,7 +3,7 @@
 -- Segments are those of nps_by_period plus ticket_category: 'refund_related' / 'other' by the linked
 -- ticket's tags, 'no_ticket' without a ticket_id or when that ticket is not in the Zendesk data; and agent: the
 -- SimpleSAT primary team member's external_id, else the linked ticket's assignee (int_survey_responses_attributed),
--- 'unknown' without either.
+-- 'unknown' without either. period_end / is_complete_period: macros/dates.sql (as nps_by_period).
 {%- set ces_segment_types = var('segment_types') + ['ticket_category', 'agent'] %}
 with
 
@@ -118,6 +118,9 @@ final as (
     select
         cast(response_stats.period_grain as string) as period_grain,
         cast(response_stats.period_start as date) as period_start,
+        {{ period_end('response_stats.period_grain', 'response_stats.period_start') }} as period_end,
+        {{ is_complete_period('response_stats.period_grain', 'response_stats.period_start', 'survey_responses') }}
+            as is_complete_period,
         cast(response_stats.segment_type as string) as segment_type,
         cast(response_stats.segment_value as string) as segment_value,
         cast(response_stats.responses as bigint) as responses,

@@ -21,6 +21,13 @@ support_tickets as (
 
 ),
 
+-- Only for the data's as-of date (period_end / is_complete_period, macros/dates.sql), the same as nps_by_period's.
+survey_responses as (
+
+    select * from {{ ref('fct_survey_responses') }}
+
+),
+
 period_grains as (
 
     {{- period_grains_rows() }}
@@ -143,6 +150,9 @@ final as (
     select
         cast(rating_stats.period_grain as string) as period_grain,
         cast(rating_stats.period_start as date) as period_start,
+        {{ period_end('rating_stats.period_grain', 'rating_stats.period_start') }} as period_end,
+        {{ is_complete_period('rating_stats.period_grain', 'rating_stats.period_start', 'survey_responses') }}
+            as is_complete_period,
         cast(rating_stats.source_value as string) as source,
         cast(rating_stats.segment_type as string) as segment_type,
         cast(rating_stats.segment_value as string) as segment_value,

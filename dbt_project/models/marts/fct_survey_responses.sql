@@ -1,5 +1,6 @@
 -- One row per survey response (NPS, CES, CSAT) from Typeform and the survey export, with the
--- account it was matched to and that account's attributes at response time.
+-- account it was matched to and that account's attributes at response time. respondent_key: who answered, for NPS
+-- answers with a 0-10 score only (macros/respondents.sql, var respondent_key_fields).
 with
 
 survey_responses as (
@@ -38,6 +39,14 @@ final as (
         survey_responses.email,
         response_events.account_id,
         response_events.account_match_method,
+        case
+            when survey_responses.survey_type = 'nps' and survey_responses.nps_category is not null
+                then {{ respondent_key(
+                    email='survey_responses.email',
+                    account_id='response_events.account_id',
+                    response_id='survey_responses.response_id'
+                ) }}
+        end as respondent_key,
         survey_responses.ticket_id,
         survey_responses.channel,
         survey_responses.touchpoint,

@@ -3,6 +3,9 @@
 -- account attributes at response time. Sends: NPS sends, in the period of sent_at, segmented by the
 -- account attributes at send time and the send's channel / survey_kind / touchpoint.
 -- A row exists for every period and segment with responses or sends. Metric definitions: macros/nps.sql.
+-- Respondents (respondent_*): each respondent's (fct_survey_responses.respondent_key, macros/respondents.sql) latest
+-- NPS response in the period and segment, ties broken by the greatest response_id; responses stay response-level.
+-- period_end / is_complete_period: macros/dates.sql (complete = the last day is on or before the data's as-of date).
 with
 
 survey_responses as (
@@ -52,6 +55,59 @@ responses_segmented as (
 sends_segmented as (
 
     {{- unpivot_segments('nps_sends', var('segment_types')) }}
+
+),
+
+-- Each respondent's latest response per period and segment (this one needs every response, not daily counts).
+responses_periodized as (
+
+    select
+        responses_segmented.response_id,
+        responses_segmented.respondent_key,
+        responses_segmented.responded_at,
+        responses_segmented.is_promoter,
+        responses_segmented.is_passive,
+        responses_segmented.is_detractor,
+        responses_segmented.segment_type,
+        responses_segmented.segment_value,
+        period_grains.period_grain,
+        {{ period_start('period_grains.period_grain', 'responses_segmented.responded_at') }} as period_start
+    from responses_segmented
+    cross join period_grains
+
+),
+
+responses_ranked as (
+
+    select
+        responses_periodized.*,
+        row_number() over (
+            partition by
+                responses_periodized.period_grain,
+                responses_periodized.period_start,
+                responses_periodized.segment_type,
+                responses_periodized.segment_value,
+                responses_periodized.respondent_key
+            order by responses_periodized.responded_at desc, responses_periodized.response_id desc
+        ) as respondent_answer_rank
+    from responses_periodized
+
+),
+
+respondent_counts as (
+
+    select
+        period_grain,
+        period_start,
+        segment_type,
+        segment_value,
+        count(*) as respondents,
+        count(case when is_promoter then 1 end) as respondent_promoters,
+        count(case when is_passive then 1 end) as respondent_passives,
+        count(case when is_detractor then 1 end) as respondent_detractors
+    from responses_ranked
+    where respondent_answer_rank = 1
+    group by 1, 2, 3, 4
 
 ),
 
@@ -146,7 +202,11 @@ counts_joined as (
         coalesce(response_counts.promoters, 0) as promoters,
         coalesce(response_counts.passives, 0) as passives,
         coalesce(response_counts.detractors, 0) as detractors,
-        coalesce(send_counts.sends, 0) as sends
+        coalesce(send_counts.sends, 0) as sends,
+        coalesce(respondent_counts.respondents, 0) as respondents,
+        coalesce(respondent_counts.respondent_promoters, 0) as respondent_promoters,
+        coalesce(respondent_counts.respondent_passives, 0) as respondent_passives,
+        coalesce(respondent_counts.respondent_detractors, 0) as respondent_detractors
     from period_segments
     left join response_counts
         on
@@ -160,6 +220,12 @@ counts_joined as (
             and period_segments.period_start = send_counts.period_start
             and period_segments.segment_type = send_counts.segment_type
             and period_segments.segment_value = send_counts.segment_value
+    left join respondent_counts
+        on
+            period_segments.period_grain = respondent_counts.period_grain
+            and period_segments.period_start = respondent_counts.period_start
+            and period_segments.segment_type = respondent_counts.segment_type
+            and period_segments.segment_value = respondent_counts.segment_value
 
 ),
 
@@ -168,6 +234,8 @@ final as (
     select
         cast(period_grain as string) as period_grain,
         cast(period_start as date) as period_start,
+        {{ period_end('period_grain', 'period_start') }} as period_end,
+        {{ is_complete_period('period_grain', 'period_start', 'survey_responses') }} as is_complete_period,
         cast(segment_type as string) as segment_type,
         cast(segment_value as string) as segment_value,
         cast(responses as bigint) as responses,
@@ -178,7 +246,14 @@ final as (
         {{ nps_ci_low('promoters', 'detractors', 'responses') }} as nps_ci_low,
         {{ nps_ci_high('promoters', 'detractors', 'responses') }} as nps_ci_high,
         cast(sends as bigint) as sends,
-        case when sends > 0 then cast(responses as double) / sends end as response_rate
+        case when sends > 0 then cast(responses as double) / sends end as response_rate,
+        cast(respondents as bigint) as respondents,
+        cast(respondent_promoters as bigint) as respondent_promoters,
+        cast(respondent_passives as bigint) as respondent_passives,
+        cast(respondent_detractors as bigint) as respondent_detractors,
+        {{ nps('respondent_promoters', 'respondent_detractors', 'respondents') }} as respondent_nps,
+        {{ nps_ci_low('respondent_promoters', 'respondent_detractors', 'respondents') }} as respondent_nps_ci_low,
+        {{ nps_ci_high('respondent_promoters', 'respondent_detractors', 'respondents') }} as respondent_nps_ci_high
     from counts_joined
 
 )
