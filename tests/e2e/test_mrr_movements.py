@@ -79,8 +79,8 @@ def aggregate(moves: list[tuple[date, str, str, str, float]]) -> dict[tuple, tup
     for month, movement, currency, account, usd in moves:
         groups[(month, movement, currency)].append((account, usd))
     return {
-        key: (len({a for a, _ in moves}), len(moves), round(sum(u for _, u in moves), 2))
-        for key, moves in groups.items()
+        key: (len({a for a, _ in members}), len(members), round(sum(u for _, u in members), 2))
+        for key, members in groups.items()
     }
 
 
@@ -99,7 +99,7 @@ def expected_month_end(landing: Path) -> dict[tuple, tuple[int, int, float]]:
             movement = classify(previous, current, any(day < month for day in paying_days))
             if movement:
                 moves.append((month, movement, currency, account, current - previous))
-            previous, previous_currency = current, (in_effect[-1]["currency"] if current > 0 else None)
+            previous, previous_currency = current, (currency if current > 0 else None)
     return aggregate(moves)
 
 
