@@ -2,11 +2,16 @@
 --   mrr_usd: the account's MRR in effect on the month's last day (or on the as-of date for the current month),
 --            from int_account_billing_historized; 0 when nothing is paying.
 --   movement (ChartMogul definitions), comparing with the previous month's mrr_usd:
---     new           0 -> positive, and the account never paid before;
---     reactivation  0 -> positive, and the account paid in an earlier month;
+--     new           0 -> positive, and the account never paid before this month;
+--     reactivation  0 -> positive, and the account paid on any day before this month (its MRR was positive that
+--                   day in int_account_billing_historized), even if never at a month's end (paid from the 3rd to
+--                   the 20th of an earlier month: that return is a reactivation, not new);
 --     expansion     positive -> higher;   contraction  positive -> lower but positive;
 --     churn         positive -> 0;        none         unchanged.
---   movement_usd: mrr_usd - previous_mrr_usd.
+--   movement_usd: mrr_usd - previous_mrr_usd. Month-end net changes: changes inside a month that cancel out by its
+--            end are not movements (docs/metrics.md "MRR movements").
+--   currency: billing currency of the MRR that moved: that of the account's primary subscription at the month's end
+--            when it pays then, else at the previous month's end (a churn row carries the currency it lost).
 --   churn_type (churn rows only): voluntary / involuntary / unknown, of the subscription that took the most MRR
 --            among those that stopped paying that month (int_subscription_churn_events); unknown without one.
 --   refunds_usd: amount refunded on the account's charges created that month, in USD.
@@ -62,6 +67,17 @@ account_first_months as (
 
 ),
 
+account_first_paying_dates as (
+
+    select
+        account_id,
+        min(valid_from_date) as first_paying_date
+    from billing_history
+    where mrr_usd > 0
+    group by account_id
+
+),
+
 months as (
 
     {{ period_starts(
@@ -88,7 +104,8 @@ month_end_mrr as (
     select
         account_months.account_id,
         account_months.month_start,
-        coalesce(billing_history.mrr_usd, 0) as mrr_usd
+        coalesce(billing_history.mrr_usd, 0) as mrr_usd,
+        billing_history.currency
     from account_months
     left join billing_history
         on
@@ -146,12 +163,7 @@ with_previous as (
     select
         *,
         coalesce(lag(mrr_usd) over (partition by account_id order by month_start), 0) as previous_mrr_usd,
-        coalesce(
-            max(mrr_usd) over (
-                partition by account_id order by month_start rows between unbounded preceding and 1 preceding
-            ),
-            0
-        ) as highest_earlier_mrr_usd
+        lag(currency) over (partition by account_id order by month_start) as previous_currency
     from month_end_mrr
 
 ),
@@ -166,7 +178,12 @@ final as (
         with_previous.mrr_usd - with_previous.previous_mrr_usd as movement_usd,
         case
             when with_previous.previous_mrr_usd = 0 and with_previous.mrr_usd > 0
-                then case when with_previous.highest_earlier_mrr_usd > 0 then 'reactivation' else 'new' end
+                then
+                    case
+                        when account_first_paying_dates.first_paying_date < with_previous.month_start
+                            then 'reactivation'
+                        else 'new'
+                    end
             when with_previous.previous_mrr_usd > 0 and with_previous.mrr_usd = 0 then 'churn'
             when with_previous.mrr_usd > with_previous.previous_mrr_usd then 'expansion'
             when with_previous.mrr_usd < with_previous.previous_mrr_usd then 'contraction'
@@ -176,9 +193,15 @@ final as (
             when with_previous.previous_mrr_usd > 0 and with_previous.mrr_usd = 0
                 then coalesce(month_churn_types.churn_type, 'unknown')
         end as churn_type,
+        case
+            when with_previous.mrr_usd > 0 then with_previous.currency
+            when with_previous.previous_mrr_usd > 0 then with_previous.previous_currency
+        end as currency,
         coalesce(refunds.refunds_usd, 0) as refunds_usd,
         coalesce(refunds.refunded_charges, 0) as refunded_charges
     from with_previous
+    left join account_first_paying_dates
+        on with_previous.account_id = account_first_paying_dates.account_id
     left join refunds
         on
             with_previous.account_id = refunds.account_id

@@ -2,6 +2,7 @@
 -- subscriptions changed, valid until the next change (valid_to_date exclusive, null = still valid).
 --   plan: plan of the account's primary live subscription (paying first, then highest MRR, then newest);
 --         'none' when no subscription is live;
+--   currency: billing currency of that primary subscription (null when none is live);
 --   mrr_usd: sum of the MRR of its subscription versions valid on that date.
 with
 
@@ -61,6 +62,7 @@ versions_in_effect as (
         change_periods.valid_to_date,
         account_subscription_versions.subscription_id,
         account_subscription_versions.plan,
+        account_subscription_versions.currency,
         account_subscription_versions.is_live,
         account_subscription_versions.is_paying,
         account_subscription_versions.mrr_usd,
@@ -118,6 +120,7 @@ final as (
         period_totals.valid_from_date,
         period_totals.valid_to_date,
         coalesce(primary_subscriptions.plan, 'none') as plan,
+        primary_subscriptions.currency,
         cast(period_totals.mrr_usd as double) as mrr_usd,
         {{ mrr_band('period_totals.mrr_usd') }} as mrr_band,
         period_totals.live_subscriptions,

@@ -11,6 +11,7 @@
 --            coupon's amount per invoice, normalised to a month like the price) subtracting, never below 0.
 --            A discount is in effect from its start until its end: `end` (a repeating coupon), else
 --            start + duration_in_months (repeating), else start + one billing period (once), else for ever.
+--   currency: the subscription's billing currency (Stripe `currency`), the one its invoices are in.
 -- Taxes are ignored. Discount boundaries after the latest landed day are not split (they are not known yet).
 {%- set plan_labels = {
     'price_nickname': 'subscription_items.price_nickname',
@@ -336,6 +337,7 @@ final as (
         periods.period_to as valid_to_date,
         versions_classified.valid_from_date as landed_date,
         versions_classified.customer_id,
+        versions_classified.currency,
         versions_classified.status,
         versions_classified.created_at,
         versions_classified.canceled_at,
