@@ -114,6 +114,8 @@ def undelivered_records(spec, day: date) -> list[dict]:
             )
             for n, rating in enumerate((5, 3, 1))
         ]
+    if spec.key == "stripe.coupons":
+        return [vendor.coupon(f"C{n}", created=at_ten, percent_off=p) for n, p in enumerate((10, 25, 50))]
     raise AssertionError(f"{spec.key}: the demo delivers no file of it; give it records here")
 
 

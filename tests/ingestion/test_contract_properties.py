@@ -584,6 +584,10 @@ def test_every_json_field_quarantines_what_staging_cannot_type(warehouse, data):
     survey_type = spec.key == "delighted.survey_responses" and f.name == "survey_type"
     if survey_type and wanted in ("csat", "ces", "5-star", "smileys"):
         wanted = REJECT
+    # A Zendesk CSAT survey response must carry a rating_scale answer: any value put in place of the whole
+    # `answers` list (absent, a scalar, a list of non-answers) leaves none, and the record is quarantined.
+    if spec.key == "zendesk.csat_survey_responses" and f.name == "answers":
+        wanted = REJECT
     rejects = warehouse.con.execute(
         f"select _line_number, reason from {spec.rejects_table} where _partition_date = ?", [DAY]
     ).fetchall()
