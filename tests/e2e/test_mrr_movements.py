@@ -11,9 +11,6 @@ account's MRR changes only on the days a version lands.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from calendar import monthrange
 from collections import defaultdict
 from datetime import date
@@ -22,8 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from settings import DBT_PROJECT_DIR
 from tests.e2e import stripe_versions as s
+from tests.e2e.dbt_tests import dbt_test_results
 from tests.e2e.landing_files import write_jsonl
 from tests.e2e.test_stripe_versions import MONTHS, expected_mrr, fx_rate, single, subscription_mrr
 
@@ -227,24 +224,7 @@ def test_the_mart_is_published_to_the_serving_file_and_parquet(warehouse):
 
 def test_the_dbt_unit_test_of_the_reactivation_boundary_passes(warehouse, tmp_path):
     # dbt unit tests take the column types of their inputs from the warehouse: this module's has them all.
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "test",
-            "--profiles-dir",
-            ".",
-            "--select",
-            "int_account_mrr_monthly,test_type:unit",
-            "--target-path",
-            str(tmp_path / "target"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=dict(os.environ, NPS_DUCKDB_PATH=str(warehouse)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    results = dbt_test_results(warehouse, "int_account_mrr_monthly,test_type:unit", tmp_path / "target")
     assert {(r["unique_id"].rsplit(".", 1)[-1], r["status"]) for r in results} == {
         ("mrr_movements_follow_chartmogul", "pass"),
         ("reactivation_counts_any_earlier_paying_day", "pass"),

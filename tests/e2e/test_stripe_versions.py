@@ -23,6 +23,7 @@ import pytest
 import settings
 from settings import DBT_PROJECT_DIR
 from tests.e2e import stripe_versions as s
+from tests.e2e.dbt_tests import dbt_test_results
 from tests.e2e.landing_files import write_jsonl
 
 pytestmark = pytest.mark.e2e
@@ -424,10 +425,6 @@ def test_region_comes_from_the_address_else_the_customer_metadata(warehouse, lan
 def test_discounts_and_coupons_named_by_id_are_priced_from_their_objects_and_unknown_ones_warned_about(
     warehouse, tmp_path
 ):
-    import os
-    import subprocess
-    import sys
-
     assert rows(
         warehouse,
         "select valid_from_date, discount_id, coupon_id, percent_off from staging.stg_stripe__subscription_discounts "
@@ -438,23 +435,6 @@ def test_discounts_and_coupons_named_by_id_are_priced_from_their_objects_and_unk
         "select subscription_id, discount_id, coupon_id, percent_off, duration "
         "from staging.stg_stripe__subscription_discounts where subscription_id in ('sub_e3', 'sub_e4') order by 1",
     ) == [("sub_e3", "di_e3", "QUARTER", 25, "forever"), ("sub_e4", "di_e4", "GONE", None, None)]
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "test",
-            "--profiles-dir",
-            ".",
-            "--select",
-            "assert_stripe_discounts_are_priced",
-            "--target-path",
-            str(tmp_path / "target"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=dict(os.environ, NPS_DUCKDB_PATH=str(warehouse)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    [result] = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    [result] = dbt_test_results(warehouse, "assert_stripe_discounts_are_priced", tmp_path / "target")
     # sub_e2's discount id never landed expanded; sub_e4's coupon GONE is not in stripe/coupons.
     assert (result["status"], result["failures"]) == ("warn", 2)

@@ -9,7 +9,6 @@ an offset.
 from __future__ import annotations
 
 import csv
-import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import duckdb
 import pytest
 
 from settings import DBT_PROJECT_DIR
+from tests.e2e.dbt_tests import dbt_test_results
 from tests.e2e.landing_files import write_jsonl
 
 pytestmark = pytest.mark.e2e
@@ -334,26 +334,5 @@ def test_mrr_skips_metered_and_one_time_prices(warehouse):
 
 
 def test_an_account_id_known_to_no_source_is_kept_and_warned_about(warehouse, tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "test",
-            "--profiles-dir",
-            ".",
-            "--select",
-            "assert_survey_accounts_are_known",
-            "--target-path",
-            str(tmp_path / "target"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=dict(os.environ, NPS_DUCKDB_PATH=str(warehouse)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    [result] = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    [result] = dbt_test_results(warehouse, "assert_survey_accounts_are_known", tmp_path / "target")
     assert (result["status"], result["failures"]) == ("warn", 1)
