@@ -174,10 +174,11 @@ def test_a_rerun_writes_the_same_table(built):
     first = con.execute("select * from marts.nps_changes order by all").fetchall()
     assert nps_changes.build(con) == rows
     assert con.execute("select * from marts.nps_changes order by all").fetchall() == first
-    comment = con.execute(
-        "select comment from duckdb_columns() where table_name = 'nps_changes' and column_name = 'p_value'"
-    ).fetchall()
-    assert comment[0][0].startswith("Two-sided p-value")
+    comments = dict(
+        con.execute("select column_name, comment from duckdb_columns() where table_name = 'nps_changes'").fetchall()
+    )
+    assert comments["p_value"].startswith("Two-sided p-value")
+    assert [column for column, comment in comments.items() if not comment] == []  # every column described
 
 
 def test_an_unknown_grain_is_named():
