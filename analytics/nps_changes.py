@@ -105,9 +105,8 @@ def changes(frame: pd.DataFrame) -> pd.DataFrame:
             comparison=comparison, **test
         )
         result["is_significant"] = np.nan_to_num(result.p_value, nan=1.0) < LEVEL
-        result["both_periods_complete"] = joined.is_complete_period_from.astype(
-            bool
-        ) & joined.is_complete_period_to.astype(bool)
+        complete = joined.is_complete_period_from.astype(bool) & joined.is_complete_period_to.astype(bool)
+        result["both_periods_complete"] = complete
         parts.append(result)
     if not parts:
         return changes(frame.iloc[0:0])

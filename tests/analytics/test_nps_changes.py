@@ -181,6 +181,18 @@ def test_a_rerun_writes_the_same_table(built):
     assert [column for column, comment in comments.items() if not comment] == []  # every column described
 
 
+def test_no_earlier_period_gives_an_empty_table(tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    plant(con)
+    con.execute("delete from marts.nps_by_period where period_start <> date '2025-01-01'")
+    assert nps_changes.build(con) == 0
+    assert con.execute("select count(*) from marts.nps_changes").fetchall() == [(0,)]
+    types = dict(
+        con.execute("select column_name, data_type from duckdb_columns() where table_name = 'nps_changes'").fetchall()
+    )
+    assert (types["period_start"], types["p_value"], types["is_significant"]) == ("DATE", "DOUBLE", "BOOLEAN")
+
+
 def test_an_unknown_grain_is_named():
     with pytest.raises(ValueError, match=r"marts\.nps_by_period: unknown period_grain 'year'"):
         nps_changes.compared_start("year", [D(2025, 1, 1)], "previous_period")
