@@ -66,41 +66,40 @@ def weekly_digest(con: duckdb.DuckDBPyConnection, week_start: date | None = None
     week_start = week_start or last_complete_week(con)
     if week_start is None:
         return None
-    previous = week_start - timedelta(days=7)
-    overall = dict(
-        (row[0], row[1:])
-        for row in con.execute(
-            """
-            select period_start, nps, nps_ci_low, nps_ci_high, responses
-            from marts.nps_by_period
-            where period_grain = 'week' and segment_type = 'overall' and period_start in (?, ?)
-            """,
-            [week_start, previous],
-        ).fetchall()
-    )
-    nps, low, high, responses = overall.get(week_start, (None, None, None, 0))
-    before = overall.get(previous, (None,))[0]
+    overall = con.execute(
+        """
+        select nps, nps_ci_low, nps_ci_high, responses
+        from marts.nps_by_period
+        where period_grain = 'week' and segment_type = 'overall' and period_start = ?
+        """,
+        [week_start],
+    ).fetchall()
+    nps, low, high, responses = overall[0] if overall else (None, None, None, 0)
+    # The change and whether it is real: marts.nps_changes (the two-sample test), never a comparison of intervals.
+    weekly_changes = """
+        select segment_type, segment_value, nps_to, change, responses_to, p_value, is_significant
+        from marts.nps_changes
+        where period_grain = 'week' and comparison = 'previous_period' and period_start = ?
+    """
+    change = con.execute(weekly_changes + " and segment_type = 'overall'", [week_start]).fetchall()
     movers = [
-        Mover(segment_type=r[0], segment_value=r[1], nps=r[2], nps_change=r[3], responses=r[4])
+        Mover(
+            segment_type=r[0],
+            segment_value=r[1],
+            nps=r[2],
+            nps_change=r[3],
+            responses=r[4],
+            p_value=r[5],
+            significant=r[6],
+        )
         for r in con.execute(
-            """
-            select this_week.segment_type, this_week.segment_value, this_week.nps,
-                this_week.nps - last_week.nps as nps_change, this_week.responses
-            from marts.nps_by_period as this_week
-            inner join marts.nps_by_period as last_week
-                on
-                    this_week.segment_type = last_week.segment_type
-                    and this_week.segment_value = last_week.segment_value
-                    and last_week.period_grain = 'week'
-                    and last_week.period_start = ?
-            where
-                this_week.period_grain = 'week' and this_week.period_start = ?
-                and this_week.segment_type != 'overall'
-                and this_week.responses >= ? and last_week.responses >= ?
-            order by abs(this_week.nps - last_week.nps) desc, this_week.segment_type, this_week.segment_value
+            weekly_changes
+            + """
+            and segment_type != 'overall' and responses_from >= ? and responses_to >= ?
+            order by abs(change) desc, segment_type, segment_value
             limit ?
             """,
-            [previous, week_start, MOVER_MIN_RESPONSES, MOVER_MIN_RESPONSES, MOVERS],
+            [week_start, MOVER_MIN_RESPONSES, MOVER_MIN_RESPONSES, MOVERS],
         ).fetchall()
     ]
     themes = [
@@ -138,7 +137,9 @@ def weekly_digest(con: duckdb.DuckDBPyConnection, week_start: date | None = None
         nps_ci_low=low,
         nps_ci_high=high,
         responses=int(responses or 0),
-        nps_change=(nps - before) if nps is not None and before is not None else None,
+        nps_change=change[0][3] if change else None,
+        nps_change_p_value=change[0][5] if change else None,
+        nps_change_significant=change[0][6] if change else None,
         movers=movers,
         top_detractor_themes=themes,
         sla=sla,

@@ -49,13 +49,16 @@ class DetractorAlert:
 
 @dataclass(frozen=True)
 class Mover:
-    """A segment whose NPS moved most against the previous week (e.g. segment_type `plan`, value `enterprise`)."""
+    """A segment whose NPS moved most against the previous week (e.g. segment_type `plan`, value `enterprise`), with
+    the two-sample test of the change (marts.nps_changes): `significant` is p < 0.05, the only test of a real move."""
 
     segment_type: str
     segment_value: str
     nps: float | None
     nps_change: float
     responses: int | None = None
+    p_value: float | None = None
+    significant: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,8 @@ class SlaAttainment:
 @dataclass(frozen=True)
 class WeeklyDigest:
     """The week starting Monday `week_start` (UTC). `nps_change` is against the previous week (None: no NPS
-    then). Empty `movers` / `top_detractor_themes` and a None `sla` are shown as not available."""
+    then), with the p-value of its two-sample test and whether it is a real move (p < 0.05; marts.nps_changes).
+    Empty `movers` / `top_detractor_themes` and a None `sla` are shown as not available."""
 
     week_start: date
     nps: float | None
@@ -95,6 +99,8 @@ class WeeklyDigest:
     nps_ci_high: float | None
     responses: int
     nps_change: float | None = None
+    nps_change_p_value: float | None = None
+    nps_change_significant: bool | None = None
     movers: Sequence[Mover] = ()
     top_detractor_themes: Sequence[ThemeShare] = ()
     sla: SlaAttainment | None = None
@@ -171,7 +177,9 @@ def weekly_digest_blocks(digest: WeeklyDigest) -> list[dict[str, Any]]:
     """Block Kit: header, NPS with its 95% interval and change, movers, top detractor themes, follow-up SLA."""
     movers = [
         f"\u2022 {escape(m.segment_type)} {escape(m.segment_value)}: NPS {_signed(m.nps)} ({_signed(m.nps_change)}"
-        + (f", {m.responses:,} responses)" if m.responses is not None else ")")
+        + (f", {m.responses:,} responses" if m.responses is not None else "")
+        + _test_text(m.p_value, m.significant)
+        + ")"
         for m in digest.movers[:LIST_MAX_ITEMS]
     ]
     themes = [
@@ -255,5 +263,20 @@ def _nps_line(digest: WeeklyDigest) -> str:
         if digest.nps_ci_low is not None and digest.nps_ci_high is not None
         else ""
     )
-    change = f", {_signed(digest.nps_change)} vs the previous week" if digest.nps_change is not None else ""
+    change = (
+        f", {_signed(digest.nps_change)} vs the previous week"
+        + _test_text(digest.nps_change_p_value, digest.nps_change_significant)
+        if digest.nps_change is not None
+        else ""
+    )
     return f"{_signed(digest.nps)}{interval} from {digest.responses:,} responses{change}"
+
+
+def _test_text(p_value: float | None, significant: bool | None) -> str:
+    """The two-sample test of a change in words: a move is real only when it says so (p < 0.05)."""
+    if significant is None:
+        return ""
+    if p_value is None:
+        return ", exact: no variance in either week"
+    p_text = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+    return f", {p_text}: {'a real move' if significant else 'may be noise'}"

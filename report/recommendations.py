@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from analytics.significance import nps_change, verdict
 from analytics.themes.marts import ESCALATION_EXCLUDED
 from report import formatting as fmt
 from report import periods
 from report.queries import SLA_WEEKS
-from report.significance import nps_change, verdict
 
 # A segment needs this many responses in both quarters before its move is worth a recommendation.
 MIN_SEGMENT_RESPONSES = 5

@@ -7,10 +7,10 @@ import html
 from datetime import date
 from typing import Any
 
+from analytics.significance import nps_change
 from report import figures, periods
 from report import formatting as fmt
 from report.html import Page, table
-from report.significance import nps_change
 
 REFUND = "refund_related"
 

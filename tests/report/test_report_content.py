@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 import report
+from analytics.significance import nps_change
 from report import figures, periods, queries
-from report.significance import nps_change
 from tests.report import small_warehouse
 
 

@@ -44,6 +44,7 @@ def detractor_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     key=dg.AssetKey(["actions", "weekly_digest"]),
     deps=[
         dg.AssetKey(["marts", "nps_by_period"]),
+        dg.AssetKey(["marts", "nps_changes"]),
         dg.AssetKey(["marts", "comment_classifications"]),
         dg.AssetKey(["marts", "closed_loop_sla_weekly"]),
     ],
@@ -52,7 +53,8 @@ def detractor_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     owners=["team:customer-success"],
     description=(
         "The weekly digest of the last complete week (Monday to Sunday): NPS and its 95% interval, the change, "
-        "the segments that moved most, the top detractor themes and follow-up attainment. Sent once per week."
+        "the segments that moved most (each change with its two-sample test from marts.nps_changes: a move is real "
+        "only at p < 0.05), the top detractor themes and follow-up attainment. Sent once per week."
     ),
 )
 def weekly_digest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):

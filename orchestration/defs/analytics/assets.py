@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from analytics import churn_backtest, nps_revenue, themes
+from analytics import churn_backtest, nps_changes, nps_revenue, themes
 from analytics.tables import describe, documented
 from analytics.themes import churn as churn_themes
 from analytics.themes import marts as theme_marts
@@ -104,6 +104,24 @@ def nps_revenue_per_point(context: dg.AssetExecutionContext, warehouse: Warehous
         if headline
         else {"note": "no horizon has enough observed history"},
     )
+
+
+@dg.asset(
+    key=dg.AssetKey(["marts", "nps_changes"]),
+    deps=[dg.AssetKey(["marts", "nps_by_period"])],
+    group_name="marts",
+    kinds={"python", "duckdb"},
+    owners=["team:data-platform"],
+    tags={"layer": "marts"},
+    description=documented()["marts.nps_changes"][0],
+)
+def nps_changes_mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        result = nps_changes.changes(nps_changes.periods(con))
+        rows = nps_changes.write(con, result)
+    significant = int(result.is_significant.sum()) if rows else 0
+    context.log.info(f"NPS changes: {rows} comparisons, {significant} significant at p < 0.05")
+    return dg.MaterializeResult(metadata={"rows": rows, "significant": significant})
 
 
 # Each theme mart and the dbt mart it reads: one step, so survey and churn comments share one trained classifier.

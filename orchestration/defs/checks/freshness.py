@@ -9,7 +9,12 @@ from functools import cache
 import dagster as dg
 
 from ingestion.registry import ENTITIES
-from orchestration.defs.analytics.assets import churn_risk_backtest, comment_themes, nps_revenue_per_point
+from orchestration.defs.analytics.assets import (
+    churn_risk_backtest,
+    comment_themes,
+    nps_changes_mart,
+    nps_revenue_per_point,
+)
 from orchestration.defs.dbt.assets import dbt_steps
 from orchestration.defs.serving.assets import marts_published
 
@@ -29,7 +34,7 @@ def marts_asset_keys_by_step() -> list[list[dg.AssetKey]]:
     return [
         [spec.key for spec in steps.models.specs if spec.group_name == "marts"],
         [spec.key for spec in steps.partitioned_marts.specs if spec.group_name == "marts"],
-        [churn_risk_backtest.key, nps_revenue_per_point.key, *sorted(comment_themes.keys)],
+        [churn_risk_backtest.key, nps_revenue_per_point.key, nps_changes_mart.key, *sorted(comment_themes.keys)],
     ]
 
 
