@@ -19,10 +19,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+import settings
 from analytics.significance import LEVEL, change_test
 from analytics.tables import replace_table
 
 TABLE = "marts.nps_changes"
+MIN_RESPONSES_VARIABLE = "NPS_CHANGE_MIN_RESPONSES"
 SOURCE = "marts.nps_by_period"
 COMPARISONS = ("previous_period", "year_ago")
 KEY = ["period_grain", "period_start", "segment_type", "segment_value"]
@@ -42,6 +44,7 @@ COLUMNS = {
     "ci_high": "double",
     "z": "double",
     "p_value": "double",
+    "is_testable": "boolean",
     "is_significant": "boolean",
     "responses_from": "bigint",
     "responses_to": "bigint",
@@ -65,6 +68,12 @@ def compared_start(grain: str, period_start: pd.Series, comparison: str) -> pd.S
     return (starts - step[grain]).dt.date
 
 
+def min_responses() -> int:
+    """The responses each period needs before a change is tested (`NPS_CHANGE_MIN_RESPONSES`, default 30): with a
+    handful of answers, one of them has no variance and the normal approximation calls noise real."""
+    return settings.whole_number(MIN_RESPONSES_VARIABLE, minimum=1)
+
+
 def periods(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The periods and segments of nps_by_period that have NPS responses, with their counts."""
     return con.execute(
@@ -77,8 +86,9 @@ def periods(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def changes(frame: pd.DataFrame) -> pd.DataFrame:
-    """The comparisons of `frame` (the columns of `periods`), one row per period, segment and comparison."""
+def changes(frame: pd.DataFrame, minimum: int = 1) -> pd.DataFrame:
+    """The comparisons of `frame` (the columns of `periods`), one row per period, segment and comparison; a change
+    is significant only when both periods have at least `minimum` responses."""
     if frame.empty:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in COLUMNS})
     frame = frame.assign(period_start=pd.to_datetime(frame.period_start).dt.date)
@@ -104,12 +114,13 @@ def changes(frame: pd.DataFrame) -> pd.DataFrame:
         result = joined[[*KEY, "compared_period_start", "responses_from", "responses_to"]].assign(
             comparison=comparison, **test
         )
-        result["is_significant"] = np.nan_to_num(result.p_value, nan=1.0) < LEVEL
+        result["is_testable"] = (joined.responses_from >= minimum) & (joined.responses_to >= minimum)
+        result["is_significant"] = result.is_testable & (np.nan_to_num(result.p_value, nan=1.0) < LEVEL)
         complete = joined.is_complete_period_from.astype(bool) & joined.is_complete_period_to.astype(bool)
         result["both_periods_complete"] = complete
         parts.append(result)
     if not parts:
-        return changes(frame.iloc[0:0])
+        return changes(frame.iloc[0:0], minimum)
     return pd.concat(parts, ignore_index=True)[list(COLUMNS)]
 
 
@@ -126,4 +137,4 @@ def write(con: duckdb.DuckDBPyConnection, result: pd.DataFrame) -> int:
 def build(con: duckdb.DuckDBPyConnection) -> int:
     """Recompute the mart from nps_by_period (the whole table: it is small, and the same input gives the same
     table)."""
-    return write(con, changes(periods(con)))
+    return write(con, changes(periods(con), min_responses()))

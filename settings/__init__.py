@@ -48,6 +48,11 @@ SETTINGS: dict[str, Setting] = _settings(
         "first daily partition (ISO date); default the earliest landing file (none yet: 1 January two years back)",
     ),
     ("NPS_THEME_ESCALATION_MIN_DETRACTORS", "10", "detractors a theme needs in a month to become a Jira issue"),
+    (
+        "NPS_CHANGE_MIN_RESPONSES",
+        "30",
+        "NPS responses each period needs before `nps_changes` calls a change significant (the normal approximation)",
+    ),
     # People and tools
     ("NPS_DAGSTER_URL", "http://127.0.0.1:3000", "the Dagster UI's base URL, for the run links of failure alerts"),
     ("NPS_SLACK_WEBHOOK_URL", None, "Slack incoming webhook for alerts, the digest and run failures", True),

@@ -40,6 +40,9 @@ PLANTED = [
     ("day", D(2023, 2, 28), True, "overall", "all", 3, 1, 1),
     ("day", D(2024, 2, 28), True, "overall", "all", 2, 2, 1),
     ("day", D(2024, 2, 29), True, "overall", "all", 1, 1, 3),
+    # 5 answers a day: p < 0.05 (one side has no variance), yet too few to call the move real.
+    ("day", D(2025, 5, 1), True, "overall", "all", 1, 0, 4),
+    ("day", D(2025, 5, 2), True, "overall", "all", 5, 0, 0),
     ("quarter", D(2025, 1, 1), True, "overall", "all", 40, 20, 20),
     ("quarter", D(2025, 10, 1), True, "overall", "all", 50, 25, 25),
     ("quarter", D(2026, 1, 1), True, "overall", "all", 60, 20, 20),
@@ -62,6 +65,7 @@ EXPECTED = {
     ("day", D(2024, 2, 29), "overall", "all", "previous_period", D(2024, 2, 28)),
     ("day", D(2024, 2, 29), "overall", "all", "year_ago", D(2023, 2, 28)),
     ("day", D(2024, 2, 28), "overall", "all", "year_ago", D(2023, 2, 28)),
+    ("day", D(2025, 5, 2), "overall", "all", "previous_period", D(2025, 5, 1)),
     ("quarter", D(2026, 1, 1), "overall", "all", "previous_period", D(2025, 10, 1)),
     ("quarter", D(2026, 1, 1), "overall", "all", "year_ago", D(2025, 1, 1)),
 }
@@ -137,7 +141,10 @@ def test_values_match_an_independent_z_test(built):
         expected = reference(COUNTS[earlier], COUNTS[later])
         for column, value in expected.items():
             assert r[column] == (pytest.approx(value, abs=1e-9) if value is not None else None), (later, column)
-        assert r["is_significant"] is bool(expected["p_value"] is not None and expected["p_value"] < 0.05)
+        # Tested only with at least 30 responses (NPS_CHANGE_MIN_RESPONSES' default) in both periods.
+        testable = min(sum(COUNTS[earlier]), sum(COUNTS[later])) >= 30
+        assert r["is_testable"] is testable
+        assert r["is_significant"] is bool(testable and expected["p_value"] is not None and expected["p_value"] < 0.05)
         assert (r["responses_from"], r["responses_to"]) == (sum(COUNTS[earlier]), sum(COUNTS[later]))
         assert r["both_periods_complete"] is (COMPLETE[earlier] and COMPLETE[later])
 
@@ -227,3 +234,22 @@ def test_the_weekly_digest_reads_its_test_from_the_mart(built, monkeypatch):
     assert blocks[2]["text"]["text"] == (
         "*Movers*\n\u2022 plan enterprise: NPS +62.5 (+100.0, 40 responses, p < 0.001: a real move)"
     )
+
+
+def test_too_few_responses_are_never_called_significant(tmp_path, monkeypatch):
+    # The planted data has small periods whose p-value is below 0.05: significant only once the floor allows it.
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    plant(con)
+    small_and_low = [
+        r for r in (nps_changes.build(con), mart(con))[1] if min(r["responses_from"], r["responses_to"]) < 30
+    ]
+    assert small_and_low and not any(r["is_significant"] for r in small_and_low)
+    monkeypatch.setenv("NPS_CHANGE_MIN_RESPONSES", "1")
+    nps_changes.build(con)
+    floor_one = {(r["period_grain"], r["period_start"], r["segment_value"], r["comparison"]): r for r in mart(con)}
+    assert any(
+        floor_one[(r["period_grain"], r["period_start"], r["segment_value"], r["comparison"])]["is_significant"]
+        for r in small_and_low
+        if r["p_value"] is not None and r["p_value"] < 0.05
+    )
+    con.close()
