@@ -1,8 +1,11 @@
-{%- set account_segment_types = var('segment_types') | select('in', ['overall', 'plan', 'region', 'mrr_band', 'tenure_band']) | list -%}
+{%- set account_attributes = ['overall', 'plan', 'region', 'mrr_band', 'tenure_band'] -%}
+{%- set account_segment_types = var('segment_types') | select('in', account_attributes) | list -%}
+{%- set account_segment_list = "'" ~ account_segment_types | join("', '") ~ "'" -%}
 -- How big a change of NPS each quarter's sample can detect, and how large a sample a 5-point change needs, per
 -- calendar quarter and segment of nps_by_period (docs/metrics.md "Sample plan"). Over the quarter's respondents
 -- (each person's latest answer), on the -1..1 scale:
---   s2                    = pP + pD - (pP - pD)^2, the variance of one respondent's +1 / 0 / -1 (report/significance.py)
+--   s2                    = pP + pD - (pP - pD)^2, the variance of one respondent's +1 / 0 / -1
+--                           (report/significance.py)
 --   min_detectable_change = 100 * (z_0.975 + z_0.80) * sqrt(2 * s2 / respondents): the smallest true change a
 --                           two-sided 5% two-sample z-test finds with 80% power, against a sample of the same size
 --                           and shares
@@ -88,14 +91,10 @@ variances as (
         quarters.respondent_detractors,
         quarters.respondent_nps,
         quarters.response_rate,
-        {%- if account_segment_types %}
         case
-            when quarters.segment_type in ('{{ account_segment_types | join("', '") }}')
+            when quarters.segment_type in ({{ account_segment_list }})
                 then coalesce(eligible_counts.eligible_contacts, 0)
         end as eligible_contacts,
-        {%- else %}
-        cast(null as bigint) as eligible_contacts,
-        {%- endif %}
         cast(quarters.respondent_promoters as double) / quarters.respondents
         + cast(quarters.respondent_detractors as double) / quarters.respondents
         - power(
