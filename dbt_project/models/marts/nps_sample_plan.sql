@@ -1,3 +1,5 @@
+{{ config(tags=['partitioned_mart']) }}
+
 {%- set account_attributes = ['overall', 'plan', 'region', 'mrr_band', 'tenure_band'] -%}
 {%- set account_segment_types = var('segment_types') | select('in', account_attributes) | list -%}
 {%- set account_segment_list = "'" ~ account_segment_types | join("', '") ~ "'" -%}
@@ -17,6 +19,7 @@
 -- day (the population the next quarterly draw comes from), by their account's current attributes (dim_accounts;
 -- 'unknown' without an account known to billing); the same count on every quarter of a segment; null for the
 -- segment types that are not account attributes (channel, survey_kind, touchpoint).
+-- Built with dim_accounts (tag partitioned_mart), whose current attributes it reads.
 with
 
 nps_periods as (
