@@ -11,6 +11,21 @@ accounts as (
 
 ),
 
+-- Exact decimals: a sum of doubles depends on the order the rows arrive in, and a re-run must write the same values.
+accounts_exact as (
+
+    select
+        quarter_start,
+        quarter_end,
+        is_complete_period,
+        contacts,
+        responses,
+        cast(mrr_usd as decimal(24, 6)) as mrr_usd,
+        cast(account_nps as decimal(24, 12)) as account_nps
+    from accounts
+
+),
+
 final as (
 
     select
@@ -21,12 +36,12 @@ final as (
         cast(count(case when mrr_usd > 0 then 1 end) as bigint) as paying_accounts,
         cast(sum(contacts) as bigint) as contacts,
         cast(sum(responses) as bigint) as responses,
-        cast(avg(account_nps) as double) as account_averaged_nps,
+        cast(round(sum(account_nps) / count(*), 9) as double) as account_averaged_nps,
         cast(sum(mrr_usd) as double) as mrr_usd,
         cast(
-            case when sum(mrr_usd) > 0 then sum(mrr_usd * account_nps) / sum(mrr_usd) end as double
+            case when sum(mrr_usd) > 0 then round(sum(mrr_usd * account_nps) / sum(mrr_usd), 9) end as double
         ) as mrr_weighted_nps
-    from accounts
+    from accounts_exact
     group by quarter_start, quarter_end, is_complete_period
 
 )
