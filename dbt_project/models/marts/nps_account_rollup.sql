@@ -36,11 +36,13 @@ final as (
         cast(count(case when mrr_usd > 0 then 1 end) as bigint) as paying_accounts,
         cast(sum(contacts) as bigint) as contacts,
         cast(sum(responses) as bigint) as responses,
-        cast(round(sum(account_nps) / count(*), 9) as double) as account_averaged_nps,
+        round(cast(sum(account_nps) as double) / count(*), 9) as account_averaged_nps,
         cast(sum(mrr_usd) as double) as mrr_usd,
-        cast(
-            case when sum(mrr_usd) > 0 then round(sum(mrr_usd * account_nps) / sum(mrr_usd), 9) end as double
-        ) as mrr_weighted_nps
+        -- The exact sums as doubles before dividing: decimal division keeps fewer places on Spark than on DuckDB.
+        case
+            when sum(mrr_usd) > 0
+                then round(cast(sum(mrr_usd * account_nps) as double) / cast(sum(mrr_usd) as double), 9)
+        end as mrr_weighted_nps
     from accounts_exact
     group by quarter_start, quarter_end, is_complete_period
 
