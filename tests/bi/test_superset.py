@@ -110,8 +110,14 @@ def superset(tmp_path_factory: pytest.TempPathFactory):
         client.token = login["access_token"]
         yield client
     finally:
+        # `superset run` (Flask's server with threads) may keep serving after SIGTERM while a request thread lives:
+        # then it is killed, so that no server outlives the test.
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
 
 
 def test_a_superset_user_adds_nps_by_period_and_charts_it(superset: Superset, full_run: Path):
