@@ -206,3 +206,27 @@ def test_the_serial_session_of_make_test_collects_every_serial_test():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     [listed] = re.findall(r"^SERIAL_TESTS := (.+)$", makefile, flags=re.MULTILINE)
     assert marked and sorted(listed.split()) == marked
+
+
+def test_each_dbt_step_reads_only_the_steps_before_it():
+    """A run builds the dbt project in three steps (orchestration/defs/dbt/assets.py): models tagged `partitioned`,
+    then every other model, then those tagged `partitioned_mart`. A model that refs one of a later step would make
+    Dagster split the steps and run them out of order (a mart of step two reading the daily signals of step three
+    failed that way), so each model may ref only its own step or an earlier one."""
+    manifest = json.loads((ROOT / "dbt_project" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    nodes = manifest["nodes"]
+
+    def step(node: dict) -> int:
+        tags = set(node.get("tags", []))
+        return 3 if "partitioned_mart" in tags else 1 if "partitioned" in tags else 2
+
+    wrong = [
+        f"{node['name']} (step {step(node)}) refs {nodes[parent]['name']} (step {step(nodes[parent])})"
+        for node in nodes.values()
+        if node["resource_type"] == "model"
+        for parent in node["depends_on"]["nodes"]
+        if parent in nodes and nodes[parent]["resource_type"] == "model" and step(nodes[parent]) > step(node)
+    ]
+    models = [node for node in nodes.values() if node["resource_type"] == "model"]
+    assert {step(node) for node in models} == {1, 2, 3}
+    assert not wrong, wrong
