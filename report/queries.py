@@ -64,7 +64,7 @@ def trend(con: duckdb.DuckDBPyConnection, grain: str) -> list[dict[str, Any]]:
         "nps_by_period",
         """
         select period_start, responses, promoters, passives, detractors, nps, nps_ci_low, nps_ci_high,
-            response_rate
+            response_rate, is_complete_period
         from marts.nps_by_period
         where period_grain = ? and segment_type = 'overall' and responses > 0
         order by period_start
@@ -86,7 +86,7 @@ def segment_quarters(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             limit 3
         )
         select segment_type, segment_value, period_start, responses, promoters, detractors, nps, nps_ci_low,
-            nps_ci_high
+            nps_ci_high, is_complete_period
         from marts.nps_by_period
         where period_grain = 'quarter'
             and segment_type in ({", ".join("?" for _ in SEGMENT_TYPES)})
@@ -205,7 +205,7 @@ def ces_trend(con: duckdb.DuckDBPyConnection, grain: str) -> list[dict[str, Any]
         con,
         "ces_by_period",
         """
-        select period_start, responses, ces_mean, ces_easy_share
+        select period_start, responses, ces_mean, ces_easy_share, is_complete_period
         from marts.ces_by_period
         where period_grain = ? and segment_type = 'overall' and responses > 0
         order by period_start
@@ -221,7 +221,7 @@ def ces_by_ticket_category(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any
         "ces_by_period",
         """
         select period_start, segment_value as ticket_category, responses, ces_mean, ces_easy_share,
-            median_first_reply_minutes, median_resolution_minutes
+            median_first_reply_minutes, median_resolution_minutes, is_complete_period
         from marts.ces_by_period
         where period_grain = 'quarter' and segment_type = 'ticket_category' and responses > 0
         order by period_start, segment_value

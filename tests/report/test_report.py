@@ -272,6 +272,37 @@ def test_recommendations_match_plain_sql(rendered, browser_view, warehouse_copy)
         assert f"NPS {rendered.overall_nps:.1f}" in browser_view["text"]
 
 
+def test_the_report_and_the_marts_agree_on_which_periods_are_complete(warehouse_copy):
+    """The report's partial periods are the marts' incomplete ones: for every week, month and quarter row of
+    nps_by_period and ces_by_period, the report's rule over program_summary's as-of date gives the mart's flag, and
+    both equal "the period's last day is on or before the latest response day" computed here from the responses."""
+    from report import periods
+
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        as_of = con.execute("select max(response_date) from marts.fct_survey_responses").fetchone()[0]
+        assert con.execute("select last_response_date from marts.program_summary").fetchone()[0] == as_of
+        rows = con.execute(
+            """
+            select period_grain, period_start, is_complete_period from marts.nps_by_period
+            where period_grain in ('week', 'month', 'quarter')
+            union all
+            select period_grain, period_start, is_complete_period from marts.ces_by_period
+            where period_grain in ('week', 'month', 'quarter')
+            """
+        ).fetchall()
+    assert {grain for grain, _, _ in rows} == {"week", "month", "quarter"}
+    assert {complete for _, _, complete in rows} == {True, False}
+    months = {"week": 0, "month": 1, "quarter": 3}
+    for grain, start, complete in rows:
+        if grain == "week":
+            last_day = start.toordinal() + 6
+        else:
+            month = start.month - 1 + months[grain]
+            last_day = datetime(start.year + month // 12, month % 12 + 1, 1).date().toordinal() - 1
+        assert complete == (last_day <= as_of.toordinal()), (grain, start)
+        assert periods.is_partial(grain, start, as_of) == (not complete), (grain, start)
+
+
 def test_the_run_rendered_the_report_beside_its_warehouse(full_run):
     if os.environ.get("NPS_REPORTS_DIR"):
         pytest.skip("NPS_REPORTS_DIR points elsewhere")
