@@ -192,13 +192,25 @@ churn_starts as (
 
 ),
 
+-- The accounts (at a first send) that churned within 90 days after it.
+first_sends_churned as (
+
+    select distinct people_ranked.event_id
+    from people_ranked
+    inner join churn_starts
+        on
+            people_ranked.account_id = churn_starts.account_id
+            and people_ranked.send_date < churn_starts.churned_on
+            and churn_starts.churned_on <= {{ dbt.dateadd('day', 90, 'people_ranked.send_date') }}
+    where people_ranked.send_rank = 1
+
+),
+
 people as (
 
     select
         people_ranked.quarter_start_at,
         people_ranked.respondent_key,
-        people_ranked.account_id,
-        people_ranked.send_date,
         people_ranked.plan,
         people_ranked.mrr_band,
         people_ranked.region,
@@ -214,7 +226,7 @@ people as (
         account_usage_weekly.usage_change_30d,
         people_ranked.mrr_usd > 0
         and {{ dbt.dateadd('day', 90, 'people_ranked.send_date') }} <= billing_last_day.last_day as is_churn_observed,
-        max(case when churn_starts.churned_on is not null then 1 else 0 end) = 1 as churned_within_90d
+        first_sends_churned.event_id is not null as churned_within_90d
     from people_ranked
     inner join latest_answers
         on
@@ -226,31 +238,9 @@ people as (
             people_ranked.account_id = account_usage_weekly.account_id
             and account_usage_weekly.week_start
             = cast({{ dbt.dateadd('day', -7, dbt.date_trunc('week', 'people_ranked.send_date')) }} as date)
-    left join churn_starts
-        on
-            people_ranked.account_id = churn_starts.account_id
-            and people_ranked.send_date < churn_starts.churned_on
-            and churn_starts.churned_on <= {{ dbt.dateadd('day', 90, 'people_ranked.send_date') }}
+    left join first_sends_churned
+        on people_ranked.event_id = first_sends_churned.event_id
     where people_ranked.send_rank = 1
-    group by
-        people_ranked.quarter_start_at,
-        people_ranked.respondent_key,
-        people_ranked.account_id,
-        people_ranked.send_date,
-        people_ranked.plan,
-        people_ranked.mrr_band,
-        people_ranked.region,
-        people_ranked.tenure_band,
-        people_ranked.channel,
-        people_ranked.survey_kind,
-        people_ranked.touchpoint,
-        people_ranked.mrr_usd,
-        latest_answers.response_id,
-        latest_answers.is_promoter,
-        latest_answers.is_passive,
-        latest_answers.is_detractor,
-        account_usage_weekly.usage_change_30d,
-        billing_last_day.last_day
 
 ),
 
