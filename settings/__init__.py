@@ -61,6 +61,29 @@ SETTINGS: dict[str, Setting] = _settings(
     ("NPS_JIRA_API_TOKEN", None, "a Jira API token", True),
     ("NPS_JIRA_PROJECT_KEY", None, "the Jira project escalations are filed in"),
     ("NPS_JIRA_ISSUE_TYPE", "Task", "the Jira issue type of an escalation"),
+    # Follow-up cases in Zendesk (docs/alerts.md): the Zendesk site, e-mail and token are the connector's, below
+    (
+        "NPS_FOLLOWUP_CASES_LIVE",
+        "false",
+        "`true`: create the Zendesk follow-up cases (NPS_ZENDESK_SUBDOMAIN or _API_URL, _EMAIL, _API_TOKEN); "
+        "`false`: record each ticket body as a dry run",
+    ),
+    (
+        "NPS_FOLLOWUP_CASES_CATEGORIES",
+        "detractor",
+        "who gets a follow-up case: `detractor`, `passive`, comma-separated",
+    ),
+    (
+        "NPS_FOLLOWUP_CASES_LOOKBACK_DAYS",
+        "7",
+        "only responses of the last N days before now get a case (going live opens none for older history)",
+    ),
+    ("NPS_FOLLOWUP_CASES_MAX_PER_RUN", "50", "follow-up cases created per run at most; the rest go on the next run"),
+    (
+        "NPS_FOLLOWUP_CASES_RESPONSE_FIELD_ID",
+        None,
+        "the Zendesk ticket field that gets the response id (dbt var zendesk_nps_response_field_id); unset: none",
+    ),
     # The webhook receiver (docs/webhooks.md)
     ("NPS_TYPEFORM_WEBHOOK_SECRET", None, "the Typeform webhook's signing secret (required by the receiver)", True),
     ("NPS_WEBHOOK_HOST", "127.0.0.1", "the address the receiver listens on"),

@@ -1,6 +1,7 @@
-"""Actions that reach people: a Slack alert per new detractor, the weekly digest, and Jira issues for theme
-escalations. Each message is delivered at most once (ledger `ops.outbound_messages`, see docs/alerts.md); without
-a Slack URL or Jira settings the messages go to the alerts log or are recorded as a dry run."""
+"""Actions that reach people: a Slack alert per new detractor, the weekly digest, Jira issues for theme
+escalations and Zendesk follow-up cases. Each message is delivered at most once (ledger `ops.outbound_messages`,
+see docs/alerts.md); without a Slack URL, Jira settings or the Zendesk live switch the messages go to the alerts
+log or are recorded as a dry run."""
 
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import dagster as dg
 import outbound
 import settings
 from orchestration.defs.resources import WarehouseResource
-from outbound import from_marts
+from outbound import followup_cases as cases
+from outbound import from_marts, zendesk_cases
 
 
 def alerts_log(warehouse: WarehouseResource) -> Path:
@@ -85,3 +87,30 @@ def theme_escalation_issues(context: dg.AssetExecutionContext, warehouse: Wareho
         summary = outbound.create_escalation_issues(con, escalations)
     context.log.info(f"theme escalations: {len(escalations)}; {summary.as_metadata()}")
     return _result(summary, escalations=len(escalations))
+
+
+@dg.asset(
+    key=dg.AssetKey(["actions", "followup_cases"]),
+    deps=[
+        dg.AssetKey(["marts", "fct_survey_responses"]),
+        dg.AssetKey(["marts", "account_health"]),
+        dg.AssetKey(["marts", "comment_classifications"]),
+    ],
+    group_name="actions",
+    kinds={"zendesk"},
+    owners=["team:customer-success"],
+    description=(
+        "A Zendesk follow-up case (ticket) for each detractor (NPS_FOLLOWUP_CASES_CATEGORIES: and passive) of the "
+        "last NPS_FOLLOWUP_CASES_LOOKBACK_DAYS days (default 7), assigned by seed followup_case_rules, with "
+        "external_id nps-followup:<response_id>; created once. A dry run recorded in ops.outbound_messages unless "
+        "NPS_FOLLOWUP_CASES_LIVE=true and the Zendesk connector's site, e-mail and API token are set."
+    ),
+)
+def followup_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        responses = cases.recent_responses(
+            con, zendesk_cases.configured_categories(), zendesk_cases.configured_lookback_days()
+        )
+        summary = zendesk_cases.create_followup_cases(con, responses)
+    context.log.info(f"follow-up cases: {len(responses)} recent responses; {summary.as_metadata()}")
+    return _result(summary, recent_responses=len(responses))
