@@ -59,6 +59,7 @@ __all__ = [
     "run_failure_text",
     "send_alert",
     "send_detractor_alerts",
+    "send_messages",
     "send_weekly_digest",
     "weekly_digest_blocks",
     "weekly_digest_text",
@@ -149,6 +150,25 @@ def send_weekly_digest(
         max_retry_wait_seconds=max_retry_wait_seconds,
         timeout_seconds=timeout_seconds,
         seconds_between_posts=seconds_between_posts,
+    )
+
+
+def send_messages(
+    con: duckdb.DuckDBPyConnection, messages: list[Message], *, prefix: str, webhook_url: str
+) -> DeliverySummary:
+    """Post ready-made messages (the action lists' summaries) once each to `webhook_url`, with the ledger, retry
+    and carry-over rules of `send_detractor_alerts` (earlier failed messages whose key starts with `prefix` first).
+    """
+    return _send(
+        con,
+        messages,
+        prefix=prefix,
+        webhook_url=webhook_url,
+        log_path=None,
+        max_per_run=None,
+        max_retry_wait_seconds=MAX_RETRY_WAIT_SECONDS,
+        timeout_seconds=SLACK_TIMEOUT_SECONDS,
+        seconds_between_posts=None,
     )
 
 

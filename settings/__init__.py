@@ -84,6 +84,18 @@ SETTINGS: dict[str, Setting] = _settings(
         None,
         "the Zendesk ticket field that gets the response id (dbt var zendesk_nps_response_field_id); unset: none",
     ),
+    # Action lists in the outbox (docs/alerts.md#action-lists-in-the-outbox)
+    ("NPS_OUTBOX_DIR", None, "the action lists' CSV files; default `outbox/` beside the warehouse"),
+    (
+        "NPS_ACTION_LISTS_LOOKBACK_DAYS",
+        "7",
+        "the promoter and at-risk lists cover the last N days of data (going live lists none of the history)",
+    ),
+    (
+        "NPS_PROMOTER_LIST_REFERRAL",
+        "false",
+        "`true`: flag promoters to ask for a referral or review (score 10, account not in the high risk tier)",
+    ),
     # The webhook receiver (docs/webhooks.md)
     ("NPS_TYPEFORM_WEBHOOK_SECRET", None, "the Typeform webhook's signing secret (required by the receiver)", True),
     ("NPS_WEBHOOK_HOST", "127.0.0.1", "the address the receiver listens on"),
@@ -200,6 +212,10 @@ def reports_dir(warehouse: Path | None = None) -> Path:
 def alerts_log(warehouse: Path | None = None) -> Path:
     """Each warehouse keeps its own ledger and log, so the log sits beside it unless configured."""
     return _beside_warehouse("NPS_ALERTS_LOG", "alerts.log", warehouse)
+
+
+def outbox_dir(warehouse: Path | None = None) -> Path:
+    return _beside_warehouse("NPS_OUTBOX_DIR", "outbox", warehouse)
 
 
 def spark_dir() -> Path:

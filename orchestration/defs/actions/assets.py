@@ -1,7 +1,7 @@
 """Actions that reach people: a Slack alert per new detractor, the weekly digest, Jira issues for theme
-escalations and Zendesk follow-up cases. Each message is delivered at most once (ledger `ops.outbound_messages`,
-see docs/alerts.md); without a Slack URL, Jira settings or the Zendesk live switch the messages go to the alerts
-log or are recorded as a dry run."""
+escalations, Zendesk follow-up cases, and the promoter and at-risk lists in the outbox. Each message (list row)
+is delivered at most once (ledger `ops.outbound_messages`, see docs/alerts.md); without a Slack URL, Jira settings
+or the Zendesk live switch the messages go to the alerts log or are recorded as a dry run."""
 
 from pathlib import Path
 
@@ -10,8 +10,8 @@ import dagster as dg
 import outbound
 import settings
 from orchestration.defs.resources import WarehouseResource
+from outbound import action_lists, from_marts, outbox, zendesk_cases
 from outbound import followup_cases as cases
-from outbound import from_marts, zendesk_cases
 
 
 def alerts_log(warehouse: WarehouseResource) -> Path:
@@ -114,3 +114,54 @@ def followup_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         summary = zendesk_cases.create_followup_cases(con, responses)
     context.log.info(f"follow-up cases: {len(responses)} recent responses; {summary.as_metadata()}")
     return _result(summary, recent_responses=len(responses))
+
+
+def _lookback_days() -> int:
+    return settings.whole_number("NPS_ACTION_LISTS_LOOKBACK_DAYS", minimum=1)
+
+
+@dg.asset(
+    key=dg.AssetKey(["actions", "promoter_thanks_list"]),
+    deps=[
+        dg.AssetKey(["marts", "fct_survey_responses"]),
+        dg.AssetKey(["marts", "account_health"]),
+        dg.AssetKey(["marts", "dim_accounts"]),
+    ],
+    group_name="actions",
+    kinds={"csv", "slack"},
+    owners=["team:customer-success"],
+    description=(
+        "The promoters (NPS 9-10) of the last NPS_ACTION_LISTS_LOOKBACK_DAYS days (default 7) to thank, appended "
+        "once each to promoters/<week start>.csv in the outbox (NPS_OUTBOX_DIR), with e-mail, account, plan, MRR, "
+        "score and comment; NPS_PROMOTER_LIST_REFERRAL=true flags those to ask for a referral or review. A Slack "
+        "summary when NPS_SLACK_WEBHOOK_URL is set."
+    ),
+)
+def promoter_thanks_list(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    referral = (settings.value("NPS_PROMOTER_LIST_REFERRAL") or "").lower() == "true"
+    with warehouse.write_connection() as con:
+        found = action_lists.promoters(con, lookback_days=_lookback_days(), referral=referral)
+        result = outbox.write_promoter_list(con, found, outbox=settings.outbox_dir(warehouse.path))
+    context.log.info(f"promoter list: {len(found)} recent promoters; {result.as_metadata()}")
+    return dg.MaterializeResult(metadata={**result.as_metadata(), "recent_promoters": len(found)})
+
+
+@dg.asset(
+    key=dg.AssetKey(["actions", "at_risk_call_list"]),
+    deps=[dg.AssetKey(["marts", "account_health"]), dg.AssetKey(["marts", "dim_accounts"])],
+    group_name="actions",
+    kinds={"csv", "slack"},
+    owners=["team:customer-success"],
+    description=(
+        "The accounts entering the high risk tier or showing an early usage decline on each day of the last "
+        "NPS_ACTION_LISTS_LOOKBACK_DAYS days of marts.account_health, with the drivers in words and the revenue at "
+        "risk, appended once per account and day to at_risk/<date>.csv in the outbox (NPS_OUTBOX_DIR). A Slack "
+        "summary when NPS_SLACK_WEBHOOK_URL is set."
+    ),
+)
+def at_risk_call_list(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        found = action_lists.at_risk_accounts(con, lookback_days=_lookback_days())
+        result = outbox.write_at_risk_list(con, found, outbox=settings.outbox_dir(warehouse.path))
+    context.log.info(f"at-risk call list: {len(found)} accounts; {result.as_metadata()}")
+    return dg.MaterializeResult(metadata={**result.as_metadata(), "accounts": len(found)})
