@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from analytics import churn_backtest, nps_changes, nps_revenue, themes
+from analytics import churn_backtest, followup_effect, nps_changes, nps_revenue, themes
 from analytics.tables import describe, documented
 from analytics.themes import churn as churn_themes
 from analytics.themes import marts as theme_marts
@@ -122,6 +122,29 @@ def nps_changes_mart(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     significant = int(result.is_significant.sum()) if rows else 0
     context.log.info(f"NPS changes: {rows} comparisons, {significant} significant at p < 0.05")
     return dg.MaterializeResult(metadata={"rows": rows, "significant": significant})
+
+
+@dg.asset(
+    key=dg.AssetKey(["marts", "followup_effect"]),
+    deps=[
+        dg.AssetKey(["marts", "closed_loop"]),
+        dg.AssetKey(["marts", "fct_survey_responses"]),
+        dg.AssetKey(["intermediate", "int_account_billing_historized"]),
+    ],
+    group_name="marts",
+    kinds={"python", "duckdb"},
+    owners=["team:data-platform"],
+    tags={"layer": "marts"},
+    description=documented()["marts.followup_effect"][0],
+)
+def followup_effect_mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        result = followup_effect.effects(followup_effect.units(con))
+        rows = followup_effect.write(con, result)
+    headline = result[(result.outcome == "next_nps") & (result.contact_group == "within_24h")]
+    difference = headline.difference.iloc[0] if len(headline) else None
+    context.log.info(f"follow-up effect: {rows} rows; next NPS within 24 h vs later or never: {difference}")
+    return dg.MaterializeResult(metadata={"rows": rows})
 
 
 # Each theme mart and the dbt mart it reads: one step, so survey and churn comments share one trained classifier.

@@ -12,6 +12,7 @@ from ingestion.registry import ENTITIES
 from orchestration.defs.analytics.assets import (
     churn_risk_backtest,
     comment_themes,
+    followup_effect_mart,
     nps_changes_mart,
     nps_revenue_per_point,
 )
@@ -34,7 +35,13 @@ def marts_asset_keys_by_step() -> list[list[dg.AssetKey]]:
     return [
         [spec.key for spec in steps.models.specs if spec.group_name == "marts"],
         [spec.key for spec in steps.partitioned_marts.specs if spec.group_name == "marts"],
-        [churn_risk_backtest.key, nps_revenue_per_point.key, nps_changes_mart.key, *sorted(comment_themes.keys)],
+        [
+            churn_risk_backtest.key,
+            nps_revenue_per_point.key,
+            nps_changes_mart.key,
+            followup_effect_mart.key,
+            *sorted(comment_themes.keys),
+        ],
     ]
 
 
