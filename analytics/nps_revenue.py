@@ -88,8 +88,11 @@ def panel(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def estimate_all(frame: pd.DataFrame) -> list[Estimate]:
-    return [_estimate(frame, horizon, outcome) for horizon in HORIZONS for outcome in OUTCOMES]
+def estimate_all(
+    frame: pd.DataFrame, horizons: tuple[int, ...] = HORIZONS, outcomes: tuple[str, ...] = OUTCOMES
+) -> list[Estimate]:
+    """Every horizon x outcome (the mart); a subset when named (a simulation that needs one of them)."""
+    return [_estimate(frame, horizon, outcome) for horizon in horizons for outcome in outcomes]
 
 
 def _estimate(frame: pd.DataFrame, horizon: int, outcome: str) -> Estimate:
