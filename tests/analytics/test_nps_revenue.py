@@ -87,14 +87,16 @@ def test_the_slope_matches_an_independent_fit_and_the_interval_excludes_zero():
 
 def test_the_interval_covers_the_true_slope_95_percent_of_the_time():
     samples = 200
-    covered = 0
+    covered = bootstrap_covered = 0
     for seed in range(samples):
         estimate = by_key(nps_revenue.estimate_all(synthetic_panel(seed=seed, slope=25.0, accounts=60)))[
             (6, "mrr_change_usd")
         ]
         covered += estimate.ci_low <= 25.0 <= estimate.ci_high
+        bootstrap_covered += estimate.bootstrap_ci_low <= 25.0 <= estimate.bootstrap_ci_high
     # Binomial(200, 0.95) lies in [181, 197] with probability above 99.5%.
     assert 181 <= covered <= 197, covered
+    assert 181 <= bootstrap_covered <= 197, bootstrap_covered
 
 
 def test_no_relation_gives_an_interval_around_zero():
@@ -130,3 +132,47 @@ def test_write_replaces_the_table_and_reruns_change_nothing():
     assert first == second and len(first) == 6
     row = {(r[0], r[1]): r for r in first}[(6, "mrr_change_usd")]
     assert row[2] == pytest.approx(by_key(estimates)[(6, "mrr_change_usd")].estimate)
+
+
+def reference_design(panel: pd.DataFrame) -> pd.DataFrame:
+    controls = pd.get_dummies(panel[["plan"]].assign(month=panel.month_start.astype(str)), drop_first=True)
+    return pd.concat([panel[["nps_score", "tenure_months"]], controls], axis=1).astype(float)
+
+
+def test_the_bootstrap_resamples_whole_accounts_with_a_fixed_seed(monkeypatch):
+    monkeypatch.setattr(nps_revenue, "BOOTSTRAP_REPLICATIONS", 40)
+    panel = synthetic_panel(seed=7, slope=30.0, accounts=40)
+    estimate = by_key(nps_revenue.estimate_all(panel))[(6, "mrr_change_usd")]
+
+    # The same draws (the documented seed, accounts in order of first appearance), refitted with scikit-learn on
+    # the rows of the drawn accounts, an account drawn twice copied twice.
+    accounts = list(panel.account_id.unique())
+    draws = np.random.default_rng(nps_revenue.BOOTSTRAP_SEED).multinomial(
+        len(accounts), np.full(len(accounts), 1 / len(accounts)), size=40
+    )
+    slopes = []
+    for counts in draws:
+        chosen = [account for account, count in zip(accounts, counts, strict=True) for _ in range(count)]
+        sample = pd.concat([panel[panel.account_id == account] for account in chosen], ignore_index=True)
+        y = sample.mrr_after_6m_usd - sample.starting_mrr_usd
+        slopes.append(LinearRegression().fit(reference_design(sample), y).coef_[0])
+    low, high = np.quantile(slopes, [0.025, 0.975])
+    assert estimate.bootstrap_ci_low == pytest.approx(low, rel=1e-7)
+    assert estimate.bootstrap_ci_high == pytest.approx(high, rel=1e-7)
+    assert estimate.bootstrap_replications == 40 and estimate.interval_method == "cluster_ols_t"
+    # Deterministic: a second run draws the same accounts.
+    assert by_key(nps_revenue.estimate_all(panel))[(6, "mrr_change_usd")] == estimate
+
+
+def test_the_winsorised_variant_clips_the_outcome_at_its_1st_and_99th_percentile():
+    panel = synthetic_panel(seed=8, slope=30.0)
+    big = panel.account_id == "acc_0007"  # a large churner: loses 20 000 a month on every row
+    panel.loc[big, "mrr_after_6m_usd"] = panel.loc[big, "starting_mrr_usd"] - 20_000.0
+    estimate = by_key(nps_revenue.estimate_all(panel))[(6, "mrr_change_usd")]
+    y = (panel.mrr_after_6m_usd - panel.starting_mrr_usd).to_numpy()
+    clipped = np.clip(y, np.percentile(y, 1), np.percentile(y, 99))
+    assert clipped.min() > -20_000
+    reference = LinearRegression().fit(reference_design(panel), clipped).coef_[0]
+    assert estimate.winsorised_estimate == pytest.approx(reference, rel=1e-9)
+    middle = (estimate.winsorised_ci_low + estimate.winsorised_ci_high) / 2
+    assert middle == pytest.approx(reference, rel=1e-9) and estimate.winsorised_ci_low < reference
