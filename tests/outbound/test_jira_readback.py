@@ -265,3 +265,29 @@ def test_the_mart_has_one_row_per_escalation_with_days_to_fix_and_the_customers(
     assert con.execute(
         f"select target_days, is_within_target from {f2f.FEEDBACK_TO_FEATURE} where issue_key = 'NPS-4'"
     ).fetchall() == [(40, True)]
+
+
+def test_the_dagster_assets_read_back_then_build_the_mart(jira, tmp_path):
+    import dagster as dg
+
+    from orchestration.defs.actions.assets import feedback_to_feature, jira_issue_states
+    from orchestration.defs.resources import WarehouseResource
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        ledger.record(connection, "jira_escalation:performance:2026-03", channel=ledger.JIRA, payload={},
+                      status=ledger.SENT, external_id="NPS-1")  # fmt: skip
+        load_marts_inputs(connection)
+
+    result = dg.materialize(
+        [jira_issue_states, feedback_to_feature],
+        resources={"warehouse": WarehouseResource(database=str(warehouse))},
+    )
+
+    assert result.success
+    assert [(r.method, r.path.split("?")[0]) for r in jira.requests] == [("GET", "/rest/api/3/issue/NPS-1")]
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        assert connection.execute(
+            f"select issue_key, days_to_fix, is_within_target, customers_to_notify from {f2f.FEEDBACK_TO_FEATURE}"
+        ).fetchall() == [("NPS-1", 19.17, True, 3)]
+        assert connection.execute(f"select count(*) from {f2f.NOTIFY}").fetchone() == (4,)

@@ -6,6 +6,7 @@ import dagster as dg
 
 import serving
 import settings
+from orchestration.defs.actions.assets import feedback_to_feature
 from orchestration.defs.analytics.assets import (
     churn_risk_backtest,
     comment_themes,
@@ -19,7 +20,14 @@ from orchestration.defs.resources import WarehouseResource
 @cache
 def mart_keys() -> list[dg.AssetKey]:
     """Every asset whose key starts with `marts`, whichever step builds it (the dbt steps, the Python marts)."""
-    definitions = [*dbt_steps(), churn_risk_backtest, nps_revenue_per_point, nps_changes_mart, comment_themes]
+    definitions = [
+        *dbt_steps(),
+        churn_risk_backtest,
+        nps_revenue_per_point,
+        nps_changes_mart,
+        comment_themes,
+        feedback_to_feature,
+    ]
     keys = {spec.key for definition in definitions for spec in definition.specs if spec.key.path[0] == "marts"}
     return sorted(keys, key=lambda key: key.path)
 
