@@ -1,7 +1,8 @@
 """Actions that reach people: a Slack alert per new detractor, the weekly digest, Jira issues for theme
-escalations (and their read-back, with the feedback_to_feature mart), Zendesk follow-up cases, and the promoter and at-risk lists in the outbox. Each message (list row)
-is delivered at most once (ledger `ops.outbound_messages`, see docs/alerts.md); without a Slack URL, Jira settings
-or the Zendesk live switch the messages go to the alerts log or are recorded as a dry run."""
+escalations (read back into ops.jira_issue_states for the feedback_to_feature mart), Zendesk follow-up cases, and
+the promoter and at-risk lists in the outbox. Each message (list row) is delivered at most once (ledger
+`ops.outbound_messages`, see docs/alerts.md); without a Slack URL, Jira settings or the Zendesk live switch the
+messages go to the alerts log or are recorded as a dry run."""
 
 from pathlib import Path
 
