@@ -9,6 +9,7 @@ from functools import cache
 import dagster as dg
 
 from ingestion.registry import ENTITIES
+from orchestration.defs.actions.assets import feedback_to_feature
 from orchestration.defs.analytics.assets import (
     churn_risk_backtest,
     comment_themes,
@@ -35,6 +36,7 @@ def marts_asset_keys_by_step() -> list[list[dg.AssetKey]]:
         [spec.key for spec in steps.models.specs if spec.group_name == "marts"],
         [spec.key for spec in steps.partitioned_marts.specs if spec.group_name == "marts"],
         [churn_risk_backtest.key, nps_revenue_per_point.key, nps_changes_mart.key, *sorted(comment_themes.keys)],
+        [feedback_to_feature.key],  # after the Jira read-back, itself after the theme marts
     ]
 
 
