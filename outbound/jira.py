@@ -264,27 +264,11 @@ def create_escalation_issues(
 
 
 def _create_issue(
-    http: urllib.request.OpenerDirector,
-    config: JiraConfig,
-    message: Message,
-    *,
-    max_retry_wait_seconds: float,
-    server_error_retries: int,
-    backoff_seconds: float,
-    timeout_seconds: float,
+    http: urllib.request.OpenerDirector, config: JiraConfig, message: Message, **retries: float
 ) -> Outcome:
+    """POST one issue; `retries` are request()'s keyword arguments."""
     try:
-        status, _, body = request(
-            http,
-            config,
-            "POST",
-            CREATE_ISSUE_PATH,
-            message.payload,
-            max_retry_wait_seconds=max_retry_wait_seconds,
-            server_error_retries=server_error_retries,
-            backoff_seconds=backoff_seconds,
-            timeout_seconds=timeout_seconds,
-        )
+        status, _, body = request(http, config, "POST", CREATE_ISSUE_PATH, message.payload, **retries)
     except OSError as error:  # refused, reset, timed out: the issue may or may not exist, so no retry now
         reason = redact(f"{type(error).__name__}: {error}", config)
         logger.error("Jira not reached for %s (%s)", message.key, reason)
