@@ -182,6 +182,20 @@ def test_a_refusal_stops_the_run_and_the_unread_issues_keep_their_last_state(con
     assert jira_readback.states(con) == EXPECTED_STATES
 
 
+def test_a_change_in_jira_replaces_the_row_and_an_issue_gone_from_the_ledger_is_dropped(con, jira):
+    jira_readback.read_issue_states(con)
+    done = issue("NPS-2", "Done", "done", "Won't Do", "2026-03-02T08:00:00.000+0000", "2026-03-05T08:00:00.000+0000")
+    jira.answer(Answer(200, ISSUES["NPS-1"]), Answer(200, done))
+    con.execute(f"delete from {ledger.TABLE} where message_key = 'jira_escalation:reporting:2026-04'")
+
+    summary = jira_readback.read_issue_states(con)
+
+    assert summary.read == ["NPS-1", "NPS-2"] and summary.not_found == ["NPS-3"]
+    nps_2 = (*EXPECTED_STATES[1][:5], "Done", "done", "Won't Do", utc("2026-03-02 08:00:00"),
+             utc("2026-03-05 08:00:00"), utc("2026-03-05 08:00:00"))  # fmt: skip
+    assert jira_readback.states(con) == [EXPECTED_STATES[0], nps_2, EXPECTED_STATES[2]]
+
+
 def test_jira_timestamps_become_naive_utc():
     assert jira_readback.parse_jira_time("2026-03-01T10:15:30.000+0000") == datetime(2026, 3, 1, 10, 15, 30)
     assert jira_readback.parse_jira_time("2026-03-01T01:15:30.000-0530") == datetime(2026, 3, 1, 6, 45, 30)
