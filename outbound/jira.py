@@ -232,11 +232,11 @@ def create_escalation_issues(
         )
 
     messages = [Message(item.message_key, issue_body(item, config.project_key, config.issue_type)) for item in items]
-    opener = urllib.request.build_opener(_NoRedirects)
+    http = opener()
 
     def create(message: Message) -> Outcome:
         return _create_issue(
-            opener,
+            http,
             config,
             message,
             max_retry_wait_seconds=max_retry_wait_seconds,
@@ -264,46 +264,64 @@ def create_escalation_issues(
 
 
 def _create_issue(
-    opener: urllib.request.OpenerDirector,
-    config: JiraConfig,
-    message: Message,
-    *,
-    max_retry_wait_seconds: float,
-    server_error_retries: int,
-    backoff_seconds: float,
-    timeout_seconds: float,
+    http: urllib.request.OpenerDirector, config: JiraConfig, message: Message, **retries: float
 ) -> Outcome:
+    """POST one issue; `retries` are request()'s keyword arguments."""
+    try:
+        status, _, body = request(http, config, "POST", CREATE_ISSUE_PATH, message.payload, **retries)
+    except OSError as error:  # refused, reset, timed out: the issue may or may not exist, so no retry now
+        reason = redact(f"{type(error).__name__}: {error}", config)
+        logger.error("Jira not reached for %s (%s)", message.key, reason)
+        return Outcome(ledger.FAILED, error=f"not reached: {reason}", stop=True)
+
+    if status in (200, 201):
+        parsed = _json(body)
+        issue_key = parsed.get("key") if isinstance(parsed, dict) else None
+        if issue_key:
+            logger.info("Jira issue %s created for %s", issue_key, message.key)
+            return Outcome(ledger.SENT, response_status=status, external_id=str(issue_key))
+        return Outcome(ledger.FAILED, response_status=status, error="Jira answered without an issue key", stop=True)
+    error = redact(f"HTTP {status}: {jira_errors(body)}", config)
+    logger.error("Jira refused %s: %s", message.key, error)
+    return Outcome(ledger.FAILED, response_status=status, error=error, stop=status != 400)
+
+
+def opener() -> urllib.request.OpenerDirector:
+    """The HTTP opener for Jira: redirects are refused (see _NoRedirects)."""
+    return urllib.request.build_opener(_NoRedirects)
+
+
+def request(
+    http: urllib.request.OpenerDirector,
+    config: JiraConfig,
+    method: str,
+    path: str,
+    payload: Any = None,
+    *,
+    max_retry_wait_seconds: float = MAX_RETRY_WAIT_SECONDS,
+    server_error_retries: int = SERVER_ERROR_RETRIES,
+    backoff_seconds: float = BACKOFF_SECONDS,
+    timeout_seconds: float = TIMEOUT_SECONDS,
+) -> tuple[int, Any, bytes]:
+    """One Jira REST call (`path` under the base URL, `payload` sent as JSON): (status, headers, body) of the
+    last answer. 429 waits `Retry-After` up to `max_retry_wait_seconds` (RATE_LIMIT_RETRIES times at most); 5xx
+    is retried `server_error_retries` times after `backoff_seconds`, doubling. A network error (OSError) is
+    raised to the caller, not retried."""
     rate_limited = server_errors = 0
     while True:
-        request = urllib.request.Request(
-            config.base_url + CREATE_ISSUE_PATH,
-            data=json.dumps(message.payload).encode("utf-8"),
-            method="POST",
-            headers={
-                "Authorization": config.authorization,
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
-        )
+        headers = {"Authorization": config.authorization, "Accept": "application/json"}
+        data = None
+        if payload is not None:
+            data = json.dumps(payload).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        http_request = urllib.request.Request(config.base_url + path, data=data, method=method, headers=headers)
         try:
-            with opener.open(request, timeout=timeout_seconds) as response:
-                status, headers, body = response.status, response.headers, response.read()
+            with http.open(http_request, timeout=timeout_seconds) as response:
+                status, answer_headers, body = response.status, response.headers, response.read()
         except HTTPError as error:
-            status, headers, body = error.code, error.headers, error.read()
-        except OSError as error:  # refused, reset, timed out: the issue may or may not exist, so no retry now
-            reason = _redact(f"{type(error).__name__}: {error}", config)
-            logger.error("Jira not reached for %s (%s)", message.key, reason)
-            return Outcome(ledger.FAILED, error=f"not reached: {reason}", stop=True)
-
-        if status in (200, 201):
-            parsed = _json(body)
-            issue_key = parsed.get("key") if isinstance(parsed, dict) else None
-            if issue_key:
-                logger.info("Jira issue %s created for %s", issue_key, message.key)
-                return Outcome(ledger.SENT, response_status=status, external_id=str(issue_key))
-            return Outcome(ledger.FAILED, response_status=status, error="Jira answered without an issue key", stop=True)
+            status, answer_headers, body = error.code, error.headers, error.read()
         if status == 429:
-            wait = ledger.retry_after_seconds(headers.get("Retry-After"), default=backoff_seconds)
+            wait = ledger.retry_after_seconds(answer_headers.get("Retry-After"), default=backoff_seconds)
             if rate_limited < RATE_LIMIT_RETRIES and wait <= max_retry_wait_seconds:
                 rate_limited += 1
                 time.sleep(wait)
@@ -312,10 +330,7 @@ def _create_issue(
             time.sleep(backoff_seconds * 2**server_errors)
             server_errors += 1
             continue
-
-        error = _redact(f"HTTP {status}: {_jira_errors(body)}", config)
-        logger.error("Jira refused %s: %s", message.key, error)
-        return Outcome(ledger.FAILED, response_status=status, error=error, stop=status != 400)
+        return status, answer_headers, body
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -326,7 +341,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _jira_errors(body: bytes) -> str:
+def jira_errors(body: bytes) -> str:
     """Jira's `errorMessages` and field `errors` in one line, or the start of a non-JSON body."""
     parsed = _json(body)
     if isinstance(parsed, dict) and ("errorMessages" in parsed or "errors" in parsed):
@@ -343,7 +358,7 @@ def _json(body: bytes) -> Any:
         return None
 
 
-def _redact(text: str, config: JiraConfig) -> str:
+def redact(text: str, config: JiraConfig) -> str:
     """Jira does not echo credentials, but an exception text could: remove the token and the auth header."""
     for secret in (config.api_token, config.authorization, config.authorization.removeprefix("Basic ")):
         text = text.replace(secret, "<redacted>")

@@ -48,6 +48,7 @@ SETTINGS: dict[str, Setting] = _settings(
         "first daily partition (ISO date); default the earliest landing file (none yet: 1 January two years back)",
     ),
     ("NPS_THEME_ESCALATION_MIN_DETRACTORS", "10", "detractors a theme needs in a month to become a Jira issue"),
+    ("NPS_FIX_TARGET_DAYS", "30", "days to fix an escalated theme's Jira issue (`feedback_to_feature` target)"),
     (
         "NPS_CHANGE_MIN_RESPONSES",
         "30",

@@ -220,6 +220,7 @@ def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monk
             "comment_themes",
             "theme_escalations",
             "churn_reason_themes",
+            "feedback_to_feature",
         )
     }
     assert {"marts/nps_by_period", "marts/account_health"} <= dbt_marts

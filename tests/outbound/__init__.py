@@ -45,9 +45,15 @@ class RecordingServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                self._answer("POST")
+
+            def do_GET(self) -> None:
+                self._answer("GET")
+
+            def _answer(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with server._lock:
-                    server.requests.append(Recorded("POST", self.path, dict(self.headers.items()), body))
+                    server.requests.append(Recorded(method, self.path, dict(self.headers.items()), body))
                     number = len(server.requests)
                     answer = server.script.popleft() if server.script else server.default(number)
                 payload = answer.body

@@ -1,7 +1,8 @@
 """Actions that reach people: a Slack alert per new detractor, the weekly digest, Jira issues for theme
-escalations, Zendesk follow-up cases, and the promoter and at-risk lists in the outbox. Each message (list row)
-is delivered at most once (ledger `ops.outbound_messages`, see docs/alerts.md); without a Slack URL, Jira settings
-or the Zendesk live switch the messages go to the alerts log or are recorded as a dry run."""
+escalations (read back into ops.jira_issue_states for the feedback_to_feature mart), Zendesk follow-up cases, and
+the promoter and at-risk lists in the outbox. Each message (list row) is delivered at most once (ledger
+`ops.outbound_messages`, see docs/alerts.md); without a Slack URL, Jira settings or the Zendesk live switch the
+messages go to the alerts log or are recorded as a dry run."""
 
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import dagster as dg
 
 import outbound
 import settings
+from analytics import feedback_to_feature as f2f
 from orchestration.defs.resources import WarehouseResource
-from outbound import action_lists, from_marts, outbox, zendesk_cases
+from outbound import action_lists, from_marts, jira_readback, outbox, zendesk_cases
 from outbound import followup_cases as cases
 
 
@@ -87,6 +89,47 @@ def theme_escalation_issues(context: dg.AssetExecutionContext, warehouse: Wareho
         summary = outbound.create_escalation_issues(con, escalations)
     context.log.info(f"theme escalations: {len(escalations)}; {summary.as_metadata()}")
     return _result(summary, escalations=len(escalations))
+
+
+@dg.asset(
+    key=dg.AssetKey(["actions", "jira_issue_states"]),
+    deps=[dg.AssetKey(["actions", "theme_escalation_issues"])],
+    group_name="actions",
+    kinds={"jira"},
+    owners=["team:product"],
+    description=(
+        "The escalation issues read back from Jira (GET /rest/api/3/issue/{key}): status, status category, "
+        "resolution, created, resolved and updated, one row per issue key in ops.jira_issue_states (an issue "
+        "deleted in Jira: found = false). Without the Jira settings nothing is read."
+    ),
+)
+def jira_issue_states(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        summary = jira_readback.read_issue_states(con)
+    context.log.info(f"Jira read-back: {summary.as_metadata()}")
+    return dg.MaterializeResult(metadata=summary.as_metadata())
+
+
+@dg.asset(
+    key=dg.AssetKey(["marts", "feedback_to_feature"]),
+    deps=[
+        dg.AssetKey(["actions", "jira_issue_states"]),
+        dg.AssetKey(["marts", "comment_classifications"]),
+        dg.AssetKey(["marts", "fct_survey_responses"]),
+    ],
+    group_name="marts",
+    kinds={"python", "duckdb"},
+    owners=["team:product"],
+    description=(
+        "One row per theme escalation: its Jira issue's state, days to fix against NPS_FIX_TARGET_DAYS (default "
+        "30), the accounts and responses that raised the theme that month and, once fixed, the customers to tell; "
+        "with marts.feedback_to_feature_notify, the list of them (analytics/feedback_to_feature.py)."
+    ),
+)
+def feedback_to_feature(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        counts = f2f.build(con)
+    return dg.MaterializeResult(metadata={table: rows for table, rows in counts.items()})
 
 
 @dg.asset(

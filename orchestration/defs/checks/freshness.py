@@ -9,6 +9,7 @@ from functools import cache
 import dagster as dg
 
 from ingestion.registry import ENTITIES
+from orchestration.defs.actions.assets import feedback_to_feature
 from orchestration.defs.analytics.assets import (
     churn_risk_backtest,
     comment_themes,
@@ -42,6 +43,7 @@ def marts_asset_keys_by_step() -> list[list[dg.AssetKey]]:
             followup_effect_mart.key,
             *sorted(comment_themes.keys),
         ],
+        [feedback_to_feature.key],  # after the Jira read-back, itself after the theme marts
     ]
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 
 import serving
 import settings
+from orchestration.defs.actions.assets import feedback_to_feature
 from orchestration.defs.analytics.assets import (
     churn_risk_backtest,
     comment_themes,
@@ -27,6 +28,7 @@ def mart_keys() -> list[dg.AssetKey]:
         nps_changes_mart,
         followup_effect_mart,
         comment_themes,
+        feedback_to_feature,
     ]
     keys = {spec.key for definition in definitions for spec in definition.specs if spec.key.path[0] == "marts"}
     return sorted(keys, key=lambda key: key.path)
