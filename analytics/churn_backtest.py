@@ -26,17 +26,8 @@ MIN_AUC_GAIN = 0.02
 TOP_SHARE = 0.10  # the top decile by score
 TABLE = "marts.churn_risk_backtest"
 
-FLAGS = [
-    "is_detractor_driver",
-    "is_nps_drop_driver",
-    "is_usage_decline_driver",
-    "is_rising_tickets_driver",
-    "is_slow_first_reply_driver",
-    "is_refund_tickets_driver",
-    "is_failed_payments_driver",
-    "is_no_recent_nps_driver",
-    "is_low_activation_driver",
-]
+# The challenger reads every driver flag of account_health (is_<rule>_driver: one per row of the seed).
+FLAG_PREFIX, FLAG_SUFFIX = "is_", "_driver"
 NUMERIC = [
     "latest_nps_score",
     "usage_change_30d",
@@ -100,9 +91,14 @@ def top_share_precision_recall(labels: np.ndarray, scores: np.ndarray, share: fl
     return float(hits / count), float(hits / labels.sum()) if labels.sum() else 0.0
 
 
+def driver_flags(frame: pd.DataFrame) -> list[str]:
+    """The is_<rule>_driver columns of account_health, in name order (the seed decides which there are)."""
+    return sorted(c for c in frame.columns if c.startswith(FLAG_PREFIX) and c.endswith(FLAG_SUFFIX))
+
+
 def features(frame: pd.DataFrame) -> pd.DataFrame:
     """The challenger's inputs: driver flags, numeric features (missing -> 0 plus a missing flag), logs."""
-    x = frame[FLAGS].astype(float)
+    x = frame[driver_flags(frame)].astype(float)
     for column in NUMERIC:
         values = frame[column].astype(float)
         x[f"{column}_missing"] = values.isna().astype(float)

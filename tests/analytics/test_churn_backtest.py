@@ -48,7 +48,7 @@ def scoring(months: int, accounts: int, seed: int) -> pd.DataFrame:
                 "risk_score": risk,
                 "risk_tier": "high" if risk >= 60 else "medium" if risk >= 30 else "low",
                 "churned_within_90d": churned,
-                **{flag: False for flag in cb.FLAGS},
+                **{f"is_{rule}_driver": False for rule in ("nps_drop", "failed_payments", "no_recent_nps")},
                 "is_detractor_driver": detractor,
                 "is_usage_decline_driver": usage <= -0.2,
                 **{column: 0.0 for column in cb.NUMERIC},
@@ -85,6 +85,18 @@ def test_backtest_reports_rules_per_month_calibration_and_a_time_split_challenge
         "logistic_regression" if overall.challenger_test_auc >= overall.rules_test_auc + cb.MIN_AUC_GAIN else "rules"
     )
     assert result[result.metric == "is_default"].model.tolist() == [overall.default_model]
+
+
+def test_the_challenger_reads_every_driver_flag_of_the_seed():
+    frame = scoring(months=1, accounts=3, seed=3).assign(is_cancellation_requested_driver=True)
+    assert cb.driver_flags(frame) == [
+        "is_cancellation_requested_driver",
+        "is_detractor_driver",
+        "is_failed_payments_driver",
+        "is_no_recent_nps_driver",
+        "is_nps_drop_driver",
+        "is_usage_decline_driver",
+    ]
 
 
 def test_rules_stay_default_when_the_challenger_does_not_win_by_the_margin():
