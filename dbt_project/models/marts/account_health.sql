@@ -125,7 +125,10 @@ final as (
         refund_tickets_last_90d,
         avg_first_reply_minutes_30d,
         failed_charges_last_30d,
-        core_events_first_30d
+        core_events_first_30d,
+        cancellation_requested,
+        days_from_trial_end,
+        lifecycle_stage
     from scored
 
 )
