@@ -42,13 +42,34 @@ def fetch(warehouse: Path, sql: str) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def points(rule: dict, applies: bool, value) -> float:
+    """The points of one driver: its weight, a scale driver's share of it (from the seed's definition)."""
+    if not applies:
+        return 0.0
+    weight = float(rule["weight"])
+    if rule["operator"] != "scale":
+        return weight
+    if value is None:
+        return weight if rule["when_missing"] == "true" else 0.0
+    lower, upper = float(rule["lower_threshold"]), float(rule["threshold"])
+    return weight * min(1.0, max(0.0, (value - lower) / (upper - lower)))
+
+
 def test_score_and_tier_follow_the_configuration(full_run: Path):
     config = rules()
     rows = fetch(full_run, "select * from marts.account_health")
+    signals = {
+        (r["account_id"], r["as_of_date"]): r
+        for r in fetch(full_run, "select * from intermediate.int_account_signals_daily")
+    }
     assert rows
-    drivers = {name: float(rule["weight"]) for name, rule in config.items() if rule["kind"] == "driver"}
+    drivers = {name: rule for name, rule in config.items() if rule["kind"] == "driver"}
+    graded = 0
     for row in rows:
-        expected = min(100, sum(weight for name, weight in drivers.items() if row[f"is_{name}_driver"]))
+        signal = signals[(row["account_id"], row["as_of_date"])]
+        total = sum(points(rule, row[f"is_{name}_driver"], signal[rule["feature"]]) for name, rule in drivers.items())
+        expected = math.floor(min(100.0, total) + 0.5)
+        graded += any(row[f"is_{name}_driver"] for name, rule in drivers.items() if rule["operator"] == "scale")
         assert row["risk_score"] == expected
         tier = (
             "high"
@@ -60,7 +81,8 @@ def test_score_and_tier_follow_the_configuration(full_run: Path):
         assert row["risk_tier"] == tier
         assert row["revenue_at_risk_usd"] == pytest.approx(row["mrr_usd"] * expected / 100)
         # The readable drivers name exactly the drivers that apply.
-        assert (row["risk_drivers"] == "") == (expected == 0)
+        assert (row["risk_drivers"] == "") == (not any(row[f"is_{name}_driver"] for name in drivers))
+    assert graded > 0
 
 
 def test_only_paying_days_are_scored(full_run: Path):
@@ -322,7 +344,12 @@ def test_rows_of_the_seed_add_drivers(full_run: Path, tmp_path: Path):
     after = fetch(warehouse, "select * from marts.account_health")
     assert {(r["account_id"], r["as_of_date"]) for r in after} == set(before)
     config = rules()
-    weights = {name: float(rule["weight"]) for name, rule in config.items() if rule["kind"] == "driver"}
+    drivers = {name: rule for name, rule in config.items() if rule["kind"] == "driver"}
+    weights = {name: float(rule["weight"]) for name, rule in drivers.items()}
+    signals = {
+        (r["account_id"], r["as_of_date"]): r
+        for r in fetch(full_run, "select * from intermediate.int_account_signals_daily")
+    }
     weights |= {"busy_support": 12.0, "growth_tickets": 7.0, "graded_tickets": 8.0}
     new = {"is_busy_support_driver", "is_growth_tickets_driver", "is_graded_tickets_driver"}
     applied = defaultdict(int)
@@ -334,9 +361,12 @@ def test_rows_of_the_seed_add_drivers(full_run: Path, tmp_path: Path):
         for name, flag in flags.items():
             assert row[f"is_{name}_driver"] == flag, (name, row)
             applied[name] += flag
-        old_points = sum(weight for name, weight in weights.items() if old.get(f"is_{name}_driver"))
-        points = old_points + 12 * flags["busy_support"] + 7 * flags["growth_tickets"] + 8 * min(1, tickets / 4)
-        assert row["risk_score"] == math.floor(min(100, points) + 0.5), row
+        signal = signals[(row["account_id"], row["as_of_date"])]
+        old_points = sum(
+            points(rule, old[f"is_{name}_driver"], signal[rule["feature"]]) for name, rule in drivers.items()
+        )
+        total = old_points + 12 * flags["busy_support"] + 7 * flags["growth_tickets"] + 8 * min(1, tickets / 4)
+        assert row["risk_score"] == math.floor(min(100, total) + 0.5), row
         tier = (
             "high"
             if row["risk_score"] >= float(config["high"]["threshold"])

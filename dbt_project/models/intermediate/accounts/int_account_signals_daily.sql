@@ -234,13 +234,16 @@ trailing_sums as (
         *,
         sum(events) over ({{ by_day }} 29 preceding and current row) as events_last_30d,
         sum(events) over ({{ by_day }} 59 preceding and 30 preceding) as events_prior_30d,
+        sum(events) over ({{ by_day }} 89 preceding and 60 preceding) as events_60_to_90d_ago,
         sum(tickets) over ({{ by_day }} 29 preceding and current row) as tickets_last_30d,
         sum(tickets) over ({{ by_day }} 59 preceding and 30 preceding) as tickets_prior_30d,
         sum(refund_tickets) over ({{ by_day }} 89 preceding and current row) as refund_tickets_last_90d,
         sum(first_reply_minutes) over ({{ by_day }} 29 preceding and current row) as first_reply_minutes_last_30d,
         sum(replied_tickets) over ({{ by_day }} 29 preceding and current row) as replied_tickets_last_30d,
         sum(failed_charges) over ({{ by_day }} 29 preceding and current row) as failed_charges_last_30d,
-        count(*) over ({{ by_day }} 59 preceding and current row) as paying_days_observed
+        sum(failed_charges) over ({{ by_day }} 89 preceding and current row) as failed_charges_last_90d,
+        count(*) over ({{ by_day }} 59 preceding and current row) as paying_days_observed,
+        count(*) over ({{ by_day }} 89 preceding and current row) as paying_days_observed_90d
     from (
         select
             *,
@@ -314,6 +317,11 @@ features as (
             when trailing_sums.paying_days_observed = 60 and trailing_sums.events_prior_30d > 0
                 then round(cast(trailing_sums.events_last_30d as double) / trailing_sums.events_prior_30d - 1, 4)
         end as usage_change_30d,
+        -- The last 30 days against days 61-90 before: a fall that a 30-day comparison no longer sees.
+        case
+            when trailing_sums.paying_days_observed_90d = 90 and trailing_sums.events_60_to_90d_ago > 0
+                then round(cast(trailing_sums.events_last_30d as double) / trailing_sums.events_60_to_90d_ago - 1, 4)
+        end as usage_change_90d,
         trailing_sums.tickets_last_30d,
         coalesce(trailing_sums.tickets_prior_30d, 0) as tickets_prior_30d,
         trailing_sums.refund_tickets_last_90d,
@@ -322,8 +330,10 @@ features as (
                 then cast(trailing_sums.first_reply_minutes_last_30d as double) / trailing_sums.replied_tickets_last_30d
         end as avg_first_reply_minutes_30d,
         trailing_sums.failed_charges_last_30d,
+        trailing_sums.failed_charges_last_90d,
         coalesce(subscription_days.cancellation_requested, 0) as cancellation_requested,
-        {{ dbt.datediff('subscription_days.trial_end_date', 'trailing_sums.as_of_date', 'day') }} as days_from_trial_end,
+        {{ dbt.datediff('subscription_days.trial_end_date', 'trailing_sums.as_of_date', 'day') }}
+            as days_from_trial_end,
         {{ dbt.datediff(
             'cast(billing_accounts.first_customer_created_at as date)', 'trailing_sums.as_of_date', 'day') }}
             as tenure_days,
@@ -383,6 +393,8 @@ final as (
         cast(events_prior_30d as bigint) as events_prior_30d,
         cast(usage_change_30d as double) as usage_change_30d,
         cast(-usage_change_30d as double) as usage_decline_30d,
+        cast(usage_change_90d as double) as usage_change_90d,
+        cast(-usage_change_90d as double) as usage_decline_90d,
         cast(tickets_last_30d as bigint) as tickets_last_30d,
         cast(tickets_prior_30d as bigint) as tickets_prior_30d,
         cast(
@@ -391,6 +403,7 @@ final as (
         cast(refund_tickets_last_90d as bigint) as refund_tickets_last_90d,
         cast(avg_first_reply_minutes_30d as double) as avg_first_reply_minutes_30d,
         cast(failed_charges_last_30d as bigint) as failed_charges_last_30d,
+        cast(failed_charges_last_90d as bigint) as failed_charges_last_90d,
         cast(cancellation_requested as integer) as cancellation_requested,
         cast(days_from_trial_end as integer) as days_from_trial_end,
         cast(tenure_days as integer) as tenure_days,
