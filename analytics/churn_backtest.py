@@ -24,19 +24,12 @@ HORIZON_DAYS = 90
 TRAIN_SHARE = 0.6  # the earliest 60% of scoring months train the challenger
 MIN_AUC_GAIN = 0.02
 TOP_SHARE = 0.10  # the top decile by score
+BOOTSTRAP_DRAWS = 1000  # resamples of accounts for the AUC's 95% interval
+BOOTSTRAP_SEED = 20260101  # fixed: the interval is the same on every run
 TABLE = "marts.churn_risk_backtest"
 
-FLAGS = [
-    "is_detractor_driver",
-    "is_nps_drop_driver",
-    "is_usage_decline_driver",
-    "is_rising_tickets_driver",
-    "is_slow_first_reply_driver",
-    "is_refund_tickets_driver",
-    "is_failed_payments_driver",
-    "is_no_recent_nps_driver",
-    "is_low_activation_driver",
-]
+# The challenger reads every driver flag of account_health (is_<rule>_driver: one per row of the seed).
+FLAG_PREFIX, FLAG_SUFFIX = "is_", "_driver"
 NUMERIC = [
     "latest_nps_score",
     "usage_change_30d",
@@ -91,6 +84,55 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     return float(roc_auc_score(labels, scores))
 
 
+def bootstrap_auc_interval(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    accounts: np.ndarray,
+    draws: int = BOOTSTRAP_DRAWS,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float] | None:
+    """95% percentile interval of the AUC over `draws` resamples of accounts (with replacement, each drawn account
+    bringing all its rows: an account scored in many months is one unit, its months are not independent).
+    Deterministic: a fixed seed, accounts in sorted order. None when the AUC is undefined."""
+    if len(set(labels.tolist())) < 2:
+        return None
+    names, codes = np.unique(accounts, return_inverse=True)
+    # Tie groups of the scores, in ascending order: the AUC of any weighting needs only per-group sums.
+    _, group = np.unique(scores, return_inverse=True)
+    positive = labels.astype(bool)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(draws):
+        # A row weighs as many times as its account was drawn: the AUC of the resample, rows repeated.
+        weights = np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))[codes]
+        area = weighted_auc(group, positive, weights)
+        if area is not None:
+            values.append(area)
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def weighted_auc(group: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> float | None:
+    """AUC with row weights, from the rows' tie groups (ascending score ranks): the weighted share of
+    (churner, stayer) pairs where the churner scores higher, ties counting half."""
+    size = group.max() + 1
+    churners = np.bincount(group[positive], weights=weights[positive], minlength=size)
+    stayers = np.bincount(group[~positive], weights=weights[~positive], minlength=size)
+    total_churners, total_stayers = churners.sum(), stayers.sum()
+    if total_churners == 0 or total_stayers == 0:
+        return None
+    below = np.cumsum(stayers) - stayers
+    return float((churners * (below + 0.5 * stayers)).sum() / (total_churners * total_stayers))
+
+
+def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion (statsmodels)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(successes, trials, alpha=0.05, method="wilson")
+    return float(low), float(high)
+
+
 def top_share_precision_recall(labels: np.ndarray, scores: np.ndarray, share: float = TOP_SHARE) -> tuple[float, float]:
     """Precision and recall among the top `share` of accounts by score (ties at the cut broken by position,
     which is account order: deterministic)."""
@@ -100,9 +142,14 @@ def top_share_precision_recall(labels: np.ndarray, scores: np.ndarray, share: fl
     return float(hits / count), float(hits / labels.sum()) if labels.sum() else 0.0
 
 
+def driver_flags(frame: pd.DataFrame) -> list[str]:
+    """The is_<rule>_driver columns of account_health, in name order (the seed decides which there are)."""
+    return sorted(c for c in frame.columns if c.startswith(FLAG_PREFIX) and c.endswith(FLAG_SUFFIX))
+
+
 def features(frame: pd.DataFrame) -> pd.DataFrame:
     """The challenger's inputs: driver flags, numeric features (missing -> 0 plus a missing flag), logs."""
-    x = frame[FLAGS].astype(float)
+    x = frame[driver_flags(frame)].astype(float)
     for column in NUMERIC:
         values = frame[column].astype(float)
         x[f"{column}_missing"] = values.isna().astype(float)
@@ -144,8 +191,14 @@ def run(frame: pd.DataFrame) -> Backtest:
                 }
             )
 
-    def evaluate(model: str, evaluation: str, labels: np.ndarray, scores: np.ndarray, month=None) -> float | None:
+    def evaluate(
+        model: str, evaluation: str, labels: np.ndarray, scores: np.ndarray, month=None, accounts=None
+    ) -> float | None:
         area = auc(labels, scores)
+        if accounts is not None and area is not None:
+            low, high = bootstrap_auc_interval(labels, scores, accounts)
+            add(model, evaluation, "auc_ci_low", low, month)
+            add(model, evaluation, "auc_ci_high", high, month)
         precision, recall = top_share_precision_recall(labels, scores)
         add(model, evaluation, "accounts", len(labels), month)
         add(model, evaluation, "churned", labels.sum(), month)
@@ -158,7 +211,7 @@ def run(frame: pd.DataFrame) -> Backtest:
         return Backtest(rows, None, None, "rules")
     labels = frame["churned_within_90d"].to_numpy(dtype=int)
     rules = frame["risk_score"].to_numpy(dtype=float)
-    evaluate("rules", "all_months", labels, rules)
+    evaluate("rules", "all_months", labels, rules, accounts=frame["account_id"].to_numpy())
     for month, group in frame.groupby("as_of_date"):
         evaluate(
             "rules",
@@ -167,11 +220,16 @@ def run(frame: pd.DataFrame) -> Backtest:
             group["risk_score"].to_numpy(float),
             month,
         )
-    # Calibration: the observed churn of each tier (all months).
+    # Calibration: the observed churn of each tier (all months), with its Wilson interval, beside the tier's mean
+    # score. `accounts` counts account-months (an account is scored once a month).
     for tier, group in frame.groupby("risk_tier"):
+        churned = int(group["churned_within_90d"].sum())
+        low, high = wilson_interval(churned, len(group))
         add("rules", "calibration", "accounts", len(group), tier=tier)
-        add("rules", "calibration", "churned", group["churned_within_90d"].sum(), tier=tier)
-        add("rules", "calibration", "churn_rate", group["churned_within_90d"].mean(), tier=tier)
+        add("rules", "calibration", "churned", churned, tier=tier)
+        add("rules", "calibration", "churn_rate", churned / len(group), tier=tier)
+        add("rules", "calibration", "churn_rate_ci_low", low, tier=tier)
+        add("rules", "calibration", "churn_rate_ci_high", high, tier=tier)
         add("rules", "calibration", "avg_risk_score", group["risk_score"].mean(), tier=tier)
 
     months = sorted(frame["as_of_date"].unique())
@@ -181,12 +239,17 @@ def run(frame: pd.DataFrame) -> Backtest:
         train, test = frame[frame["as_of_date"] < split], frame[frame["as_of_date"] >= split]
         test_labels = test["churned_within_90d"].to_numpy(dtype=int)
         # Test-month rows carry the first test month in scoring_month.
-        rules_test_auc = evaluate("rules", "test_months", test_labels, test["risk_score"].to_numpy(float), split)
+        test_accounts = test["account_id"].to_numpy()
+        rules_test_auc = evaluate(
+            "rules", "test_months", test_labels, test["risk_score"].to_numpy(float), split, test_accounts
+        )
         if train["churned_within_90d"].nunique() == 2 and not test.empty:
             model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, class_weight="balanced"))
             model.fit(features(train), train["churned_within_90d"].astype(int))
             probabilities = model.predict_proba(features(test))[:, 1]
-            challenger_test_auc = evaluate("logistic_regression", "test_months", test_labels, probabilities, split)
+            challenger_test_auc = evaluate(
+                "logistic_regression", "test_months", test_labels, probabilities, split, test_accounts
+            )
             add("logistic_regression", "train_months", "accounts", len(train), split)
     challenger_wins = (
         rules_test_auc is not None

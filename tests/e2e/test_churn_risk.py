@@ -7,6 +7,7 @@ checks that the planted effects are recovered: detractors churn more, and the ru
 from __future__ import annotations
 
 import csv
+import math
 import os
 import random
 import shutil
@@ -41,13 +42,34 @@ def fetch(warehouse: Path, sql: str) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def points(rule: dict, applies: bool, value) -> float:
+    """The points of one driver: its weight, a scale driver's share of it (from the seed's definition)."""
+    if not applies:
+        return 0.0
+    weight = float(rule["weight"])
+    if rule["operator"] != "scale":
+        return weight
+    if value is None:
+        return weight if rule["when_missing"] == "true" else 0.0
+    lower, upper = float(rule["lower_threshold"]), float(rule["threshold"])
+    return weight * min(1.0, max(0.0, (value - lower) / (upper - lower)))
+
+
 def test_score_and_tier_follow_the_configuration(full_run: Path):
     config = rules()
     rows = fetch(full_run, "select * from marts.account_health")
+    signals = {
+        (r["account_id"], r["as_of_date"]): r
+        for r in fetch(full_run, "select * from intermediate.int_account_signals_daily")
+    }
     assert rows
-    drivers = {name: float(rule["weight"]) for name, rule in config.items() if rule["kind"] == "driver"}
+    drivers = {name: rule for name, rule in config.items() if rule["kind"] == "driver"}
+    graded = 0
     for row in rows:
-        expected = min(100, sum(weight for name, weight in drivers.items() if row[f"is_{name}_driver"]))
+        signal = signals[(row["account_id"], row["as_of_date"])]
+        total = sum(points(rule, row[f"is_{name}_driver"], signal[rule["feature"]]) for name, rule in drivers.items())
+        expected = math.floor(min(100.0, total) + 0.5)
+        graded += any(row[f"is_{name}_driver"] for name, rule in drivers.items() if rule["operator"] == "scale")
         assert row["risk_score"] == expected
         tier = (
             "high"
@@ -59,7 +81,8 @@ def test_score_and_tier_follow_the_configuration(full_run: Path):
         assert row["risk_tier"] == tier
         assert row["revenue_at_risk_usd"] == pytest.approx(row["mrr_usd"] * expected / 100)
         # The readable drivers name exactly the drivers that apply.
-        assert (row["risk_drivers"] == "") == (expected == 0)
+        assert (row["risk_drivers"] == "") == (not any(row[f"is_{name}_driver"] for name in drivers))
+    assert graded > 0
 
 
 def test_only_paying_days_are_scored(full_run: Path):
@@ -282,12 +305,12 @@ def test_revenue_follows_sentiment(churn_run: Path):
     assert six.observations == len(answered)
 
 
-def project_copy(tmp_path: Path, extra_rule: str) -> Path:
-    """The dbt project with one more row in seeds/churn_risk_rules.csv."""
+def project_copy(tmp_path: Path, *extra_rules: str) -> Path:
+    """The dbt project with more rows in seeds/churn_risk_rules.csv."""
     project = tmp_path / "dbt_project"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     seed = project / "seeds" / "churn_risk_rules.csv"
-    seed.write_text(seed.read_text() + extra_rule + "\n")
+    seed.write_text(seed.read_text() + "".join(rule + "\n" for rule in extra_rules))
     return project
 
 
@@ -300,48 +323,79 @@ def build_health(project: Path, warehouse: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
 
 
-def test_a_row_of_the_seed_adds_a_driver(full_run: Path, tmp_path: Path):
-    """The seed is the only place a rule is defined: a new row is a new driver column, adds its weight to the
-    score (and may move the tier), and is named in risk_drivers, with no other change."""
+# Three rules added by seed rows alone: a threshold rule with its own words, a rule for one plan only (no words:
+# "<rule> (<value>)"), and a graded rule (scale: 0 points at 0 tickets, its full 8 at 4 tickets or more).
+NEW_RULES = (
+    "busy_support,driver,tickets_last_30d,>=,,3,false,12,,{tickets_last_30d} ticket{tickets_last_30d:plural} lately,x",
+    "growth_tickets,driver,tickets_last_30d,>=,,1,false,7,plan=Growth,,Growth accounts with a ticket",
+    "graded_tickets,driver,tickets_last_30d,scale,0,4,false,8,,tickets {tickets_last_30d} of 4,Graded tickets",
+)
+
+
+def test_rows_of_the_seed_add_drivers(full_run: Path, tmp_path: Path):
+    """The seed is the only place a rule is defined: a new row is a new driver column, adds its points to the
+    score (and may move the tier), and is named in risk_drivers in the words of its row, with no other change.
+    The drivers' words are listed by weight, heaviest first, then by name."""
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(full_run, warehouse)
-    project = project_copy(tmp_path, "busy_support,driver,tickets_last_30d,>=,,3,false,12,Three tickets in 30 days")
-    result = build_health(project, warehouse)
+    result = build_health(project_copy(tmp_path, *NEW_RULES), warehouse)
     assert result.returncode == 0, result.stdout
     before = {(r["account_id"], r["as_of_date"]): r for r in fetch(full_run, "select * from marts.account_health")}
     after = fetch(warehouse, "select * from marts.account_health")
     assert {(r["account_id"], r["as_of_date"]) for r in after} == set(before)
     config = rules()
-    applied = 0
+    drivers = {name: rule for name, rule in config.items() if rule["kind"] == "driver"}
+    weights = {name: float(rule["weight"]) for name, rule in drivers.items()}
+    signals = {
+        (r["account_id"], r["as_of_date"]): r
+        for r in fetch(full_run, "select * from intermediate.int_account_signals_daily")
+    }
+    weights |= {"busy_support": 12.0, "growth_tickets": 7.0, "graded_tickets": 8.0}
+    new = {"is_busy_support_driver", "is_growth_tickets_driver", "is_graded_tickets_driver"}
+    applied = defaultdict(int)
     for row in after:
         old = before[(row["account_id"], row["as_of_date"])]
-        busy = row["tickets_last_30d"] >= 3
-        assert row["is_busy_support_driver"] == busy
-        applied += busy
-        assert row["risk_score"] == min(100, old["risk_score"] + (12 if busy else 0))
+        tickets = row["tickets_last_30d"]
+        flags = {"busy_support": tickets >= 3, "growth_tickets": row["plan"] == "Growth" and tickets >= 1}
+        flags["graded_tickets"] = tickets > 0
+        for name, flag in flags.items():
+            assert row[f"is_{name}_driver"] == flag, (name, row)
+            applied[name] += flag
+        signal = signals[(row["account_id"], row["as_of_date"])]
+        old_points = sum(
+            points(rule, old[f"is_{name}_driver"], signal[rule["feature"]]) for name, rule in drivers.items()
+        )
+        total = old_points + 12 * flags["busy_support"] + 7 * flags["growth_tickets"] + 8 * min(1, tickets / 4)
+        assert row["risk_score"] == math.floor(min(100, total) + 0.5), row
         tier = (
             "high"
             if row["risk_score"] >= float(config["high"]["threshold"])
             else ("medium" if row["risk_score"] >= float(config["medium"]["threshold"]) else "low")
         )
         assert row["risk_tier"] == tier
-        words = f"busy_support ({row['tickets_last_30d']})"
-        expected = "; ".join(part for part in (old["risk_drivers"], words if busy else "") if part)
+        # The old words, one part per driver that applied, in (weight desc, name) order; the new ones join them.
+        old_names = sorted((n for n in weights if old.get(f"is_{n}_driver")), key=lambda n: (-weights[n], n))
+        old_parts = old["risk_drivers"].split("; ") if old["risk_drivers"] else []
+        words = dict(zip(old_names, old_parts, strict=True))
+        if flags["busy_support"]:
+            words["busy_support"] = f"{tickets} ticket{'' if tickets == 1 else 's'} lately"
+        if flags["growth_tickets"]:
+            words["growth_tickets"] = f"growth_tickets ({tickets})"
+        if flags["graded_tickets"]:
+            words["graded_tickets"] = f"tickets {tickets} of 4"
+        expected = "; ".join(words[n] for n in sorted(words, key=lambda n: (-weights[n], n)))
         assert row["risk_drivers"] == expected
-        assert {
-            k: v
-            for k, v in row.items()
-            if k not in ("risk_score", "risk_tier", "revenue_at_risk_usd", "risk_drivers", "is_busy_support_driver")
-        } == {
-            k: v for k, v in old.items() if k not in ("risk_score", "risk_tier", "revenue_at_risk_usd", "risk_drivers")
+        unchanged = ("risk_score", "risk_tier", "revenue_at_risk_usd", "risk_drivers")
+        assert {k: v for k, v in row.items() if k not in unchanged and k not in new} == {
+            k: v for k, v in old.items() if k not in unchanged
         }
-    assert applied > 0
+    assert all(applied[name] > 0 for name in ("busy_support", "growth_tickets", "graded_tickets")), applied
 
 
 def test_a_rule_on_an_unknown_feature_is_named(full_run: Path, tmp_path: Path):
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(full_run, warehouse)
-    project = project_copy(tmp_path, "typo,driver,tickets_last_31d,>=,,3,false,12,A typo in the feature")
+    project = project_copy(tmp_path, "typo,driver,tickets_last_31d,>=,,3,false,12,,,A typo in the feature")
     result = build_health(project, warehouse)
     assert result.returncode != 0
     assert (

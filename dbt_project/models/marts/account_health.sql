@@ -12,9 +12,11 @@
 
 -- Churn risk of every paying account on every day, from what was known on that day only: the daily signals
 -- (int_account_signals_daily) scored by the rules of seed churn_risk_rules, the only place a rule is defined.
--- Each driver row compares one signal with its threshold and adds its weight when it applies;
--- risk_score = min(100, sum of those weights); the tier rows set the tiers. A new driver row adds a driver
--- (its is_<rule>_driver column, its weight, its words). The words are macros/churn_driver_wording.sql.
+-- Each driver row compares one signal with its threshold (only for the accounts of its segment) and adds its
+-- weight when it applies (a `scale` row: its weight times the share of the way from lower_threshold to
+-- threshold); risk_score = min(100, sum of those points), rounded; the tier rows set the tiers. A new driver
+-- row adds a driver (its is_<rule>_driver column, its points, its words from the seed's wording column:
+-- macros/churn_driver_wording.sql) with no change here.
 -- Incremental: a run for the partition window starting at min_date rebuilds every day from min_date on, as
 -- the signals do.
 {%- set drivers = churn_driver_rules() %}
@@ -73,7 +75,14 @@ scored as (
             100,
             0
             {%- for driver in drivers %}
-                + case when applied.is_{{ driver.rule }}_driver then config.{{ driver.rule }}_weight else 0 end
+                + case
+                    when applied.is_{{ driver.rule }}_driver
+                        then config.{{ driver.rule }}_weight
+                        {%- if driver.operator == 'scale' %}
+                            * {{ churn_rule_scale(driver, 'applied') }}
+                        {%- endif %}
+                    else 0
+                end
             {%- endfor %}
         ) as risk_score
     from applied
@@ -88,13 +97,13 @@ final as (
         account_id,
         plan,
         cast(mrr_usd as double) as mrr_usd,
-        cast(risk_score as integer) as risk_score,
+        cast(round(risk_score) as integer) as risk_score,
         case
-            when risk_score >= high_threshold then 'high'
-            when risk_score >= medium_threshold then 'medium'
+            when round(risk_score) >= high_threshold then 'high'
+            when round(risk_score) >= medium_threshold then 'medium'
             else 'low'
         end as risk_tier,
-        cast(mrr_usd * risk_score / 100.0 as double) as revenue_at_risk_usd,
+        cast(mrr_usd * round(risk_score) / 100.0 as double) as revenue_at_risk_usd,
         {%- for driver in drivers %}
             is_{{ driver.rule }}_driver,
         {%- endfor %}
@@ -116,7 +125,10 @@ final as (
         refund_tickets_last_90d,
         avg_first_reply_minutes_30d,
         failed_charges_last_30d,
-        core_events_first_30d
+        core_events_first_30d,
+        cancellation_requested,
+        days_from_trial_end,
+        lifecycle_stage
     from scored
 
 )

@@ -58,6 +58,12 @@ stripe_customers as (
 
 ),
 
+subscription_versions as (
+
+    select * from {{ ref('stg_stripe__subscription_versions') }}
+
+),
+
 billing_span as (
 
     select
@@ -160,6 +166,41 @@ failed_charge_days as (
 
 ),
 
+-- The subscriptions as known each day (the versions landed by then): a cancellation already requested on a
+-- subscription that still pays (Stripe sets canceled_at when cancel_at_period_end is set: the subscription runs
+-- to the end of its period, then ends), and the latest trial end of the live subscriptions.
+subscription_days as (
+
+    select
+        stripe_customers.account_id,
+        days.period_start as as_of_date,
+        max(
+            case
+                when
+                    subscription_versions.status in ({{ sql_string_list(var('paying_subscription_statuses')) }})
+                    and subscription_versions.canceled_at is not null
+                    and cast(subscription_versions.canceled_at as date) <= days.period_start
+                    then 1
+                else 0
+            end
+        ) as cancellation_requested,
+        max(cast(subscription_versions.trial_ended_at as date)) as trial_end_date
+    from subscription_versions
+    inner join stripe_customers
+        on subscription_versions.customer_id = stripe_customers.customer_id
+    inner join days
+        on
+            subscription_versions.valid_from_date <= days.period_start
+            and (subscription_versions.valid_to_date is null or subscription_versions.valid_to_date > days.period_start)
+    where
+        stripe_customers.account_id is not null
+        and not stripe_customers.is_deleted
+        and subscription_versions.ended_at is null
+        and subscription_versions.status in ({{ sql_string_list(var('live_subscription_statuses')) }})
+    group by 1, 2
+
+),
+
 daily_signals as (
 
     select
@@ -193,13 +234,16 @@ trailing_sums as (
         *,
         sum(events) over ({{ by_day }} 29 preceding and current row) as events_last_30d,
         sum(events) over ({{ by_day }} 59 preceding and 30 preceding) as events_prior_30d,
+        sum(events) over ({{ by_day }} 89 preceding and 60 preceding) as events_60_to_90d_ago,
         sum(tickets) over ({{ by_day }} 29 preceding and current row) as tickets_last_30d,
         sum(tickets) over ({{ by_day }} 59 preceding and 30 preceding) as tickets_prior_30d,
         sum(refund_tickets) over ({{ by_day }} 89 preceding and current row) as refund_tickets_last_90d,
         sum(first_reply_minutes) over ({{ by_day }} 29 preceding and current row) as first_reply_minutes_last_30d,
         sum(replied_tickets) over ({{ by_day }} 29 preceding and current row) as replied_tickets_last_30d,
         sum(failed_charges) over ({{ by_day }} 29 preceding and current row) as failed_charges_last_30d,
-        count(*) over ({{ by_day }} 59 preceding and current row) as paying_days_observed
+        sum(failed_charges) over ({{ by_day }} 89 preceding and current row) as failed_charges_last_90d,
+        count(*) over ({{ by_day }} 59 preceding and current row) as paying_days_observed,
+        count(*) over ({{ by_day }} 89 preceding and current row) as paying_days_observed_90d
     from (
         select
             *,
@@ -273,6 +317,11 @@ features as (
             when trailing_sums.paying_days_observed = 60 and trailing_sums.events_prior_30d > 0
                 then round(cast(trailing_sums.events_last_30d as double) / trailing_sums.events_prior_30d - 1, 4)
         end as usage_change_30d,
+        -- The last 30 days against days 61-90 before: a fall that a 30-day comparison no longer sees.
+        case
+            when trailing_sums.paying_days_observed_90d = 90 and trailing_sums.events_60_to_90d_ago > 0
+                then round(cast(trailing_sums.events_last_30d as double) / trailing_sums.events_60_to_90d_ago - 1, 4)
+        end as usage_change_90d,
         trailing_sums.tickets_last_30d,
         coalesce(trailing_sums.tickets_prior_30d, 0) as tickets_prior_30d,
         trailing_sums.refund_tickets_last_90d,
@@ -281,6 +330,13 @@ features as (
                 then cast(trailing_sums.first_reply_minutes_last_30d as double) / trailing_sums.replied_tickets_last_30d
         end as avg_first_reply_minutes_30d,
         trailing_sums.failed_charges_last_30d,
+        trailing_sums.failed_charges_last_90d,
+        coalesce(subscription_days.cancellation_requested, 0) as cancellation_requested,
+        {{ dbt.datediff('subscription_days.trial_end_date', 'trailing_sums.as_of_date', 'day') }}
+            as days_from_trial_end,
+        {{ dbt.datediff(
+            'cast(billing_accounts.first_customer_created_at as date)', 'trailing_sums.as_of_date', 'day') }}
+            as tenure_days,
         activation.signup_date,
         -- Shown once the first 30 days are over, so that the value never changes as days are added.
         case
@@ -300,6 +356,12 @@ features as (
             )
     left join activation
         on trailing_sums.account_id = activation.account_id
+    left join billing_accounts
+        on trailing_sums.account_id = billing_accounts.account_id
+    left join subscription_days
+        on
+            trailing_sums.account_id = subscription_days.account_id
+            and trailing_sums.as_of_date = subscription_days.as_of_date
 
 ),
 
@@ -331,6 +393,8 @@ final as (
         cast(events_prior_30d as bigint) as events_prior_30d,
         cast(usage_change_30d as double) as usage_change_30d,
         cast(-usage_change_30d as double) as usage_decline_30d,
+        cast(usage_change_90d as double) as usage_change_90d,
+        cast(-usage_change_90d as double) as usage_decline_90d,
         cast(tickets_last_30d as bigint) as tickets_last_30d,
         cast(tickets_prior_30d as bigint) as tickets_prior_30d,
         cast(
@@ -339,6 +403,15 @@ final as (
         cast(refund_tickets_last_90d as bigint) as refund_tickets_last_90d,
         cast(avg_first_reply_minutes_30d as double) as avg_first_reply_minutes_30d,
         cast(failed_charges_last_30d as bigint) as failed_charges_last_30d,
+        cast(failed_charges_last_90d as bigint) as failed_charges_last_90d,
+        cast(cancellation_requested as integer) as cancellation_requested,
+        cast(days_from_trial_end as integer) as days_from_trial_end,
+        cast(tenure_days as integer) as tenure_days,
+        case
+            -- The first 90 days after the account's first Stripe customer.
+            when tenure_days < 90 then 'onboarding'
+            when tenure_days is not null then 'established'
+        end as lifecycle_stage,
         signup_date,
         cast(core_events_first_30d as bigint) as core_events_first_30d
     from features
