@@ -85,9 +85,10 @@ RATING_ANSWERED = RowRule(
     reason="'answers has no answer of type rating_scale (the rating question was skipped or is missing)'",
     description="a CSAT survey response has an answer of type `rating_scale` (the rating it counts by)",
 )
-# Where the answer carries its question's options (one per point of the scale), the rating is one of them.
+# Where the answer carries its question's options (one per point of the scale), the rating is one of them. No
+# options (absent, null or empty: json_array_length gives 0 for null) leave the rating to the scale check alone.
 RATING_ON_SCALE = RowRule(
-    bad_when=f"coalesce({_RATING} > {_OPTIONS}, false)",
+    bad_when=f"coalesce({_RATING} > nullif({_OPTIONS}, 0), false)",
     reason=(
         f"'answers[type=rating_scale].rating ' || {_RATING} || ' is outside 1-' || {_OPTIONS} || "
         "' (the question''s options)'"

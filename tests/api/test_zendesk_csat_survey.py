@@ -67,7 +67,8 @@ def test_next_run_starts_at_the_oldest_response_still_open_and_gets_the_change(z
     # Answered 6, 4 and 2 days ago: open to change for 7 days; the oldest of them is where the next run starts.
     oldest_open = int((NOW - timedelta(days=6)).timestamp())
     ticket_id = next(t for t in zendesk.tickets if str(t) == _ticket_answered(zendesk, days=4))
-    changed = respond(zendesk, ticket_id, NOW - timedelta(minutes=30), 1, comment="it broke again")
+    changed_at = NOW - timedelta(minutes=30)
+    changed = respond(zendesk, ticket_id, changed_at, 1, comment="it broke again")
     server.clear()
 
     fetch("zendesk", landing, env)
@@ -76,9 +77,10 @@ def test_next_run_starts_at_the_oldest_response_still_open_and_gets_the_change(z
     landed = load_source(landing, warehouse, "zendesk")
     assert_complete(landed, expected(zendesk))
     assert ratings(landed)[changed["id"]] == 1
-    # The changed response lands again today, the day of its change.
-    today = landing / "zendesk" / "csat_survey_responses" / f"{NOW.date().isoformat()}.jsonl"
-    assert changed["id"] in today.read_text()
+    # The changed response lands again on the day of its change (yesterday when the test runs in the first 30
+    # minutes after midnight UTC).
+    day = landing / "zendesk" / "csat_survey_responses" / f"{changed_at.date().isoformat()}.jsonl"
+    assert changed["id"] in day.read_text()
 
 
 def _ticket_answered(zendesk: Zendesk, days: int) -> str:

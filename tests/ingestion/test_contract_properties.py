@@ -588,6 +588,11 @@ def test_every_json_field_quarantines_what_staging_cannot_type(warehouse, data):
     # `answers` list (absent, a scalar, a list of non-answers) leaves none, and the record is quarantined.
     if spec.key == "zendesk.csat_survey_responses" and f.name == "answers":
         wanted = REJECT
+    # Its rating (4 in the base record) must be one of the question's options where any are given: a list of fewer
+    # than 4 options puts the rating off the scale (a cross-field rule), and the record is quarantined.
+    options = spec.key == "zendesk.csat_survey_responses" and f.name == "rating_answer.question.options"
+    if options and isinstance(value, list) and 0 < len(value) < 4:
+        wanted = REJECT
     rejects = warehouse.con.execute(
         f"select _line_number, reason from {spec.rejects_table} where _partition_date = ?", [DAY]
     ).fetchall()

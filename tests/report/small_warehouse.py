@@ -121,6 +121,17 @@ GOALS = [
 ]
 
 
+# The marts' is_complete_period (dbt_project/macros/dates.sql): the period's last day is on or before the as-of date.
+COMPLETE = """(
+    case period_grain
+        when 'week' then period_start + 6
+        when 'month' then cast(period_start + interval 1 month as date) - 1
+        when 'quarter' then cast(period_start + interval 3 month as date) - 1
+        else period_start
+    end <= ?::date
+)"""
+
+
 def build(path: Path, *, support_data: bool = True) -> Path:
     """Write the marts the report reads; without support data there is no Zendesk ticket at all: no response has a
     follow-up ticket (and so none met its deadline), no CES response a ticket, no account an open ticket."""
@@ -139,9 +150,11 @@ def build(path: Path, *, support_data: bool = True) -> Path:
             select *, promoters + passives + detractors as responses,
                 case when promoters + passives + detractors > 0
                     then 100.0 * (promoters - detractors) / (promoters + passives + detractors) end as nps,
-                nps - 15 as nps_ci_low, nps + 15 as nps_ci_high, 2 * responses as sends, 0.5 as response_rate
+                nps - 15 as nps_ci_low, nps + 15 as nps_ci_high, 2 * responses as sends, 0.5 as response_rate,
+                {COMPLETE} as is_complete_period
             from marts.nps_by_period
-            """
+            """.replace("{COMPLETE}", COMPLETE),
+            [AS_OF],
         )
         con.execute(
             """
@@ -246,4 +259,9 @@ def build(path: Path, *, support_data: bool = True) -> Path:
         )
         ces = CES_ROWS if support_data else [row for row in CES_ROWS if row[3] in ("all", "no_ticket")]
         con.executemany("insert into marts.ces_by_period values (?, ?, ?, ?, ?, ?, ?, ?, ?)", ces)
+        con.execute(
+            f"create or replace table marts.ces_by_period as select *, {COMPLETE} as is_complete_period "
+            "from marts.ces_by_period",
+            [AS_OF],
+        )
     return path
