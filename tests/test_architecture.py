@@ -230,3 +230,15 @@ def test_each_dbt_step_reads_only_the_steps_before_it():
     models = [node for node in nodes.values() if node["resource_type"] == "model"]
     assert {step(node) for node in models} == {1, 2, 3}
     assert not wrong, wrong
+
+
+def test_no_seed_holds_a_single_quote():
+    """dbt-spark writes a seed as `insert ... values (cast('<text>' as string), ...)` without escaping quotes, so an
+    apostrophe in any seed cell breaks `make test-spark` (and a Spark deployment) at the seed."""
+    quoted = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "dbt_project" / "seeds").glob("*.csv"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "'" in line
+    ]
+    assert quoted == [], f"single quotes in seeds (dbt-spark cannot load them): {quoted}"
