@@ -10,22 +10,19 @@ nothing goes on the network: the exact request body is recorded in the ledger wi
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import re
-import time
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.error import HTTPError
 
 import duckdb
 
 import settings
-from outbound import ledger
+from outbound import http, ledger
 from outbound.ledger import DeliverySummary, Message, Outcome
 
 URL_VARIABLE = "NPS_JIRA_URL"
@@ -41,7 +38,6 @@ CREATE_ISSUE_PATH = "/rest/api/3/issue"
 TIMEOUT_SECONDS = 15
 MAX_ISSUES_PER_RUN = 20
 MAX_RETRY_WAIT_SECONDS = 30.0
-RATE_LIMIT_RETRIES = 3
 SERVER_ERROR_RETRIES = 2
 BACKOFF_SECONDS = 1.0
 SUMMARY_MAX_CHARS = 255  # Jira's limit on the summary field
@@ -232,11 +228,11 @@ def create_escalation_issues(
         )
 
     messages = [Message(item.message_key, issue_body(item, config.project_key, config.issue_type)) for item in items]
-    http = opener()
+    client = http.opener()
 
     def create(message: Message) -> Outcome:
         return _create_issue(
-            http,
+            client,
             config,
             message,
             max_retry_wait_seconds=max_retry_wait_seconds,
@@ -264,18 +260,18 @@ def create_escalation_issues(
 
 
 def _create_issue(
-    http: urllib.request.OpenerDirector, config: JiraConfig, message: Message, **retries: float
+    client: urllib.request.OpenerDirector, config: JiraConfig, message: Message, **retries: float
 ) -> Outcome:
     """POST one issue; `retries` are request()'s keyword arguments."""
     try:
-        status, _, body = request(http, config, "POST", CREATE_ISSUE_PATH, message.payload, **retries)
+        status, _, body = http.request(client, config, "POST", CREATE_ISSUE_PATH, message.payload, **retries)
     except OSError as error:  # refused, reset, timed out: the issue may or may not exist, so no retry now
         reason = redact(f"{type(error).__name__}: {error}", config)
         logger.error("Jira not reached for %s (%s)", message.key, reason)
         return Outcome(ledger.FAILED, error=f"not reached: {reason}", stop=True)
 
     if status in (200, 201):
-        parsed = _json(body)
+        parsed = http.parse_json(body)
         issue_key = parsed.get("key") if isinstance(parsed, dict) else None
         if issue_key:
             logger.info("Jira issue %s created for %s", issue_key, message.key)
@@ -286,76 +282,14 @@ def _create_issue(
     return Outcome(ledger.FAILED, response_status=status, error=error, stop=status != 400)
 
 
-def opener() -> urllib.request.OpenerDirector:
-    """The HTTP opener for Jira: redirects are refused (see _NoRedirects)."""
-    return urllib.request.build_opener(_NoRedirects)
-
-
-def request(
-    http: urllib.request.OpenerDirector,
-    config: JiraConfig,
-    method: str,
-    path: str,
-    payload: Any = None,
-    *,
-    max_retry_wait_seconds: float = MAX_RETRY_WAIT_SECONDS,
-    server_error_retries: int = SERVER_ERROR_RETRIES,
-    backoff_seconds: float = BACKOFF_SECONDS,
-    timeout_seconds: float = TIMEOUT_SECONDS,
-) -> tuple[int, Any, bytes]:
-    """One Jira REST call (`path` under the base URL, `payload` sent as JSON): (status, headers, body) of the
-    last answer. 429 waits `Retry-After` up to `max_retry_wait_seconds` (RATE_LIMIT_RETRIES times at most); 5xx
-    is retried `server_error_retries` times after `backoff_seconds`, doubling. A network error (OSError) is
-    raised to the caller, not retried."""
-    rate_limited = server_errors = 0
-    while True:
-        headers = {"Authorization": config.authorization, "Accept": "application/json"}
-        data = None
-        if payload is not None:
-            data = json.dumps(payload).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        http_request = urllib.request.Request(config.base_url + path, data=data, method=method, headers=headers)
-        try:
-            with http.open(http_request, timeout=timeout_seconds) as response:
-                status, answer_headers, body = response.status, response.headers, response.read()
-        except HTTPError as error:
-            status, answer_headers, body = error.code, error.headers, error.read()
-        if status == 429:
-            wait = ledger.retry_after_seconds(answer_headers.get("Retry-After"), default=backoff_seconds)
-            if rate_limited < RATE_LIMIT_RETRIES and wait <= max_retry_wait_seconds:
-                rate_limited += 1
-                time.sleep(wait)
-                continue
-        elif status >= 500 and server_errors < server_error_retries:
-            time.sleep(backoff_seconds * 2**server_errors)
-            server_errors += 1
-            continue
-        return status, answer_headers, body
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect (to a login page, another host) is an error here: following it would replay the credentials
-    elsewhere, or turn the POST into a GET that answers 200 without creating anything."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 def jira_errors(body: bytes) -> str:
     """Jira's `errorMessages` and field `errors` in one line, or the start of a non-JSON body."""
-    parsed = _json(body)
+    parsed = http.parse_json(body)
     if isinstance(parsed, dict) and ("errorMessages" in parsed or "errors" in parsed):
         messages = [str(text) for text in parsed.get("errorMessages") or []]
         messages += [f"{name}: {text}" for name, text in (parsed.get("errors") or {}).items()]
         return "; ".join(messages) or "no error message"
     return body[:300].decode("utf-8", "replace").strip() or "empty answer"
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 def redact(text: str, config: JiraConfig) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from outbound import jira, ledger
+from outbound import http, jira, ledger
 
 TABLE = "ops.jira_issue_states"
 ISSUE_FIELDS = "status,resolution,resolutiondate,created,updated,summary,labels"
@@ -149,7 +149,7 @@ def read_issue_states(
         return ReadBackSummary(dry_run=True)
     issues = escalated_issues(con)
     summary = ReadBackSummary(dry_run=False)
-    http = jira.opener()
+    client = http.opener()
     rows = []
     for issue_key, message_key in sorted(issues.items()):
         if summary.error is not None:
@@ -157,8 +157,8 @@ def read_issue_states(
             continue
         path = f"/rest/api/3/issue/{urllib.parse.quote(issue_key, safe='')}?fields={ISSUE_FIELDS}"
         try:
-            status, _, body = jira.request(
-                http,
+            status, _, body = http.request(
+                client,
                 config,
                 "GET",
                 path,
@@ -172,7 +172,7 @@ def read_issue_states(
             summary.not_read.append(issue_key)
             continue
         if status == 200:
-            rows.append(issue_row(issue_key, message_key, status, jira._json(body)))
+            rows.append(issue_row(issue_key, message_key, status, http.parse_json(body)))
             summary.read.append(issue_key)
         elif status == 404:
             rows.append(issue_row(issue_key, message_key, status, None))

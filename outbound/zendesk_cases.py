@@ -13,25 +13,22 @@ API token of the Zendesk connector (`NPS_ZENDESK_SUBDOMAIN` or `NPS_ZENDESK_API_
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import re
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError
 
 import duckdb
 
 import settings
-from outbound import ledger
+from outbound import http, ledger
 from outbound.followup_cases import CATEGORIES, RULES_PATH, CaseRule, FollowupResponse, assign, load_rules
-from outbound.jira import _json, _NoRedirects, _truncate
+from outbound.jira import _truncate
 from outbound.ledger import DeliverySummary, Message, Outcome
 
 LIVE_VARIABLE = "NPS_FOLLOWUP_CASES_LIVE"
@@ -52,7 +49,6 @@ TICKETS_PATH = "/api/v2/tickets.json"
 FOLLOWUP_TAG = "nps_followup"  # the tag closed_loop counts as a follow-up (dbt var nps_followup_tags)
 TIMEOUT_SECONDS = 15
 MAX_RETRY_WAIT_SECONDS = 60.0
-RATE_LIMIT_RETRIES = 3
 SERVER_ERROR_RETRIES = 2
 BACKOFF_SECONDS = 1.0
 SUBJECT_MAX_CHARS = 150
@@ -228,7 +224,7 @@ def create_followup_cases(
         )
     if max_per_run is None:
         max_per_run = settings.whole_number(MAX_PER_RUN_VARIABLE, minimum=1)
-    opener = urllib.request.build_opener(_NoRedirects)
+    opener = http.opener()
     retry = {
         "max_retry_wait_seconds": max_retry_wait_seconds,
         "server_error_retries": server_error_retries,
@@ -283,46 +279,34 @@ def _exchange(
     backoff_seconds: float,
     timeout_seconds: float,
 ) -> tuple[int, Any] | Outcome:
-    """One request with the retries: (status, parsed JSON) on 200/201, else the failed Outcome."""
-    rate_limited = server_errors = 0
-    while True:
-        request = urllib.request.Request(
-            config.base_url + path,
-            data=json.dumps(payload).encode("utf-8") if payload is not None else None,
-            method=method,
-            headers={"Authorization": config.authorization, "Accept": "application/json"}
-            | ({"Content-Type": "application/json"} if payload is not None else {}),
+    """One request with the retries of outbound/http.py: (status, parsed JSON) on 200/201, else the failed
+    Outcome."""
+    try:
+        status, _, body = http.request(
+            opener,
+            config,
+            method,
+            path,
+            payload,
+            max_retry_wait_seconds=max_retry_wait_seconds,
+            server_error_retries=server_error_retries,
+            backoff_seconds=backoff_seconds,
+            timeout_seconds=timeout_seconds,
         )
-        try:
-            with opener.open(request, timeout=timeout_seconds) as response:
-                status, headers, body = response.status, response.headers, response.read()
-        except HTTPError as error:
-            status, headers, body = error.code, error.headers, error.read()
-        except OSError as error:  # the ticket may or may not exist: no retry now, the next run looks it up
-            reason = _redact(f"{type(error).__name__}: {error}", config)
-            logger.error("Zendesk not reached for %s (%s)", key, reason)
-            return Outcome(ledger.FAILED, error=f"not reached: {reason}", stop=True)
-
-        if status in (200, 201):
-            return status, _json(body)
-        if status == 429:
-            wait = ledger.retry_after_seconds(headers.get("Retry-After"), default=backoff_seconds)
-            if rate_limited < RATE_LIMIT_RETRIES and wait <= max_retry_wait_seconds:
-                rate_limited += 1
-                time.sleep(wait)
-                continue
-        elif status >= 500 and server_errors < server_error_retries:
-            time.sleep(backoff_seconds * 2**server_errors)
-            server_errors += 1
-            continue
-        error = _redact(f"HTTP {status} on {method}: {_zendesk_errors(body)}", config)
-        logger.error("Zendesk refused %s: %s", key, error)
-        return Outcome(ledger.FAILED, response_status=status, error=error, stop=status not in (400, 422))
+    except OSError as error:  # the ticket may or may not exist: no retry now, the next run looks it up
+        reason = _redact(f"{type(error).__name__}: {error}", config)
+        logger.error("Zendesk not reached for %s (%s)", key, reason)
+        return Outcome(ledger.FAILED, error=f"not reached: {reason}", stop=True)
+    if status in (200, 201):
+        return status, http.parse_json(body)
+    error = _redact(f"HTTP {status} on {method}: {_zendesk_errors(body)}", config)
+    logger.error("Zendesk refused %s: %s", key, error)
+    return Outcome(ledger.FAILED, response_status=status, error=error, stop=status not in (400, 422))
 
 
 def _zendesk_errors(body: bytes) -> str:
     """Zendesk's `error`, `description` and `details` in one line, or the start of a non-JSON body."""
-    parsed = _json(body)
+    parsed = http.parse_json(body)
     if isinstance(parsed, dict) and "error" in parsed:
         error = parsed["error"]
         if isinstance(error, dict):
