@@ -130,6 +130,11 @@ SETTINGS: dict[str, Setting] = _settings(
     ("NPS_STRIPE_API_KEY", None, "a Stripe restricted (read) or secret key", True),
     ("NPS_STRIPE_API_URL", "https://api.stripe.com", "Stripe API base URL"),
     ("NPS_STRIPE_EVENTS", "true", "read Stripe changes from the Events API"),
+    (
+        "NPS_STRIPE_API_VERSION",
+        "2025-09-30.clover",
+        "Stripe-Version header of every request; `account`: none (the account default)",
+    ),
     ("NPS_SIMPLESAT_API_KEY", None, "the SimpleSAT API key (header X-Simplesat-Token)", True),
     ("NPS_SIMPLESAT_API_URL", "https://api.simplesat.io", "SimpleSAT API base URL"),
     ("NPS_SIMPLESAT_WINDOW_DAYS", "30", "days per date window of a SimpleSAT search (first sync, backfill)"),

@@ -12,10 +12,15 @@ Products (the catalog: the plan names) are few and carry an `updated` time: the 
 archived product is seen without events. Coupons too (`GET /v1/coupons`), each on its `created` day: a Discount
 names its coupon by id from 2025-09-30.clover, and staging reads the terms here.
 Auth: `Authorization: Bearer <secret or restricted key>`.
+Every request names its API version (`Stripe-Version`, NPS_STRIPE_API_VERSION, default the newest version staging
+is tested on): an upgrade of the account's default version in the Dashboard then never changes the shape of what
+the lists return. Events are the exception Stripe documents: an event's object keeps the shape of the version in
+effect when the event was created (its `api_version`), whatever the request asks; staging reads both shapes.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +31,7 @@ from dlt.sources.rest_api import rest_api_source
 from requests import Request, Response, Session
 
 from ingestion.api.mirror import MIRROR_HINTS, mapper, mirror_row, parse_time
-from ingestion.api.settings import GetEnv, Secret, VendorApi, VendorSettings, required, text_setting
+from ingestion.api.settings import ConfigurationError, GetEnv, Secret, VendorApi, VendorSettings, required, text_setting
 from ingestion.registry import get_entity
 
 LISTS = {
@@ -69,6 +74,8 @@ EVENT_TYPES = [
     "charge.failed",
     "charge.succeeded",
 ]
+# A Stripe API version as the `Stripe-Version` header takes it: `2024-06-20`, `2025-09-30.clover`.
+API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
 # The `object` field of an event's data.object -> the entity it lands in.
 OBJECT_ENTITIES = {"customer": "customers", "subscription": "subscriptions", "invoice": "invoices", "charge": "charges"}
 
@@ -153,6 +160,7 @@ def stripe_source(settings: VendorSettings, session: Session, fetched_at: dateti
                 "base_url": settings.base_url + "/",
                 "auth": BearerTokenAuth(token=settings.credentials[0].reveal()),
                 "session": session,
+                **({"headers": {"Stripe-Version": version}} if (version := settings.extra.get("api_version")) else {}),
             },
             "resource_defaults": MIRROR_HINTS,
             "resources": resources,
@@ -181,10 +189,19 @@ class StripeListPaginator(BasePaginator):
 def read_settings(getenv: GetEnv) -> dict:
     key = required(getenv, "NPS_STRIPE_API_KEY", "a Stripe secret or restricted key with read access")
     events = text_setting(getenv, "NPS_STRIPE_EVENTS").lower() not in ("0", "false", "no", "off")
+    version = text_setting(getenv, "NPS_STRIPE_API_VERSION")
+    if version == "account":
+        version = ""
+    elif not API_VERSION.fullmatch(version):
+        raise ConfigurationError(
+            f"NPS_STRIPE_API_VERSION={version!r} is not a Stripe API version (YYYY-MM-DD or YYYY-MM-DD.<name>, "
+            "e.g. 2025-09-30.clover); `account` sends none, so the account's default version applies"
+        )
     return {
         "base_url": text_setting(getenv, "NPS_STRIPE_API_URL").rstrip("/"),
         "credentials": (Secret(key),),
         "stripe_events": events,
+        "extra": {"api_version": version},
     }
 
 

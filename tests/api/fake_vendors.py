@@ -14,6 +14,7 @@ import base64
 import copy
 import json
 import math
+import re
 import socket
 import struct
 import threading
@@ -44,6 +45,8 @@ class Seen:
     authorization: bool = False
     # POST: the JSON body sent (SimpleSAT's search).
     body: Any = None
+    # The `Stripe-Version` header, when one was sent.
+    stripe_version: str | None = None
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -78,6 +81,10 @@ class Vendor:
 
     def authorized(self, headers) -> bool:
         raise NotImplementedError
+
+    def refused(self, headers) -> Answer | None:
+        """An answer for a request the vendor refuses before reading it (a bad header); None: none."""
+        return None
 
     def unauthorized(self) -> Answer:
         raise NotImplementedError
@@ -429,6 +436,14 @@ class Stripe(Vendor):
             401,
             {"error": {"message": "Invalid API Key provided: sk_test_****0000", "type": "invalid_request_error"}},
         )
+
+    def refused(self, headers) -> Answer | None:
+        # Stripe answers 400 to a `Stripe-Version` that names no API version ("Versioning" in the API reference).
+        version = headers.get("Stripe-Version")
+        if version is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?", version):
+            message = f"Invalid Stripe API version: {version}"
+            return Answer(400, {"error": {"message": message, "type": "invalid_request_error"}})
+        return None
 
     def _id(self, prefix: str) -> str:
         self._serial += 1
@@ -827,6 +842,7 @@ class _Handler(BaseHTTPRequestHandler):
         seen = Seen(method, parts.path, parse_qs(parts.query, keep_blank_values=True), time.monotonic(), body=body)
         server, vendor = self.server, self.server.vendor
         seen.authorization = "Authorization" in self.headers or "X-Simplesat-Token" in self.headers
+        seen.stripe_version = self.headers.get("Stripe-Version")
         with server._lock:
             server.requests.append(seen)
         fault = server._fault_for(parts.path)
@@ -838,6 +854,8 @@ class _Handler(BaseHTTPRequestHandler):
             answer = Answer(500, {"error": "InternalServerError"})
         elif (fault is not None and fault.kind == "401") or not vendor.authorized(self.headers):
             answer = vendor.unauthorized()
+        elif (refusal := vendor.refused(self.headers)) is not None:
+            answer = refusal
         elif method == "POST":
             answer = vendor.post(parts.path, seen.query, body)
         else:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.api.connector import ApiFetchError, fetch
+from ingestion.api.settings import ConfigurationError
 from tests.api.conftest import FAST, assert_complete, files_containing, load_source
 from tests.api.fake_vendors import FakeVendorServer, Stripe
 
@@ -77,6 +78,29 @@ def test_several_pages_land_every_object_once(stripe, server, landing, warehouse
     assert all(c.param("status") == "all" for c in server.calls("/v1/subscriptions"))
     assert result.rows_fetched == 51 and result.requests == {"200": 16}
     assert_complete(load_source(landing, warehouse, "stripe"), expected(stripe))
+
+
+def test_every_request_names_the_pinned_api_version(stripe, server, landing):
+    # Default: the newest version staging is tested on, on every request, lists and events alike.
+    fetch("stripe", landing, settings_env(server, stripe.key))
+    assert {c.stripe_version for c in server.calls("/v1/")} == {"2025-09-30.clover"}
+
+    # Another version, as a user pins it; `account` sends no header, so the account's default version applies.
+    server.clear()
+    fetch("stripe", landing, settings_env(server, stripe.key, NPS_STRIPE_API_VERSION="2024-06-20"))
+    assert {c.stripe_version for c in server.calls("/v1/")} == {"2024-06-20"}
+    server.clear()
+    fetch("stripe", landing, settings_env(server, stripe.key, NPS_STRIPE_API_VERSION="account"))
+    assert {c.stripe_version for c in server.calls("/v1/")} == {None}
+
+
+def test_a_version_stripe_would_refuse_fails_before_any_request(stripe, server, landing):
+    with pytest.raises(ConfigurationError, match=r"NPS_STRIPE_API_VERSION='clover'.*2025-09-30\.clover"):
+        fetch("stripe", landing, settings_env(server, stripe.key, NPS_STRIPE_API_VERSION="clover"))
+    assert server.calls("/v1/") == []
+    # The fake refuses such a header as Stripe does (400), so the check above is what keeps a run from it.
+    assert stripe.refused({"Stripe-Version": "clover"}).status == 400
+    assert stripe.refused({"Stripe-Version": "2025-09-30.clover"}) is None
 
 
 def test_429_waits_for_retry_after_then_retries(stripe, server, landing, warehouse):
