@@ -9,6 +9,10 @@ were listed) and never rewrites a row a team may already have worked on. Each ro
 recorded (channel `outbox_csv`, status `logged`), one at a time. A row appended just before a crash (before its
 ledger write) is found in the file by its key column on the next run and recorded, not appended again.
 
+A cell a spreadsheet would run as a formula (text starting with `=`, `+`, `-`, `@`, a tab or a carriage return,
+such as a comment `=HYPERLINK(...)`) is written with a leading apostrophe, as OWASP's "CSV Injection" advises:
+Excel and Google Sheets then show the text as typed. Numbers (`-0.250`) are written as they are.
+
 Writing local files is safe, so this is the default. A Slack summary (counts and the file name, no e-mail or
 comment) is posted once per file and count only when `NPS_SLACK_WEBHOOK_URL` is set and the run listed someone.
 """
@@ -206,7 +210,8 @@ def _write(
         try:
             if str(path) not in keys_in_file:
                 keys_in_file[str(path)] = {r.get(key_column, "") for r in read_list(path)} if path.exists() else set()
-            if row[key_column] in keys_in_file[str(path)]:  # appended before a crash, not yet recorded
+            key = spreadsheet_safe(row[key_column])  # as the file holds it
+            if key in keys_in_file[str(path)]:  # appended before a crash, not yet recorded
                 return Outcome(ledger.LOGGED)
             path.parent.mkdir(parents=True, exist_ok=True)
             new_file = not path.exists() or path.stat().st_size == 0
@@ -214,12 +219,12 @@ def _write(
                 writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\r\n")
                 if new_file:
                     writer.writeheader()
-                writer.writerow({column: row.get(column, "") for column in columns})
+                writer.writerow({column: spreadsheet_safe(row.get(column, "")) for column in columns})
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as error:
             return Outcome(ledger.FAILED, error=f"outbox file {path} not written: {error}", stop=True)
-        keys_in_file[str(path)].add(row[key_column])
+        keys_in_file[str(path)].add(key)
         return Outcome(ledger.LOGGED)
 
     rows = ledger.deliver(con, messages, append, channel=OUTBOX, carry_over_prefix=prefix)
@@ -239,6 +244,20 @@ def _write(
             summaries.append(Message(f"{summary_prefix}{Path(file).stem}:{len(listed)}", {"text": text}))
         result.summaries = slack.send_messages(con, summaries, prefix=summary_prefix, webhook_url=url)
     return result
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """The cell as written: text a spreadsheet would run as a formula gets a leading apostrophe; numbers do not."""
+    if not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
 
 
 def _number(value: float | None, places: int = 2) -> str:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outbound import ledger, outbox
 from outbound import slack as slack_module
-from outbound.action_lists import ENTERED_HIGH, USAGE_DECLINE, at_risk_accounts, promoters
+from outbound.action_lists import ENTERED_HIGH, USAGE_DECLINE, Promoter, at_risk_accounts, promoters
 from tests.outbound import RecordingServer
 
 AS_OF = date(2026, 3, 10)  # a Tuesday: the 7-day window 4-10 March spans the weeks of 2 and 9 March
@@ -115,7 +117,8 @@ def expected_promoters(referral: bool) -> dict[str, list[dict[str, str]]]:
                 "mrr_usd": f"{MRR[account]:.2f}" if account else "",
                 "risk_tier": latest_tier.get(account, ""),
                 "ask_referral": ask,
-                "comment": comment or "",
+                # A comment a spreadsheet would run ("=1+1") is written as text, behind an apostrophe.
+                "comment": "'" + comment if comment and comment[0] in "=+-@" else comment or "",
             }
         )
     return files
@@ -216,6 +219,39 @@ def test_a_row_appended_before_a_crash_is_not_appended_again(con, tmp_path):
     result = outbox.write_promoter_list(con, promoters(con, as_of=AS_OF), outbox=tmp_path)
     assert result.rows.delivered == ["promoter_thanks:p9"]
     assert [row["response_id"] for row in read(tmp_path / "promoters/2026-03-02.csv")] == ["p9", "p10_high"]
+
+
+def test_a_cell_a_spreadsheet_would_run_is_written_as_text(con, tmp_path):
+    # OWASP "CSV Injection": a comment or name starting with = + - @ (or a tab / carriage return) is a formula in
+    # Excel and Google Sheets. Each such cell is written with a leading apostrophe; numbers are left alone.
+    at = datetime(2026, 3, 4, 10, 0)
+    rows = [
+        Promoter("-r1", at, 10, comment='=HYPERLINK("http://x.example","click")', account_name="@acme", plan="+Plus"),
+        Promoter("r2", at, 9, comment="-2+3", email="\tme@x.example", mrr_usd=-12.5),
+    ]
+    outbox.write_promoter_list(con, rows, outbox=tmp_path)
+    written = read(tmp_path / "promoters/2026-03-02.csv")
+    assert [(r["response_id"], r["comment"], r["account_name"], r["plan"]) for r in written] == [
+        ("'-r1", '\'=HYPERLINK("http://x.example","click")', "'@acme", "'+Plus"),
+        ("r2", "'-2+3", "", ""),
+    ]
+    assert (written[1]["email"], written[1]["mrr_usd"]) == ("'\tme@x.example", "-12.50")
+    # The key column as written is how a re-run (or the crash recovery) finds the row: nothing is appended again.
+    con.execute(f"delete from {ledger.TABLE} where message_key = 'promoter_thanks:-r1'")
+    again = outbox.write_promoter_list(con, rows, outbox=tmp_path)
+    assert again.rows.delivered == ["promoter_thanks:-r1"] and len(read(tmp_path / "promoters/2026-03-02.csv")) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_spreadsheet_safe_never_leaves_a_formula_and_loses_nothing(text):
+    cell = outbox.spreadsheet_safe(text)
+    if cell.startswith(outbox.FORMULA_STARTS):
+        float(cell)  # only a number may start like a formula
+        assert cell == text
+    else:
+        assert cell in (text, "'" + text)
+        assert cell == text or text.startswith(outbox.FORMULA_STARTS)
 
 
 def test_the_at_risk_list_holds_the_accounts_entering_high_or_starting_a_usage_decline(con, tmp_path):
