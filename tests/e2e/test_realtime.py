@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from ingestion.webhooks.typeform import TypeformLanding, parse_event
+from outbound import ledger
 from tests.e2e.sensor_ticks import ticker
 from tests.outbound import RecordingServer
 
@@ -79,6 +81,10 @@ def test_a_webhook_detractor_reaches_slack_within_a_minute(full_run: Path, small
             assert len(alerts) == 1
             assert "score 2/10" in alerts[0]["text"] and "acc_00003" in alerts[0]["text"]
             assert "Exports broke again &amp; nobody answered." in alerts[0]["text"]
+            # The same run opened its follow-up case (a dry run: NPS_FOLLOWUP_CASES_LIVE is not set).
+            assert followup_cases_recorded(warehouse) == [
+                ("followup_case:rt0000000000000000000000000001", "zendesk_dry_run")
+            ]
             # Worst case: the response lands just after a tick, so it waits one interval, then the run.
             assert elapsed + SENSOR_INTERVAL_SECONDS < 60, elapsed
             print(f"webhook to Slack: run {elapsed:.1f} s + sensor interval {SENSOR_INTERVAL_SECONDS} s")
@@ -87,8 +93,19 @@ def test_a_webhook_detractor_reaches_slack_within_a_minute(full_run: Path, small
             assert tick(cursor)[0] == []
             assert job.execute_in_process(instance=instance, partition_key=requests[0].partition_key).success
             assert len([r for r in slack.requests if r.json["text"].startswith("New detractor")]) == 1
+            assert len(followup_cases_recorded(warehouse)) == 1
     finally:
         slack.close()
+
+
+def followup_cases_recorded(warehouse: Path) -> list[tuple[str, str]]:
+    """(ledger key, channel) of the follow-up cases of today's webhook responses (the demo's own are older)."""
+    with duckdb.connect(str(warehouse)) as con:  # the run is over: no other writer
+        return [
+            (row.message_key, row.channel)
+            for row in ledger.rows(con, "followup_case:")
+            if row.message_key.startswith("followup_case:rt0")
+        ]
 
 
 @pytest.mark.serial

@@ -1,11 +1,14 @@
 """Survey responses in near real time: when the webhook receiver (ingestion/webhooks) appends to a day's Typeform
-or Delighted response file, load that day and rebuild only what a detractor alert needs, then alert.
+or Delighted response file, load that day and rebuild only what a detractor alert needs, then alert and open the
+follow-up case.
 
 The sensor looks at the webhook sources' response files of today and yesterday (UTC; the receiver writes each
 response to its day) every 15 seconds and requests one run per changed day. The run loads that partition of
 raw_typeform/responses and raw_delighted/survey_responses (an unchanged file is skipped by its checksum), rebuilds
 fct_survey_responses and the models upstream of it from the raw tables already in the warehouse, and runs the
-detractor alerts; the daily run still rebuilds everything else.
+detractor alerts and the follow-up cases (actions/followup_cases: a Zendesk ticket for the new detractor within a
+minute, or its dry-run record; the account's risk tier and the comment's theme are those of the last daily run,
+a new comment's theme stays empty until then); the daily run still rebuilds everything else.
 """
 
 import json
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from orchestration.defs.actions.assets import detractor_alerts
+from orchestration.defs.actions.assets import detractor_alerts, followup_cases
 from orchestration.defs.dbt.assets import dbt_steps
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import LandingZoneResource
@@ -69,13 +72,14 @@ def run_key(day: str, cursor: str) -> str:
 
 def realtime_job(name: str, raw_responses: list[dg.AssetKey], description: str) -> "UnresolvedAssetJobDefinition":
     """One day of survey tools' responses loaded (`raw_responses`), fct_survey_responses and the models upstream
-    of it rebuilt, the new detractors alerted: the job a near-real-time sensor runs."""
+    of it rebuilt, the new detractors alerted and their follow-up cases opened: the job a near-real-time sensor
+    runs."""
     return dg.define_asset_job(
         name=name,
         selection=(
             dg.AssetSelection.assets(*raw_responses)
             | (dg.AssetSelection.assets(SURVEY_RESPONSES).upstream() & dg.AssetSelection.assets(dbt_steps().models))
-            | dg.AssetSelection.assets(detractor_alerts)
+            | dg.AssetSelection.assets(detractor_alerts, followup_cases)
         ),
         partitions_def=daily_partitions(),
         description=description,
@@ -89,8 +93,8 @@ def realtime_job_and_sensor() -> tuple["UnresolvedAssetJobDefinition", dg.Sensor
     realtime_responses_job = realtime_job(
         "realtime_survey_responses",
         [RAW_TYPEFORM_RESPONSES, RAW_DELIGHTED_RESPONSES],
-        "One day of Typeform and Delighted responses loaded, fct_survey_responses rebuilt, new detractors alerted: "
-        "what the webhook sensor runs when responses arrive.",
+        "One day of Typeform and Delighted responses loaded, fct_survey_responses rebuilt, new detractors alerted "
+        "and their follow-up cases opened: what the webhook sensor runs when responses arrive.",
     )
 
     @dg.sensor(
