@@ -164,7 +164,7 @@ def test_configuration_errors_name_the_variable(monkeypatch):
         SendListConfig.from_env()
     monkeypatch.setenv(send_lists.LIVE_VARIABLE, "TRUE")
     monkeypatch.setenv(send_lists.TOOLS_VARIABLE, "delighted, qualtrics")
-    with pytest.raises(ValueError, match="NPS_SEND_LISTS_TOOLS.*qualtrics"):
+    with pytest.raises(ValueError, match=r"NPS_SEND_LISTS_TOOLS.*qualtrics"):
         SendListConfig.from_env()
     monkeypatch.setenv(send_lists.TOOLS_VARIABLE, " Delighted ")
     assert SendListConfig.from_env() == SendListConfig(live=True, tools=("delighted",), typeform_url=None)
