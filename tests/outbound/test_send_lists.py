@@ -94,11 +94,11 @@ def test_one_file_per_tool_in_its_import_format(con, tmp_path):
     assert header[:4] == ["First Name", "Last Name", "Email", "Company"]
     assert [(r["Email"], r["Ticket ID"], r["Company"], r["Plan"]) for r in rows] == [
         ("ann@one.com", "12", "One, Inc.", "growth"),
-        ("bob@two.com", "11", "'=HYPERLINK(\"http://x\")", "'+plan"),
+        ("bob@two.com", "11", '\'=HYPERLINK("http://x")', "'+plan"),
     ]
     header, rows = read(folder / "typeform" / "2026-06-10.csv")
     assert header == list(send_lists.TOOL_COLUMNS["typeform"])
-    assert rows[0]["company"] == "'@three \"quoted\"\nline" and rows[0]["plan"] == "'-1"
+    assert rows[0]["company"] == '\'@three "quoted"\nline' and rows[0]["plan"] == "'-1"
     assert rows[0]["survey_link"] == (
         f"{FORM}#account_id=acc_3&email=cy%40three.com&survey_kind=transactional&touchpoint=onboarding&channel=email"
     )
