@@ -200,7 +200,9 @@ candidates as (
         rules.survey_tool,
         rules.priority,
         rules.rule,
-        {{ dbt.datediff('cast(triggers.trigger_at as date)', 'list_day.list_date', 'day') }} as days_since_trigger
+        rules.min_days_after,
+        rules.max_days_after,
+        {{ dbt.datediff('cast(triggers.trigger_at as date)', 'list_day.list_date', 'day') }} as days_since_trigger  -- noqa: LT05
     from triggers
     inner join rules
         on triggers.trigger_event = rules.trigger_event
@@ -246,7 +248,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by email, survey_kind order by priority, trigger_at desc, survey_name, ticket_id
+            partition by email, survey_kind order by priority asc, trigger_at desc, survey_name asc, ticket_id asc
         ) as kind_rank
     from allowed
 
