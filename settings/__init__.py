@@ -97,6 +97,25 @@ SETTINGS: dict[str, Setting] = _settings(
         "false",
         "`true`: flag promoters to ask for a referral or review (score 10, account not in the high risk tier)",
     ),
+    # Survey send lists in the outbox (docs/alerts.md#survey-send-lists)
+    (
+        "NPS_SEND_LISTS_LIVE",
+        "false",
+        "`true`: write the survey tools' import files to `send_lists/<tool>/`; `false`: a dry run in "
+        "`send_lists/dry_run/<tool>/` that never blocks a later live list",
+    ),
+    (
+        "NPS_SEND_LISTS_TOOLS",
+        "delighted,simplesat,typeform",
+        "the survey tools whose send lists are written (comma-separated; seed survey_send_rules says which tool "
+        "sends each survey)",
+    ),
+    (
+        "NPS_SEND_LISTS_TYPEFORM_URL",
+        None,
+        "the Typeform form URL (`https://acme.typeform.com/to/abc123`) the Typeform list links to, with hidden "
+        "fields; unset: the link column is empty",
+    ),
     # The webhook receiver (docs/webhooks.md)
     ("NPS_TYPEFORM_WEBHOOK_SECRET", None, "the Typeform webhook's signing secret (required by the receiver)", True),
     ("NPS_WEBHOOK_HOST", "127.0.0.1", "the address the receiver listens on"),

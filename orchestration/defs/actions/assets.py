@@ -12,7 +12,7 @@ import outbound
 import settings
 from analytics import feedback_to_feature as f2f
 from orchestration.defs.resources import WarehouseResource
-from outbound import action_lists, from_marts, jira_readback, outbox, zendesk_cases
+from outbound import action_lists, from_marts, jira_readback, outbox, send_lists, zendesk_cases
 from outbound import followup_cases as cases
 
 
@@ -208,3 +208,24 @@ def at_risk_call_list(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         result = outbox.write_at_risk_list(con, found, outbox=settings.outbox_dir(warehouse.path))
     context.log.info(f"at-risk call list: {len(found)} accounts; {result.as_metadata()}")
     return dg.MaterializeResult(metadata={**result.as_metadata(), "accounts": len(found)})
+
+
+@dg.asset(
+    key=dg.AssetKey(["actions", "survey_send_lists"]),
+    deps=[dg.AssetKey(["marts", "survey_send_list"])],
+    group_name="actions",
+    kinds={"csv"},
+    owners=["team:customer-success"],
+    description=(
+        "The day's survey send lists from marts.survey_send_list (fatigue rules, quarterly sample, timing by "
+        "touchpoint, no unsubscribe or bounce), one import file per survey tool (Delighted people upload, "
+        "Simplesat customer import, a Typeform mail-merge list with hidden-field links) in the outbox, each contact "
+        "once per fatigue window through the ledger. A dry run in send_lists/dry_run/ unless NPS_SEND_LISTS_LIVE=true."
+    ),
+)
+def survey_send_lists(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    config = send_lists.SendListConfig.from_env()
+    with warehouse.write_connection() as con:
+        result = send_lists.write_send_lists(con, config=config, outbox=settings.outbox_dir(warehouse.path))
+    context.log.info(f"survey send lists: {result.as_metadata()}")
+    return dg.MaterializeResult(metadata=result.as_metadata())
