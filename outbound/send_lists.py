@@ -39,6 +39,7 @@ import duckdb
 import settings
 from outbound import ledger
 from outbound.ledger import DeliverySummary, Message, Outcome
+from outbound.outbox import spreadsheet_safe
 
 LIVE_VARIABLE = "NPS_SEND_LISTS_LIVE"
 TOOLS_VARIABLE = "NPS_SEND_LISTS_TOOLS"
@@ -47,7 +48,6 @@ LIVE_PREFIX = "survey_send:"
 DRY_RUN_PREFIX = "survey_send_dry_run:"
 LIVE_CHANNEL = "send_list_csv"
 DRY_RUN_CHANNEL = "send_list_dry_run"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # The columns of each tool's import file. The last column of each names the survey: with the email it is the
 # row's key in the file (a row appended just before a crash is found by it and not appended again).
@@ -112,9 +112,9 @@ class SendListResult:
 
 
 def neutralise(value: object) -> str:
-    """The cell text, with a leading apostrophe when it starts like a spreadsheet formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    """The cell text, with a leading apostrophe when a spreadsheet would run it (outbound.outbox.spreadsheet_safe,
+    the one rule of every outbox file)."""
+    return spreadsheet_safe("" if value is None else str(value))
 
 
 def survey_link(base_url: str | None, row: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outbound import ledger, send_lists
+from outbound import ledger, outbox, send_lists
 from outbound.send_lists import SendListConfig
 
 DAY = date(2026, 6, 10)
@@ -29,7 +29,7 @@ ROWS = [
     ("bob@two.com", "support_ces", "ces", "transactional", "support_ticket", "simplesat", 11, "acc_2",
      "=HYPERLINK(\"http://x\")", "+plan"),
     ("cy@three.com", "onboarding_nps", "nps", "transactional", "onboarding", "typeform", None, "acc_3",
-     "@three \"quoted\"\nline", "-1"),
+     "@three \"quoted\"\nline", "-1+1"),
     ("ann@one.com", "support_ces", "ces", "transactional", "support_ticket", "simplesat", 12, "acc_1", "One, Inc.",
      "growth"),
 ]  # fmt: skip
@@ -98,7 +98,7 @@ def test_one_file_per_tool_in_its_import_format(con, tmp_path):
     ]
     header, rows = read(folder / "typeform" / "2026-06-10.csv")
     assert header == list(send_lists.TOOL_COLUMNS["typeform"])
-    assert rows[0]["company"] == '\'@three "quoted"\nline' and rows[0]["plan"] == "'-1"
+    assert rows[0]["company"] == '\'@three "quoted"\nline' and rows[0]["plan"] == "'-1+1"
     assert rows[0]["survey_link"] == (
         f"{FORM}#account_id=acc_3&email=cy%40three.com&survey_kind=transactional&touchpoint=onboarding&channel=email"
     )
@@ -188,14 +188,22 @@ def test_the_asset_runs_twice_and_lists_each_once(tmp_path, monkeypatch):
     assert [r["Email"] for r in rows] == ["ann@one.com", "bob@two.com"]
 
 
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 FORMULA = st.sampled_from(["=", "+", "-", "@", "\t", "\r"])
 
 
 @given(st.one_of(st.text(), st.builds(lambda start, rest: start + rest, FORMULA, st.text())))
 def test_any_text_round_trips_through_a_csv_reader_and_never_starts_a_formula(text):
     cell = send_lists.neutralise(text)
-    assert not cell.startswith(send_lists.FORMULA_STARTS)
-    assert cell == (f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text)
+    assert cell == (f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} and not is_number(text) else text)
+    assert not cell.startswith(outbox.FORMULA_STARTS) or is_number(cell)
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\r\n").writerow([cell, "x"])
     assert next(csv.reader(io.StringIO(buffer.getvalue(), newline=""))) == [cell, "x"]
