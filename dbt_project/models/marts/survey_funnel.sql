@@ -3,10 +3,10 @@
 -- opened, bounced, unsubscribed, responded (int_survey_sends_answered: a response naming the send, else the
 -- respondent's next answer of the type within nonresponse_window_days, the rule of nps_nonresponse).
 -- Reminders: among the sends at risk (unanswered var('reminder_after_days') days after the send, not bounced), the
--- response rate of those reminded against those not, and their difference (reminder_lift) with a 95% Wald interval
--- for a difference of two proportions: lift +/- 1.96 * sqrt(p1 (1 - p1) / n1 + p0 (1 - p0) / n0); null unless
--- both groups have sends. It estimates the reminder's effect when reminders go to a random part of the sends at
--- risk (docs/marts.md).
+-- response rate of those reminded against those not, and their difference (reminder_lift) with the 95%
+-- Agresti-Caffo interval of a difference of two proportions (macros/proportions.sql); null unless both groups have
+-- sends. It estimates the reminder's effect when reminders go to a random part of the sends at risk
+-- (docs/marts.md).
 with
 
 sends as (
@@ -91,10 +91,10 @@ final as (
         at_risk_unreminded_responded,
         unreminded_response_rate,
         reminded_response_rate - unreminded_response_rate as reminder_lift,
-        {{ proportion_difference_interval('reminded_response_rate', 'at_risk_reminded',
-            'unreminded_response_rate', 'at_risk_unreminded', -1) }} as reminder_lift_ci_low,
-        {{ proportion_difference_interval('reminded_response_rate', 'at_risk_reminded',
-            'unreminded_response_rate', 'at_risk_unreminded', 1) }} as reminder_lift_ci_high
+        {{ proportion_difference_interval('at_risk_reminded_responded', 'at_risk_reminded',
+            'at_risk_unreminded_responded', 'at_risk_unreminded', -1) }} as reminder_lift_ci_low,
+        {{ proportion_difference_interval('at_risk_reminded_responded', 'at_risk_reminded',
+            'at_risk_unreminded_responded', 'at_risk_unreminded', 1) }} as reminder_lift_ci_high
     from rates
 
 )
