@@ -55,7 +55,7 @@ counts as (
 rates as (
 
     select
-        counts.*,
+        *,
         cast(responded as double) / sent as response_rate,
         case
             when at_risk_reminded > 0 then cast(at_risk_reminded_responded as double) / at_risk_reminded

@@ -122,7 +122,7 @@ answers_matched as (
         on
             sends_windowed.respondent_key = answers.respondent_key
             and sends_windowed.survey_type = answers.survey_type
-            and (sends_windowed.next_sent_at is null or answers.responded_at < sends_windowed.next_sent_at)
+            and (sends_windowed.next_sent_at is null or sends_windowed.next_sent_at > answers.responded_at)
     where answers.send_id is null
 
 ),
