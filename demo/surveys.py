@@ -7,20 +7,22 @@
   respond in-app.
 - CES (1-7) or CSAT (1-5) by email after a ticket is solved. Refund tickets score low on CES.
 Every response has the send it answers, made earlier, with the same type, kind, channel, touchpoint,
-account and email. Scores follow the account's sentiment at the time (see lifecycle).
+account and email (the CSV responses name it: send_id). Scores follow the account's sentiment at the time (see
+lifecycle). Each send's delivery, opens, bounces, unsubscribes and reminders: demo.send_lifecycle.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from demo.accounts import LOWER_ALNUM, Account, Person, local_business_ts, random_chars
 from demo.config import DAY, Window
 from demo.lifecycle import AccountLifecycle
 from demo.people import EMAIL_PROVIDERS, FIRST_NAMES, LAST_NAMES, slug
 from demo.seeding import py_rng
+from demo.send_lifecycle import add_lifecycle, versions
 from demo.support import Ticket
 from demo.texts import (
     DETRACTOR_REASONS,
@@ -89,6 +91,7 @@ class Send:
     sent_at: int
     ticket: Ticket | None = None
     response: Response | None = None
+    lifecycle: dict[str, int] = field(default_factory=dict)  # demo.send_lifecycle
 
     @property
     def on_typeform(self) -> bool:
@@ -128,6 +131,7 @@ class _AccountSurveys:
         self.tickets = tickets
         self.window = window
         self.rng = py_rng(seed, "surveys", life.account.index)
+        self.seed = seed
         self.sends: list[Send] = []
         self.core_events: list[tuple[int, int, int]] = []
         self.last_transactional: dict[int, int] = {}
@@ -169,10 +173,22 @@ class _AccountSurveys:
         responded = item.sent_at + delay
         if responded >= self.window.end_ts:
             return None
-        typeform_id = random_chars(rng, LOWER_ALNUM, 32)
+        return self.answer(item, responded)
+
+    def answer(self, item: Send, responded: int) -> Response:
+        typeform_id = random_chars(self.rng, LOWER_ALNUM, 32)
         response_id = typeform_id if item.on_typeform else f"rsp_{typeform_id[:16]}"
         item.response = Response(response_id, responded, 0, None)
         return item.response
+
+    def answer_after_reminder(self, item: Send, responded: int) -> None:
+        response = self.answer(item, responded)
+        if item.survey_type == "nps":
+            response.score = nps_score(self.rng, self.sentiment(responded))
+            if self.rng.random() < 0.75:
+                response.comment = nps_reason(self.rng, response.score)
+        else:
+            self.score_ticket(item, response)
 
     def nps(self, item: Send, rate: float, delay: int, shift: float, reason_p: float) -> None:
         response = self.respond(item, rate, delay)
@@ -250,28 +266,36 @@ class _AccountSurveys:
             item = self.send(ts, kind, "transactional", "email", "support_ticket", ticket.requester, ticket)
             delay = int(min(5 * DAY, 3 * 3600 * math.exp(rng.gauss(0, 1.1)))) + rng.randrange(30, 300)
             response = self.respond(item, RESPONSE_RATE["ticket"], delay)
-            if response is None:
-                continue
-            when = response.responded_at
-            sentiment = self.sentiment(when)
-            slow = (solved - ticket.created) > 72 * 3600
-            reopened = ticket.reopened_at is not None and ticket.reopened_at <= when
-            if kind == "ces":
-                mu = (3.3 if ticket.refund else 5.6) - 0.8 * reopened - 0.4 * slow + 0.8 * (sentiment - 0.6)
-                response.score = _clip(rng.gauss(mu, 1.0), 1, 7)
-                easy, hard = 6, 4
-            else:
-                mu = (2.8 if ticket.refund else 4.3) - 0.5 * reopened - 0.3 * slow + 0.6 * (sentiment - 0.6)
-                response.score = _clip(rng.gauss(mu, 0.8), 1, 5)
-                easy, hard = 5, 3
-            if rng.random() < 0.45:
-                response.comment = effort_comment(rng, response.score, easy, hard)
+            if response is not None:
+                self.score_ticket(item, response)
+
+    def score_ticket(self, item: Send, response: Response) -> None:
+        """CES or CSAT after a solved ticket: lower after a refund, a reopen or a slow resolution."""
+        rng, ticket, kind = self.rng, item.ticket, item.survey_type
+        assert ticket is not None
+        solved = ticket.first_solved
+        when = response.responded_at
+        sentiment = self.sentiment(when)
+        slow = (solved - ticket.created) > 72 * 3600
+        reopened = ticket.reopened_at is not None and ticket.reopened_at <= when
+        if kind == "ces":
+            mu = (3.3 if ticket.refund else 5.6) - 0.8 * reopened - 0.4 * slow + 0.8 * (sentiment - 0.6)
+            response.score = _clip(rng.gauss(mu, 1.0), 1, 7)
+            easy, hard = 6, 4
+        else:
+            mu = (2.8 if ticket.refund else 4.3) - 0.5 * reopened - 0.3 * slow + 0.6 * (sentiment - 0.6)
+            response.score = _clip(rng.gauss(mu, 0.8), 1, 5)
+            easy, hard = 5, 3
+        if rng.random() < 0.45:
+            response.comment = effort_comment(rng, response.score, easy, hard)
 
     def run(self) -> _AccountSurveys:
         self.relational()
         self.onboarding()
         self.feature_use()
         self.after_tickets()
+        lifecycle_rng = py_rng(self.seed, "send-lifecycle", self.account.index)
+        add_lifecycle(self.sends, self.window, lifecycle_rng, self.answer_after_reminder)
         return self
 
 
@@ -310,7 +334,16 @@ def plan_surveys(lives: list[AccountLifecycle], tickets: list[Ticket], window: W
         done = _AccountSurveys(life, by_account.get(life.account.index, []), window, seed).run()
         sends += done.sends
         core_events += done.core_events
-    sends += _orphans(sends, window, seed)
+    orphans = _orphans(sends, window, seed)
+    rng = py_rng(seed, "send-lifecycle", "orphans")
+
+    def answer_orphan(item: Send, responded: int) -> None:
+        score = nps_score(rng, rng.uniform(0.2, 0.9))
+        comment = nps_reason(rng, score) if rng.random() < 0.75 else None
+        item.response = Response(random_chars(rng, LOWER_ALNUM, 32), responded, score, comment)
+
+    add_lifecycle(orphans, window, rng, answer_orphan)
+    sends += orphans
     return SurveyPlan(sends=sends, core_events=sorted(core_events))
 
 
@@ -351,22 +384,18 @@ def write_surveys(writer: LandingWriter, plan: SurveyPlan, seed: int) -> None:
     writer.declare_csv("surveys", "sends", SEND_COLUMNS)
     rng = py_rng(seed, "typeform-metadata")
     for item in plan.sends:
-        writer.put_csv(
-            "surveys",
-            "sends",
-            item.sent_at,
-            item.send_id,
-            {
-                "send_id": item.send_id,
-                "survey_type": item.survey_type,
-                "survey_kind": item.survey_kind,
-                "channel": item.channel,
-                "touchpoint": item.touchpoint,
-                "account_id": item.account_id,
-                "email": item.email,
-                "sent_at": iso_z(item.sent_at),
-            },
-        )
+        send = {
+            "send_id": item.send_id,
+            "survey_type": item.survey_type,
+            "survey_kind": item.survey_kind,
+            "channel": item.channel,
+            "touchpoint": item.touchpoint,
+            "account_id": item.account_id,
+            "email": item.email,
+            "sent_at": iso_z(item.sent_at),
+        }
+        for ts, lifecycle in versions(item):
+            writer.put_csv("surveys", "sends", ts, item.send_id, {**send, **lifecycle})
         response = item.response
         if response is None:
             continue
@@ -391,5 +420,6 @@ def write_surveys(writer: LandingWriter, plan: SurveyPlan, seed: int) -> None:
                 "channel": item.channel,
                 "touchpoint": item.touchpoint,
                 "responded_at": iso_z(response.responded_at),
+                "send_id": item.send_id,
             },
         )

@@ -62,6 +62,9 @@ class EntitySpec:
     known_fields: tuple[str, ...] = field(default_factory=tuple)
     # CSV layout: the exact header columns; the first one is the primary key.
     csv_columns: tuple[str, ...] = field(default_factory=tuple)
+    # CSV layout: those of csv_columns a file may leave out (read as empty); added to the contract later, so a
+    # file written before them still loads.
+    csv_optional_columns: tuple[str, ...] = field(default_factory=tuple)
     # The typed contract: every field the platform reads (ingestion/contracts/fields.py).
     fields: tuple[Field, ...] = field(default_factory=tuple)
     # Rules that span several fields, tried after the field rules (the first that matches names the reason).

@@ -54,6 +54,8 @@
         lower(nullif(trim("touchpoint"), ''))
     {%- elif entity == 'surveys.responses' and field == 'responded_at' %}
         case when regexp_full_match("responded_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("responded_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("responded_at" as timestamptz)) else try_cast("responded_at" as timestamp) end end
+    {%- elif entity == 'surveys.responses' and field == 'send_id' %}
+        nullif(trim("send_id"), '')
     {%- elif entity == 'surveys.sends' and field == 'send_id' %}
         nullif(trim("send_id"), '')
     {%- elif entity == 'surveys.sends' and field == 'survey_type' %}
@@ -70,6 +72,16 @@
         lower(nullif(trim("email"), ''))
     {%- elif entity == 'surveys.sends' and field == 'sent_at' %}
         case when regexp_full_match("sent_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("sent_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("sent_at" as timestamptz)) else try_cast("sent_at" as timestamp) end end
+    {%- elif entity == 'surveys.sends' and field == 'delivered_at' %}
+        case when regexp_full_match("delivered_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("delivered_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("delivered_at" as timestamptz)) else try_cast("delivered_at" as timestamp) end end
+    {%- elif entity == 'surveys.sends' and field == 'opened_at' %}
+        case when regexp_full_match("opened_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("opened_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("opened_at" as timestamptz)) else try_cast("opened_at" as timestamp) end end
+    {%- elif entity == 'surveys.sends' and field == 'reminded_at' %}
+        case when regexp_full_match("reminded_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("reminded_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("reminded_at" as timestamptz)) else try_cast("reminded_at" as timestamp) end end
+    {%- elif entity == 'surveys.sends' and field == 'bounced_at' %}
+        case when regexp_full_match("bounced_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("bounced_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("bounced_at" as timestamptz)) else try_cast("bounced_at" as timestamp) end end
+    {%- elif entity == 'surveys.sends' and field == 'unsubscribed_at' %}
+        case when regexp_full_match("unsubscribed_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("unsubscribed_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("unsubscribed_at" as timestamptz)) else try_cast("unsubscribed_at" as timestamp) end end
     {%- elif entity == 'simplesat.responses' and field == 'survey.metric' %}
         lower(nullif(trim((payload ->> '$.survey.metric')), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.name' %}
@@ -526,6 +538,8 @@
         lower(nullif(trim(`touchpoint`), ''))
     {%- elif entity == 'surveys.responses' and field == 'responded_at' %}
         case when (trim(`responded_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`responded_at`) as timestamp) end
+    {%- elif entity == 'surveys.responses' and field == 'send_id' %}
+        nullif(trim(`send_id`), '')
     {%- elif entity == 'surveys.sends' and field == 'send_id' %}
         nullif(trim(`send_id`), '')
     {%- elif entity == 'surveys.sends' and field == 'survey_type' %}
@@ -542,6 +556,16 @@
         lower(nullif(trim(`email`), ''))
     {%- elif entity == 'surveys.sends' and field == 'sent_at' %}
         case when (trim(`sent_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`sent_at`) as timestamp) end
+    {%- elif entity == 'surveys.sends' and field == 'delivered_at' %}
+        case when (trim(`delivered_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`delivered_at`) as timestamp) end
+    {%- elif entity == 'surveys.sends' and field == 'opened_at' %}
+        case when (trim(`opened_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`opened_at`) as timestamp) end
+    {%- elif entity == 'surveys.sends' and field == 'reminded_at' %}
+        case when (trim(`reminded_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`reminded_at`) as timestamp) end
+    {%- elif entity == 'surveys.sends' and field == 'bounced_at' %}
+        case when (trim(`bounced_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`bounced_at`) as timestamp) end
+    {%- elif entity == 'surveys.sends' and field == 'unsubscribed_at' %}
+        case when (trim(`unsubscribed_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`unsubscribed_at`) as timestamp) end
     {%- elif entity == 'simplesat.responses' and field == 'survey.metric' %}
         lower(nullif(trim(get_json_object(payload, '$.survey.metric')), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.name' %}

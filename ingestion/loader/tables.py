@@ -105,6 +105,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
     if spec.layout == "csv":
         # Schema drift: columns the contract does not name are kept here, as JSON, and reported.
         con.execute(f"alter table {spec.table} add column if not exists _extra_columns json")
+        for name in spec.csv_optional_columns:  # a warehouse created before the column was added
+            con.execute(f'alter table {spec.table} add column if not exists "{name}" varchar')
     con.execute(
         f"create table if not exists {spec.rejects_table} "
         f"(reason varchar not null, raw_record varchar, {LOAD_COLUMNS_DDL})"

@@ -1,6 +1,7 @@
 """Survey-tool exports (CSV): responses and the sends behind response rates."""
 
 from ingestion.contracts.fields import columns, integer, iso_time, lower, text
+from ingestion.contracts.render import typed
 from ingestion.entities import AccountRef, EntitySpec, RowRule
 
 # The scale of each survey type: NPS 0-10, CES 1-7 (7 = very easy), CSAT 1-5.
@@ -29,7 +30,12 @@ RESPONSE_COLUMNS = (
     "channel",
     "touchpoint",
     "responded_at",
+    "send_id",
 )
+# Columns added after the first version of the format: a file may leave them out.
+RESPONSE_OPTIONAL_COLUMNS = ("send_id",)
+# The lifecycle of a send, where the sending tool reports it (docs/sources.md); added after the first version.
+SEND_LIFECYCLE = ("delivered_at", "opened_at", "reminded_at", "bounced_at", "unsubscribed_at")
 SEND_COLUMNS = (
     "send_id",
     "survey_type",
@@ -39,7 +45,31 @@ SEND_COLUMNS = (
     "account_id",
     "email",
     "sent_at",
+    *SEND_LIFECYCLE,
 )
+SEND_FIELDS = columns(
+    text("send_id"),
+    lower("survey_type", SURVEY_TYPES, on_unknown="reject", required=True),
+    lower("survey_kind"),
+    lower("channel"),
+    lower("touchpoint"),
+    text("account_id"),
+    lower("email"),
+    iso_time("sent_at", required=True, time_role="record"),
+    *(iso_time(name) for name in SEND_LIFECYCLE),
+)
+_SENT = typed("duckdb", SEND_FIELDS[7])
+
+
+def _not_before_send(index: int) -> RowRule:
+    """A lifecycle time of the send (delivered, opened, reminded, bounced, unsubscribed) is not before `sent_at`."""
+    name, value = SEND_FIELDS[index].name, typed("duckdb", SEND_FIELDS[index])
+    return RowRule(
+        bad_when=f"coalesce(({value}) < ({_SENT}), false)",
+        reason=f"'{name} ' || trim({name}) || ' is before sent_at ' || trim(sent_at)",
+        description=f"`{name}` is not before `sent_at`",
+    )
+
 
 MODES = ("file",)
 ENTITIES = (
@@ -60,7 +90,9 @@ ENTITIES = (
             lower("channel"),
             lower("touchpoint"),
             iso_time("responded_at", required=True, time_role="record"),
+            text("send_id"),
         ),
+        csv_optional_columns=RESPONSE_OPTIONAL_COLUMNS,
         rules=(SCORE_ON_SCALE,),
         key_name="response_id",
         record_time="responded_at",
@@ -72,19 +104,15 @@ ENTITIES = (
         entity="sends",
         layout="csv",
         csv_columns=SEND_COLUMNS,
-        fields=columns(
-            text("send_id"),
-            lower("survey_type", SURVEY_TYPES, on_unknown="reject", required=True),
-            lower("survey_kind"),
-            lower("channel"),
-            lower("touchpoint"),
-            text("account_id"),
-            lower("email"),
-            iso_time("sent_at", required=True, time_role="record"),
-        ),
+        csv_optional_columns=SEND_LIFECYCLE,
+        fields=SEND_FIELDS,
+        rules=tuple(_not_before_send(index) for index in range(8, len(SEND_FIELDS))),
         key_name="send_id",
         record_time="sent_at",
         account=AccountRef("account_id"),
-        description="Survey sends (email, in-app, SMS): the denominator of response rates.",
+        description=(
+            "Survey sends (email, in-app, SMS): the denominator of response rates, with their lifecycle where the "
+            "sending tool reports it (delivered, opened, reminded, bounced, unsubscribed)."
+        ),
     ),
 )

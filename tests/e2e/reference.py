@@ -80,6 +80,17 @@ def csv_rows(landing: Path, source: str, entity: str) -> list[dict]:
     return rows
 
 
+def csv_latest(landing: Path, source: str, entity: str, key: str) -> dict[str, dict]:
+    """The latest version of each CSV record (a send lands again on the day its lifecycle changes): latest file
+    day, then latest line."""
+    result: dict[str, dict] = {}
+    for path in sorted((landing / source / entity).glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                result[row[key]] = {k: (v if v != "" else None) for k, v in row.items()}
+    return result
+
+
 @dataclass
 class Response:
     response_id: str
@@ -156,7 +167,11 @@ def build(landing: Path, nps_ref: str = "nps_score") -> Reference:
                 ticket_id=row["ticket_id"],
             )
         )
-    sends = [row for row in csv_rows(landing, "surveys", "sends") if row["survey_type"].lower() == "nps"]
+    sends = [
+        row
+        for row in csv_latest(landing, "surveys", "sends", "send_id").values()
+        if row["survey_type"].lower() == "nps"
+    ]
 
     # Email -> account: Zendesk users through their organization's external_id first, then Stripe customers.
     organizations = latest(landing, "zendesk", "organizations")

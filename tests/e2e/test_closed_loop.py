@@ -89,7 +89,7 @@ def test_follow_ups_and_targets_match_the_landing_files(full_run: Path, small_la
 
 
 def test_fatigue_violations_and_eligibility_match_the_sends(full_run: Path, small_landing: Path):
-    sends = reference.csv_rows(small_landing, "surveys", "sends")
+    sends = list(reference.csv_latest(small_landing, "surveys", "sends", "send_id").values())
     rules = {"relational": 90, "transactional": 60}
     by_contact = defaultdict(list)
     for send in sends:

@@ -26,7 +26,8 @@ final as (
         {{ raw_field(entity, 'ticket_id') }} as ticket_id,
         {{ raw_field(entity, 'channel') }} as channel,
         {{ raw_field(entity, 'touchpoint') }} as touchpoint,
-        {{ raw_field(entity, 'responded_at') }} as responded_at
+        {{ raw_field(entity, 'responded_at') }} as responded_at,
+        {{ raw_field(entity, 'send_id') }} as send_id
     from latest_versions
 
 )

@@ -23,7 +23,12 @@ final as (
         {{ raw_field(entity, 'touchpoint') }} as touchpoint,
         {{ raw_field(entity, 'account_id') }} as account_id,
         {{ raw_field(entity, 'email') }} as email,
-        {{ raw_field(entity, 'sent_at') }} as sent_at
+        {{ raw_field(entity, 'sent_at') }} as sent_at,
+        {{ raw_field(entity, 'delivered_at') }} as delivered_at,
+        {{ raw_field(entity, 'opened_at') }} as opened_at,
+        {{ raw_field(entity, 'reminded_at') }} as reminded_at,
+        {{ raw_field(entity, 'bounced_at') }} as bounced_at,
+        {{ raw_field(entity, 'unsubscribed_at') }} as unsubscribed_at
     from latest_versions
 
 )
