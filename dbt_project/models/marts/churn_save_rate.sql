@@ -1,7 +1,9 @@
 {{ config(tags=['partitioned_mart']) }}
 
 -- Save rate of the accounts that entered the high churn-risk tier, by whether they got a save call: one row per
--- month of entry (period_grain 'month') and one over every month (period_grain 'all', entry_month null). The
+-- month of entry (period_grain 'month') and one over every month (period_grain 'all', entry_month null), for
+-- every entry (entry_reason 'any') and for those who had asked to cancel ('cancellation_requested': a save
+-- desk's population, where whom to call depends least on other signals) or not ('other'). The
 -- entries, calls and outcomes are those of int_high_risk_entries (its header has the rules); an entry counts in
 -- the save rates only once its outcome is known (var('save_outcome_days') days after it are over).
 --   save_rate = saved / entries with a known outcome, per group, with its 95% Wilson interval;
@@ -16,21 +18,37 @@ entries as (
 
 ),
 
-grains as (
+reasons as (
 
     select
-        'month' as period_grain,
-        entry_month,
+        'any' as entry_reason,
         entries.*
     from entries
 
     union all
 
     select
-        'all' as period_grain,
-        cast(null as date) as entry_month,
+        case when is_cancellation_requested then 'cancellation_requested' else 'other' end as entry_reason,
         entries.*
     from entries
+
+),
+
+grains as (
+
+    select
+        'month' as period_grain,
+        entry_month as period_month,
+        reasons.*
+    from reasons
+
+    union all
+
+    select
+        'all' as period_grain,
+        cast(null as date) as period_month,
+        reasons.*
+    from reasons
 
 ),
 
@@ -38,7 +56,8 @@ counted as (
 
     select
         period_grain,
-        entry_month,
+        period_month as entry_month,
+        entry_reason,
         count(*) as entries,
         count(distinct account_id) as accounts,
         sum(case when is_called then 1 else 0 end) as called_entries,
@@ -49,7 +68,7 @@ counted as (
         sum(case when not is_called and is_saved then 1 else 0 end) as not_called_saved,
         max(as_of_date) as as_of_date
     from grains
-    group by period_grain, entry_month
+    group by period_grain, period_month, entry_reason
 
 ),
 
@@ -76,6 +95,7 @@ final as (
     select
         period_grain,
         entry_month,
+        entry_reason,
         cast(entries as bigint) as entries,
         cast(accounts as bigint) as accounts,
         cast(called_entries as bigint) as called_entries,

@@ -5,6 +5,8 @@
 --   entered_date: a day the account is high in account_health while it was not high (or not scored: not paying)
 --                 the day before; the first day account_health holds is no entry (what came before is unknown).
 --                 An account that leaves the tier and comes back enters again: one row per entry.
+--   is_cancellation_requested: the account had asked to cancel a subscription that still pays on the entry day
+--                 (account_health.cancellation_requested), the population of a save desk.
 --   a save call: a Zendesk ticket of the account (its organization's external_id) whose via channel is one of
 --                var('save_call_channels') or that has a tag of var('save_call_tags'), created from the day after
 --                the entry to var('save_call_window_days') days after it, and before the account's next entry (a
@@ -54,6 +56,7 @@ tiers_with_previous as (
         account_id,
         as_of_date,
         risk_tier,
+        cancellation_requested,
         lag(as_of_date) over (partition by account_id order by as_of_date) as previous_date,
         lag(risk_tier) over (partition by account_id order by as_of_date) as previous_tier
     from account_health
@@ -64,7 +67,8 @@ entries as (
 
     select
         tiers_with_previous.account_id,
-        tiers_with_previous.as_of_date as entered_date
+        tiers_with_previous.as_of_date as entered_date,
+        coalesce(tiers_with_previous.cancellation_requested, 0) >= 1 as is_cancellation_requested
     from tiers_with_previous
     cross join span
     where
@@ -84,6 +88,7 @@ entries_with_next as (
     select
         account_id,
         entered_date,
+        is_cancellation_requested,
         lead(entered_date) over (partition by account_id order by entered_date) as next_entered_date,
         cast({{ dbt.dateadd('day', var('save_call_window_days'), 'entered_date') }} as date) as call_window_end_date,
         cast({{ dbt.dateadd('day', var('save_outcome_days'), 'entered_date') }} as date) as outcome_date
@@ -155,6 +160,7 @@ final as (
         entries_with_next.account_id,
         entries_with_next.entered_date,
         cast({{ dbt.date_trunc('month', 'entries_with_next.entered_date') }} as date) as entry_month,
+        entries_with_next.is_cancellation_requested,
         entries_with_next.next_entered_date,
         entry_calls.first_call_date,
         coalesce(entry_calls.calls, 0) as calls,
