@@ -38,7 +38,7 @@ grains as (
 
     select
         'month' as period_grain,
-        entry_month as period_month,
+        reasons.entry_month as period_month,
         reasons.*
     from reasons
 
@@ -75,7 +75,7 @@ counted as (
 rates as (
 
     select
-        counted.*,
+        *,
         case
             when called_with_outcome > 0 then cast(called_saved as double) / called_with_outcome
         end as called_save_rate,

@@ -80,7 +80,7 @@ referrer_answers as (
     inner join nps_history
         on
             referrals.referrer_account_id = nps_history.account_id
-            and nps_history.responded_at <= referrals.referred_at
+            and referrals.referred_at >= nps_history.responded_at
 
 ),
 

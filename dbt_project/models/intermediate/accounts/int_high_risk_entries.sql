@@ -125,11 +125,11 @@ entry_calls as (
     inner join calls
         on
             entries_with_next.account_id = calls.account_id
-            and calls.call_date > entries_with_next.entered_date
-            and calls.call_date <= entries_with_next.call_window_end_date
+            and entries_with_next.entered_date < calls.call_date
+            and entries_with_next.call_window_end_date >= calls.call_date
             and (
                 entries_with_next.next_entered_date is null
-                or calls.call_date <= entries_with_next.next_entered_date
+                or entries_with_next.next_entered_date >= calls.call_date
             )
     group by entries_with_next.account_id, entries_with_next.entered_date
 
@@ -145,10 +145,10 @@ outcomes as (
     left join billing_history
         on
             entries_with_next.account_id = billing_history.account_id
-            and billing_history.valid_from_date <= entries_with_next.outcome_date
+            and entries_with_next.outcome_date >= billing_history.valid_from_date
             and (
                 billing_history.valid_to_date is null
-                or billing_history.valid_to_date > entries_with_next.outcome_date
+                or entries_with_next.outcome_date < billing_history.valid_to_date
             )
     group by entries_with_next.account_id, entries_with_next.entered_date
 
