@@ -1,16 +1,17 @@
 """churn_save_rate and referral_revenue on demo data that plants both effects (demo/outreach.py, demo/lifecycle.py:
-half of the at-risk spells get a save call, which lowers the cancellation probability by 0.2; 30% of the accounts
-signing up inside the window were referred, mostly by healthy accounts), through the real loader and dbt, against
-the same figures computed here from the landing files.
+half of the cancellations at a period's end get a save call, after which 55% take the cancellation back instead of
+35%; 30% of the accounts signing up inside the window were referred, mostly by healthy accounts), through the real
+loader and dbt, against the same figures computed here from the landing files.
 
 What comes from the warehouse, and why: the days each account is in the high tier (marts.account_health, checked
 by tests/e2e/test_churn_risk.py and test_churn_planted.py) and, for referral revenue, each account's MRR at a
 month's end (int_account_mrr_monthly, checked by tests/e2e/test_mrr_movements.py): recomputing the churn rules or
 the currency conversion here would copy the SQL. Everything else is from the landing files: the entries (from the
-tiers), the calls (Zendesk tickets and organizations), whether the account still pays 90 days later (Stripe
+tiers, and whether the account had asked to cancel that day, account_health.cancellation_requested), the calls
+(Zendesk tickets and organizations), whether the account still pays 90 days later (Stripe
 subscriptions), who referred whom (Stripe customer metadata) and the referrer's NPS category (survey answers).
 
-About 2 minutes on two cores; run with -s to see the figures."""
+About 5 minutes on two cores (demo generation, load, dbt); run with -s to see the figures."""
 
 from __future__ import annotations
 
