@@ -72,6 +72,7 @@ class Account:
     zendesk_org_id: int
     zendesk_org_created_ts: int
     phone: str | None
+    referred_by: str | None = None  # the referring account's id (demo/outreach.py), in Stripe customer metadata
 
     @property
     def contacts(self) -> list[Person]:

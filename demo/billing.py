@@ -21,6 +21,15 @@ def customer_created(account: Account) -> int:
     return account.signup_ts - 20 - account.index % 40
 
 
+def customer_metadata(account: Account) -> dict:
+    """Our account id (dbt var stripe_account_id_metadata_key) and who referred the customer (var
+    stripe_referred_by_metadata_key), as the sign-up flow writes them."""
+    metadata = {"account_id": account.account_id} if account.has_account_metadata else {}
+    if account.referred_by is not None:
+        metadata["referred_by"] = account.referred_by
+    return metadata
+
+
 def render_customer(account: Account, delinquent: bool) -> dict:
     country, city = account.country, account.city
     return {
@@ -50,7 +59,7 @@ def render_customer(account: Account, delinquent: bool) -> dict:
             "rendering_options": None,
         },
         "livemode": False,
-        "metadata": {"account_id": account.account_id} if account.has_account_metadata else {},
+        "metadata": customer_metadata(account),
         "name": account.name,
         "phone": account.phone,
         "preferred_locales": [country.language],

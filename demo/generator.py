@@ -8,6 +8,7 @@ from demo.accounts import Account, Person, build_accounts
 from demo.billing import write_stripe
 from demo.config import DemoConfig, Window
 from demo.lifecycle import AccountLifecycle, simulate_lifecycle
+from demo.outreach import plant_referrals, save_call_tickets
 from demo.support import follow_up_tickets, number_tickets, simulate_support, write_zendesk
 from demo.surveys import SurveyPlan, plan_surveys, write_surveys
 from demo.usage import write_usage
@@ -22,10 +23,12 @@ def generate(landing_dir: Path, config: DemoConfig) -> dict[str, int]:
     landing_dir = Path(landing_dir)
     window = Window.from_config(config)
     accounts = build_accounts(config, window)
+    plant_referrals(accounts, window, config.seed)
     lives = [simulate_lifecycle(account, window, config.seed) for account in accounts]
     tickets = simulate_support(lives, window, config.seed)
     surveys = plan_surveys(lives, tickets, window, config.seed)
-    tickets = number_tickets(tickets + follow_up_tickets(nps_answers(lives, surveys), window, config.seed))
+    tickets += follow_up_tickets(nps_answers(lives, surveys), window, config.seed)
+    tickets = number_tickets(tickets + save_call_tickets(lives, window, config.seed))
 
     writer = LandingWriter(landing_dir, window)
     write_stripe(writer, lives)

@@ -3,7 +3,10 @@
 This is where the planted effects start. A latent health (0-1) drives everything: healthy accounts
 expand (and feel better afterwards), unhealthy ones fail payments and fall "at risk". An at-risk
 spell makes the account's people score low, file more tickets and use the product less; about half
-of them end in a cancellation 30-75 days later, with usage falling in the 30-60 days before it.
+of them end in a cancellation 30-75 days later, with usage falling in the 30-60 days before it. A cancellation
+at the period's end gets a save call from customer success in half of the cases, 1-5 days later (a Zendesk voice
+ticket, demo/outreach.py); a call makes the customer withdraw the cancellation more often (SAVED_WITH_CALL
+against SAVED_WITHOUT_CALL: planted for churn_save_rate).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from demo.timestamps import add_months, utc_day
 RETRY_AFTER_DAYS = (3, 5, 7)  # Stripe smart retries: 3, 8 and 15 days after the first failure
 EXPANSION_LIFT = 0.1  # sentiment lift per expansion (at most two count)
 AT_RISK_DIP = 0.42  # sentiment drop while at risk
+SAVE_CALL_SHARE = 0.5  # cancellations at the period's end that get a save call
+SAVE_CALL_DAYS = (1, 5)  # the call comes this many days after the cancellation request
+SAVED_WITH_CALL, SAVED_WITHOUT_CALL = 0.55, 0.35  # who withdraws the cancellation before the period ends
 _FEEDBACK = (
     ("too_expensive", 0.3),
     ("missing_features", 0.2),
@@ -145,6 +151,7 @@ class AccountLifecycle:
     active: list[tuple[int, int]] = field(default_factory=list)  # subscribed [start, end)
     at_risk: list[tuple[int, int]] = field(default_factory=list)
     churns: list[Churn] = field(default_factory=list)
+    save_calls: list[int] = field(default_factory=list)  # customer success calls after a cancellation request
     expansions: list[int] = field(default_factory=list)
     downgrades: list[int] = field(default_factory=list)
     payment_failures: list[int] = field(default_factory=list)
@@ -178,6 +185,7 @@ class _Simulation:
         self.account = account
         self.window = window
         self.rng: random.Random = py_rng(seed, "lifecycle", account.index)
+        self.seed = seed
         self.life = AccountLifecycle(account=account)
         self.health = account.health
         self.queue: list[tuple[int, int, str, dict]] = []
@@ -530,8 +538,40 @@ class _Simulation:
             )
             self.life.at_risk.append((ts, self.state.current_period_end))
             self.risk_until = self.state.current_period_end
+            self.plan_save_call(ts)
         else:
             self.end_subscription(ts, "voluntary", ts, "cancellation_requested", feedback)
+
+    def plan_save_call(self, ts: int) -> None:
+        """A save call after the cancellation request at `ts`, perhaps, and whether the customer withdraws it before
+        the period ends. Its own random stream: the rest of the account's life draws the same numbers as before."""
+        assert self.state is not None
+        rng = py_rng(self.seed, "save_call", self.account.index, ts)
+        period_end = min(self.state.current_period_end, self.window.end_ts)
+        call_ts = ts + rng.randint(*SAVE_CALL_DAYS) * DAY + rng.randrange(8 * 3600)
+        called = rng.random() < SAVE_CALL_SHARE and call_ts < period_end
+        withdraws = rng.random() < (SAVED_WITH_CALL if called else SAVED_WITHOUT_CALL)
+        withdraw_ts = call_ts + rng.randrange(600, 3600) if called else ts + rng.randint(2, 20) * DAY
+        if called:
+            self.life.save_calls.append(call_ts)
+        if withdraws and withdraw_ts < period_end:
+            self.push(withdraw_ts, "withdraw")
+
+    def on_withdraw(self, ts: int, data: dict) -> None:
+        """The customer takes the cancellation back (Stripe: cancel_at_period_end false, the details cleared)."""
+        assert self.state is not None
+        if self.state.status == "canceled" or not self.state.cancel_at_period_end:
+            return
+        self.snapshot(
+            ts,
+            cancel_at_period_end=False,
+            cancel_at=None,
+            canceled_at=None,
+            cancellation_reason=None,
+            cancellation_feedback=None,
+        )
+        if self.risk_until is not None:
+            self.close_risk(ts)
 
     def on_reactivate(self, ts: int, data: dict) -> None:
         last = self.state
@@ -559,6 +599,7 @@ class _Simulation:
             "risk": self.on_risk,
             "risk_end": self.on_risk_end,
             "cancel": self.on_cancel,
+            "withdraw": self.on_withdraw,
             "reactivate": self.on_reactivate,
         }
         while self.queue:

@@ -306,6 +306,8 @@
         upper(nullif(trim((payload ->> '$.address.country')), ''))
     {%- elif entity == 'stripe.customers' and field == 'metadata.region' %}
         upper(nullif(trim((payload ->> ('$.metadata.' || '"' || '{{ var('stripe_region_metadata_key') | string | replace("'", "''") }}' || '"'))), ''))
+    {%- elif entity == 'stripe.customers' and field == 'metadata.referred_by' %}
+        nullif(trim((payload ->> ('$.metadata.' || '"' || '{{ var('stripe_referred_by_metadata_key') | string | replace("'", "''") }}' || '"'))), '')
     {%- elif entity == 'stripe.customers' and field == 'currency' %}
         lower(nullif(trim((payload ->> '$.currency')), ''))
     {%- elif entity == 'stripe.customers' and field == 'deleted' %}
@@ -790,6 +792,8 @@
         upper(nullif(trim(get_json_object(payload, '$.address.country')), ''))
     {%- elif entity == 'stripe.customers' and field == 'metadata.region' %}
         upper(nullif(trim(get_json_object(payload, ('$.metadata.' || '{{ var('stripe_region_metadata_key') | string | replace("'", "''") }}'))), ''))
+    {%- elif entity == 'stripe.customers' and field == 'metadata.referred_by' %}
+        nullif(trim(get_json_object(payload, ('$.metadata.' || '{{ var('stripe_referred_by_metadata_key') | string | replace("'", "''") }}'))), '')
     {%- elif entity == 'stripe.customers' and field == 'currency' %}
         lower(nullif(trim(get_json_object(payload, '$.currency')), ''))
     {%- elif entity == 'stripe.customers' and field == 'deleted' %}

@@ -169,6 +169,9 @@ ENTITIES = (
             # Where a customer has no address: the metadata key named by dbt var stripe_region_metadata_key (default
             # region), holding a region of the country_regions seed (NA, EMEA, ...) or a country code.
             f.upper("metadata.region", path="metadata.__VAR_stripe_region_metadata_key__"),
+            # Who referred this customer: the metadata key named by dbt var stripe_referred_by_metadata_key (default
+            # referred_by), holding the referring account id (or its Stripe customer id, cus_...); referral_revenue.
+            f.text("metadata.referred_by", path="metadata.__VAR_stripe_referred_by_metadata_key__"),
             _currency("currency"),
             f.boolean("deleted"),
             _created,

@@ -23,6 +23,8 @@ final as (
         {{ raw_field(entity, 'email') }} as email,
         {{ raw_field(entity, 'address.country') }} as country,
         {{ raw_field(entity, 'metadata.region') }} as metadata_region,
+        -- Who referred the customer (var stripe_referred_by_metadata_key): an account id or a Stripe customer id.
+        {{ raw_field(entity, 'metadata.referred_by') }} as referred_by,
         {{ raw_field(entity, 'currency') }} as currency,
         coalesce({{ raw_field(entity, 'deleted') }}, false) as is_deleted,
         {{ raw_field(entity, 'created') }} as created_at
