@@ -62,6 +62,8 @@ class EntitySpec:
     known_fields: tuple[str, ...] = field(default_factory=tuple)
     # CSV layout: the exact header columns; the first one is the primary key.
     csv_columns: tuple[str, ...] = field(default_factory=tuple)
+    # CSV layout: the columns of csv_columns a file may leave out (added later; read as null where absent).
+    optional_csv_columns: tuple[str, ...] = field(default_factory=tuple)
     # The typed contract: every field the platform reads (ingestion/contracts/fields.py).
     fields: tuple[Field, ...] = field(default_factory=tuple)
     # Rules that span several fields, tried after the field rules (the first that matches names the reason).

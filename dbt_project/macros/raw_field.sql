@@ -70,6 +70,8 @@
         lower(nullif(trim("email"), ''))
     {%- elif entity == 'surveys.sends' and field == 'sent_at' %}
         case when regexp_full_match("sent_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("sent_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("sent_at" as timestamptz)) else try_cast("sent_at" as timestamp) end end
+    {%- elif entity == 'surveys.sends' and field == 'variant' %}
+        lower(nullif(trim("variant"), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.metric' %}
         lower(nullif(trim((payload ->> '$.survey.metric')), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.name' %}
@@ -542,6 +544,8 @@
         lower(nullif(trim(`email`), ''))
     {%- elif entity == 'surveys.sends' and field == 'sent_at' %}
         case when (trim(`sent_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`sent_at`) as timestamp) end
+    {%- elif entity == 'surveys.sends' and field == 'variant' %}
+        lower(nullif(trim(`variant`), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.metric' %}
         lower(nullif(trim(get_json_object(payload, '$.survey.metric')), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.name' %}

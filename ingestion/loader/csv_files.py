@@ -88,7 +88,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged
     except LandingFileError as error:
         staged.fail(error)
         return
-    missing = [name for name in spec.csv_columns if name not in header]
+    missing = [name for name in spec.csv_columns if name not in header and name not in spec.optional_csv_columns]
     if missing:
         staged.fail(LandingFileError(path, f"header is missing required column(s): {', '.join(missing)}", line=1))
         return
@@ -106,7 +106,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, spec: EntitySpec, staged: Staged
         f"quote = '\"', escape = '\"', columns = {typed}, strict_mode = true, "
         f"store_rejects = true, rejects_table = '_csv_errors', rejects_scan = '_csv_scans')"
     )
-    selected = ", ".join(ident(name) for name in spec.csv_columns)
+    selected = ", ".join(ident(name) if name in header else "null::varchar" for name in spec.csv_columns)
     try:
         con.execute(
             f"""

@@ -39,6 +39,7 @@ SEND_COLUMNS = (
     "account_id",
     "email",
     "sent_at",
+    "variant",  # optional: the experiment variant of the send (seed experiments), e.g. a subject line
 )
 
 MODES = ("file",)
@@ -81,7 +82,9 @@ ENTITIES = (
             text("account_id"),
             lower("email"),
             iso_time("sent_at", required=True, time_role="record"),
+            lower("variant"),
         ),
+        optional_csv_columns=("variant",),
         key_name="send_id",
         record_time="sent_at",
         account=AccountRef("account_id"),

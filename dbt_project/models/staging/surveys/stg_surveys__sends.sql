@@ -23,7 +23,9 @@ final as (
         {{ raw_field(entity, 'touchpoint') }} as touchpoint,
         {{ raw_field(entity, 'account_id') }} as account_id,
         {{ raw_field(entity, 'email') }} as email,
-        {{ raw_field(entity, 'sent_at') }} as sent_at
+        {{ raw_field(entity, 'sent_at') }} as sent_at,
+        -- The experiment variant of the send (seed experiments); null when the file has no variant column.
+        {{ raw_field(entity, 'variant') }} as variant
     from latest_versions
 
 )
