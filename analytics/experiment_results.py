@@ -104,7 +104,12 @@ def compare_means(values: np.ndarray, control: np.ndarray) -> dict:
     compared = CompareMeans(DescrStatsW(values), DescrStatsW(control))
     statistic, p_value, _ = compared.ttest_ind(usevar="unequal")
     low, high = compared.tconfint_diff(alpha=0.05, usevar="unequal")
-    return row | {"statistic": float(statistic), "p_value": float(p_value), "ci_low": float(low), "ci_high": float(high)}
+    return row | {
+        "statistic": float(statistic),
+        "p_value": float(p_value),
+        "ci_low": float(low),
+        "ci_high": float(high),
+    }
 
 
 def results(variants: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
@@ -155,4 +160,3 @@ def build(con: duckdb.DuckDBPyConnection) -> int:
     units = con.execute(UNITS_SQL).df()
     frame = results(variants, units)
     return replace_table(con, TABLE, frame, COLUMNS, order_by="experiment, metric, is_control desc, variant")
-

@@ -130,9 +130,7 @@ def ticket_subject(response: FollowupResponse) -> str:
     return subject[:SUBJECT_MAX_CHARS]
 
 
-def ticket_comment(
-    response: FollowupResponse, rule: CaseRule, variants: Sequence[experiments.Variant] = ()
-) -> str:
+def ticket_comment(response: FollowupResponse, rule: CaseRule, variants: Sequence[experiments.Variant] = ()) -> str:
     """The private note: everything the agent needs before reaching out, and the experiment variants to follow."""
     comment = _truncate(response.comment, COMMENT_MAX_CHARS) if response.comment and response.comment.strip() else ""
     responded = response.responded_at.strftime("%Y-%m-%d %H:%M UTC") if response.responded_at else "unknown"
