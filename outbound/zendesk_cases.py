@@ -160,11 +160,11 @@ def ticket_body(
     """The JSON body of POST /api/v2/tickets.json. `variants`: the case's variant in each follow-up experiment
     (outbound/experiments.py), each a tag `nps_variant_<variant>` and a line of the note."""
     tags = [FOLLOWUP_TAG, f"nps_{response.nps_category}", f"nps_score_{response.score}"]
-    tags += [variant.tag for variant in variants]
     if response.risk_tier:
         tags.append(f"nps_risk_{tag(response.risk_tier)}")
     if response.theme:
         tags.append(f"nps_theme_{tag(response.theme)}")
+    tags += [variant.tag for variant in variants]
     ticket: dict[str, Any] = {
         "subject": ticket_subject(response),
         "comment": {"body": ticket_comment(response, rule, variants), "public": False},

@@ -362,7 +362,12 @@ def test_without_the_live_switch_the_body_is_recorded_as_a_dry_run_and_nothing_i
     row = ledger.get(con, "followup_case:resp_1")
     assert (row.channel, row.status, row.attempts, row.external_id) == ("zendesk_dry_run", "dry_run", 1, None)
     ticket = row.payload["ticket"]
-    assert ticket["external_id"] == "nps-followup:resp_1" and ticket["comment"]["body"] == ACME_COMMENT
+    assert ticket["external_id"] == "nps-followup:resp_1"
+    # The seed's follow-up experiments by default (SHA-256 of "<experiment>:resp_1" puts it in these variants).
+    assert ticket["comment"]["body"].startswith(
+        ACME_COMMENT + "\nExperiment outreach_script: variant script_listen_first"
+    )
+    assert ticket["tags"][-2:] == ["nps_variant_script_listen_first", "nps_variant_timing_within_4h"]
     assert ticket["custom_fields"] == [{"id": 360001234568, "value": "resp_1"}]
     assert (ticket["group_id"], ticket["assignee_id"]) == (502, 9001)
     assert create_followup_cases(con, [ACME], rules=RULES).skipped == ["followup_case:resp_1"]
