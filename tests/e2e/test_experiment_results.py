@@ -71,10 +71,10 @@ def test_the_planted_effects_are_found(churn_run: Path):
         for r in fetch(churn_run, f"select * from {experiment_results.TABLE} where not is_control")
     }
     planted = [
-        ("subject_question", "response_rate", 0.15),  # 15 points more answered
-        ("script_listen_first", "mean_next_score", 2.0),  # 2 points on the next answer
+        ("subject_question", "response_rate", 0.10),  # 10 points more answered
+        ("script_listen_first", "mean_next_score", None),  # 2 points on the next answer, less at the cap of 10
         ("script_listen_first", "recovery_rate", None),
-        ("timing_within_4h", "mean_next_score", None),  # 2 points for a reply within 4 h, which it makes likelier
+        ("timing_within_4h", "mean_next_score", None),  # 3 points for a reply within 4 h, which it makes likelier
     ]
     for variant, metric, size in planted:
         row = rows[(variant, metric)]
@@ -90,7 +90,7 @@ def test_the_planted_effects_are_found(churn_run: Path):
         """,
     )
     shares = {r["variant"]: r["fast_share"] for r in speed}
-    assert shares["timing_within_4h"] > shares["timing_standard"] + 0.3
+    assert shares["timing_within_4h"] > shares["timing_standard"] + 0.2
 
 
 def test_rebuilding_changes_nothing(churn_run: Path, tmp_path: Path):

@@ -87,7 +87,17 @@ RESPONSE_HEADER = [
     "response_id", "survey_type", "survey_kind", "score", "comment", "email", "account_id", "ticket_id", "channel",
     "touchpoint", "responded_at",
 ]  # fmt: skip
-SEND_HEADER = ["send_id", "survey_type", "survey_kind", "channel", "touchpoint", "account_id", "email", "sent_at"]
+SEND_HEADER = [
+    "send_id",
+    "survey_type",
+    "survey_kind",
+    "channel",
+    "touchpoint",
+    "account_id",
+    "email",
+    "sent_at",
+    "variant",
+]
 DAY = 86_400
 
 
