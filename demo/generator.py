@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from demo.accounts import Account, Person, build_accounts
+from demo.accounts import build_accounts
 from demo.billing import write_stripe
 from demo.config import DemoConfig, Window
 from demo.lifecycle import AccountLifecycle, simulate_lifecycle
@@ -39,8 +39,9 @@ def generate(landing_dir: Path, config: DemoConfig) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def nps_answers(lives: list[AccountLifecycle], surveys: SurveyPlan) -> list[tuple[Account, Person, str, int, int]]:
-    """NPS answers of the accounts' people: (account, person, response id, responded at, score), in time order."""
+def nps_answers(lives: list[AccountLifecycle], surveys: SurveyPlan) -> list[tuple]:
+    """NPS answers of the accounts' people: (account, person, response id, responded at, score, response), in time
+    order (the response itself, so that a planted follow-up effect can raise its score)."""
     people = {
         (life.account.account_id, person.email): (life.account, person)
         for life in lives
@@ -50,5 +51,6 @@ def nps_answers(lives: list[AccountLifecycle], surveys: SurveyPlan) -> list[tupl
     for send in surveys.sends:
         found = people.get((send.account_id, send.email))
         if send.survey_type == "nps" and send.response is not None and found:
-            answers.append((*found, send.response.response_id, send.response.responded_at, send.response.score))
+            response = send.response
+            answers.append((*found, response.response_id, response.responded_at, response.score, response))
     return sorted(answers, key=lambda answer: (answer[3], answer[2]))

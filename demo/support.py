@@ -15,6 +15,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from demo import experiments
 from demo.accounts import Account, Person, local_business_ts
 from demo.config import DAY, Window
 from demo.lifecycle import AccountLifecycle
@@ -295,14 +296,21 @@ _FOLLOW_UP_TEXTS = {
 }
 
 
-def follow_up_tickets(answers: list[tuple[Account, Person, str, int, int]], window: Window, seed: int) -> list[Ticket]:
-    """Follow-up tickets for NPS answers given as (account, person, response id, responded at, score).
+def follow_up_tickets(answers: list[tuple], window: Window, seed: int) -> list[Ticket]:
+    """Follow-up tickets for NPS answers given as (account, person, response id, responded at, score[, response]),
+    in time order. A detractor's case gets its variant of each follow-up experiment as a tag, and the planted effect
+    of its variant and reply time on the person's next answer (demo/experiments.py) raises that answer's score when
+    it comes (the 6th item, the survey response, when given).
 
     A respondent Zendesk does not know yet (a product user who never filed a ticket) becomes a Zendesk user when
     the ticket is created: `person.zendesk_user_id` is set then, and `new_requesters` lists them for writing.
     """
     tickets = []
-    for account, person, response_id, responded, score in answers:
+    planted: dict[int, int] = {}  # id(person) -> points on their next NPS answer
+    for account, person, response_id, responded, score, *response in answers:
+        points = planted.pop(id(person), 0)
+        if points and response:
+            score = experiments.rescore(response[0], points, py_rng(seed, "follow_up_rescore", response_id))
         kind = "detractor" if score <= 6 else "promoter" if score >= 9 else None
         if kind is None:
             continue
@@ -310,7 +318,9 @@ def follow_up_tickets(answers: list[tuple[Account, Person, str, int, int]], wind
         if rng.random() >= FOLLOW_UP_SHARE[kind]:
             continue
         created = responded + rng.randrange(30, 300)  # the trigger fires when the answer arrives
-        first_reply = responded + int(FOLLOW_UP_MEDIAN_HOURS[kind] * 3600 * math.exp(rng.gauss(0, 1.0)))
+        variants = experiments.case_variants(response_id) if kind == "detractor" else []
+        median = experiments.reply_median_hours(variants, FOLLOW_UP_MEDIAN_HOURS[kind])
+        first_reply = responded + int(median * 3600 * math.exp(rng.gauss(0, 1.0)))
         first_reply = max(created + 120, first_reply)
         solved = first_reply + int((20 if kind == "detractor" else 2) * 3600 * math.exp(rng.gauss(0, 0.8)))
         if created >= window.end_ts:
@@ -330,7 +340,7 @@ def follow_up_tickets(answers: list[tuple[Account, Person, str, int, int]], wind
             priority="high" if kind == "detractor" else "low",
             subject=subject,
             description=description,
-            tags=["nps_followup", kind, f"score_{score}"],
+            tags=["nps_followup", kind, f"score_{score}", *(variant.tag for variant in variants)],
             group="success",
             assignee=agent_id(rng.choice(agents)),
             assigned_at=created + 60,
@@ -347,6 +357,8 @@ def follow_up_tickets(answers: list[tuple[Account, Person, str, int, int]], wind
         )
         ticket.events = [(created, "new"), (first_reply, "pending"), (solved, "solved"), (ticket.closed_at, "closed")]
         tickets.append(ticket)
+        if kind == "detractor":
+            planted[id(person)] = experiments.next_score_points(variants, first_reply - responded)
     return tickets
 
 

@@ -17,6 +17,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from demo import experiments
 from demo.accounts import LOWER_ALNUM, Account, Person, local_business_ts, random_chars
 from demo.config import DAY, Window
 from demo.lifecycle import AccountLifecycle
@@ -92,6 +93,7 @@ class Send:
     ticket: Ticket | None = None
     response: Response | None = None
     lifecycle: dict[str, int] = field(default_factory=dict)  # demo.send_lifecycle
+    variant: str | None = None  # the experiment variant the survey tool recorded (seed experiments)
 
     @property
     def on_typeform(self) -> bool:
@@ -166,8 +168,8 @@ class _AccountSurveys:
         self.sends.append(item)
         return item
 
-    def respond(self, item: Send, rate: float, delay: int) -> Response | None:
-        rng = self.rng
+    def respond(self, item: Send, rate: float, delay: int, rng: random.Random | None = None) -> Response | None:
+        rng = rng or self.rng
         if rng.random() >= rate:
             return None
         responded = item.sent_at + delay
@@ -190,12 +192,25 @@ class _AccountSurveys:
         else:
             self.score_ticket(item, response)
 
-    def nps(self, item: Send, rate: float, delay: int, shift: float, reason_p: float) -> None:
-        response = self.respond(item, rate, delay)
+    def nps(
+        self, item: Send, rate: float, delay: int, shift: float, reason_p: float, rng: random.Random | None = None
+    ) -> None:
+        rng = rng or self.rng
+        response = self.respond(item, rate, delay, rng)
         if response is not None:
-            response.score = nps_score(self.rng, self.sentiment(response.responded_at) + shift)
-            if self.rng.random() < reason_p:
-                response.comment = nps_reason(self.rng, response.score)
+            response.score = nps_score(rng, self.sentiment(response.responded_at) + shift)
+            if rng.random() < reason_p:
+                response.comment = nps_reason(rng, response.score)
+
+    def nps_in_experiment(self, item: Send, rate: float, delay: int, shift: float, reason_p: float) -> None:
+        """`nps` for a send of an experiment: a variant's uplift answers some sends the usual rate leaves
+        unanswered, drawn from a stream of their own (the account's other numbers do not move)."""
+        item.variant = experiments.send_variant(item.send_id)
+        self.nps(item, rate, delay, shift, reason_p)
+        uplift = experiments.response_uplift(item.variant)
+        if item.response is None and uplift:
+            extra = py_rng(self.seed, "send_experiment", item.send_id)
+            self.nps(item, uplift / (1 - rate), delay, shift, reason_p, extra)
 
     def active(self, ts: int) -> bool:
         return self.window.start_ts <= ts < self.window.end_ts and self.life.is_active(ts)
@@ -219,7 +234,8 @@ class _AccountSurveys:
                 previous = ts
                 item = self.send(ts, "nps", "relational", "email", "relationship", person, empty_account_p=0.1)
                 delay = int(min(6 * DAY, 8 * 3600 * math.exp(rng.gauss(0, 1.2)))) + rng.randrange(60, 600)
-                self.nps(item, 0.15 + 0.1 * max(0.0, min(1.0, self.sentiment(ts))), delay, 0.0, 0.75)
+                rate = 0.15 + 0.1 * max(0.0, min(1.0, self.sentiment(ts)))
+                self.nps_in_experiment(item, rate, delay, 0.0, 0.75)
 
     def onboarding(self) -> None:
         rng, account = self.rng, self.account
@@ -393,6 +409,7 @@ def write_surveys(writer: LandingWriter, plan: SurveyPlan, seed: int) -> None:
             "account_id": item.account_id,
             "email": item.email,
             "sent_at": iso_z(item.sent_at),
+            "variant": item.variant,
         }
         for ts, lifecycle in versions(item):
             writer.put_csv("surveys", "sends", ts, item.send_id, {**send, **lifecycle})

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 import settings
-from outbound import http, ledger
+from outbound import experiments, http, ledger
 from outbound.followup_cases import CATEGORIES, RULES_PATH, CaseRule, FollowupResponse, assign, load_rules
 from outbound.jira import _truncate
 from outbound.ledger import DeliverySummary, Message, Outcome
@@ -130,8 +130,8 @@ def ticket_subject(response: FollowupResponse) -> str:
     return subject[:SUBJECT_MAX_CHARS]
 
 
-def ticket_comment(response: FollowupResponse, rule: CaseRule) -> str:
-    """The private note: everything the agent needs before reaching out."""
+def ticket_comment(response: FollowupResponse, rule: CaseRule, variants: Sequence[experiments.Variant] = ()) -> str:
+    """The private note: everything the agent needs before reaching out, and the experiment variants to follow."""
     comment = _truncate(response.comment, COMMENT_MAX_CHARS) if response.comment and response.comment.strip() else ""
     responded = response.responded_at.strftime("%Y-%m-%d %H:%M UTC") if response.responded_at else "unknown"
     lines = [
@@ -147,19 +147,27 @@ def ticket_comment(response: FollowupResponse, rule: CaseRule) -> str:
         f"Assigned by rule '{rule.rule_id}' of followup_case_rules; raised by the NPS platform "
         f"(ledger key {message_key(response.response_id)}).",
     ]
+    lines += [f"Experiment {v.experiment}: variant {v.variant} ({v.description})." for v in variants]
     return "\n".join(lines)
 
 
-def ticket_body(response: FollowupResponse, rule: CaseRule, response_field_id: int | None = None) -> dict[str, Any]:
-    """The JSON body of POST /api/v2/tickets.json."""
+def ticket_body(
+    response: FollowupResponse,
+    rule: CaseRule,
+    response_field_id: int | None = None,
+    variants: Sequence[experiments.Variant] = (),
+) -> dict[str, Any]:
+    """The JSON body of POST /api/v2/tickets.json. `variants`: the case's variant in each follow-up experiment
+    (outbound/experiments.py), each a tag `nps_variant_<variant>` and a line of the note."""
     tags = [FOLLOWUP_TAG, f"nps_{response.nps_category}", f"nps_score_{response.score}"]
     if response.risk_tier:
         tags.append(f"nps_risk_{tag(response.risk_tier)}")
     if response.theme:
         tags.append(f"nps_theme_{tag(response.theme)}")
+    tags += [variant.tag for variant in variants]
     ticket: dict[str, Any] = {
         "subject": ticket_subject(response),
-        "comment": {"body": ticket_comment(response, rule), "public": False},
+        "comment": {"body": ticket_comment(response, rule, variants), "public": False},
         "external_id": f"{EXTERNAL_ID_PREFIX}{response.response_id}",
         "priority": rule.priority,
         "tags": tags,
@@ -186,6 +194,7 @@ def create_followup_cases(
     config: ZendeskConfig | None = None,
     rules: Sequence[CaseRule] | None = None,
     rules_path: Path = RULES_PATH,
+    variants: Sequence[experiments.Variant] | None = None,
     response_field_id: int | None = None,
     max_per_run: int | None = None,
     max_retry_wait_seconds: float = MAX_RETRY_WAIT_SECONDS,
@@ -195,7 +204,8 @@ def create_followup_cases(
 ) -> DeliverySummary:
     """One Zendesk ticket per response not yet in the ledger (key `followup_case:<response_id>`).
 
-    `config` defaults to `ZendeskConfig.from_env()`: without it (not live) every pending case is recorded
+    Each case gets its variant of every follow-up experiment of seed experiments (`variants`, default the seed),
+    as a tag. `config` defaults to `ZendeskConfig.from_env()`: without it (not live) every pending case is recorded
     `dry_run` with its body (channel `zendesk_dry_run`, no network) and is not created later unless its ledger row
     is deleted. Live: the ticket id is the row's `external_id`; at most `max_per_run` (default
     NPS_FOLLOWUP_CASES_MAX_PER_RUN) are tried, the rest deferred. Each case first looks its external id up and
@@ -207,10 +217,14 @@ def create_followup_cases(
     if config is None:
         config = ZendeskConfig.from_env()
     rules = list(rules) if rules is not None else load_rules(rules_path)
+    variants = list(variants) if variants is not None else experiments.load()
     if response_field_id is None and settings.value(FIELD_VARIABLE):
         response_field_id = settings.whole_number(FIELD_VARIABLE, minimum=1)
     messages = [
-        Message(message_key(item.response_id), ticket_body(item, assign(rules, item), response_field_id))
+        Message(
+            message_key(item.response_id),
+            ticket_body(item, assign(rules, item), response_field_id, experiments.assign(variants, item.response_id)),
+        )
         for item in responses
     ]
     if config is None:

@@ -34,6 +34,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_churn_risk.py",
     "tests/e2e/test_churn_planted.py",
     "tests/e2e/test_followup_effect.py",
+    "tests/e2e/test_experiment_results.py",
     "tests/analytics/test_nps_revenue_coverage.py",
     "tests/e2e/test_contract_pipeline.py",
     "tests/serving/test_serving.py",
@@ -54,6 +55,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # The small demo every end-to-end test shares: fixed end date, so the data never depends on today.
+# Enough accounts and months for 90-day churn to be measured on a dozen monthly scorings (~5,000 account-months), and
+# for the planted experiment effects to be found (test_churn_risk, test_experiment_results).
+CHURN_DEMO = {"accounts": 600, "months": 15, "end_date": date(2026, 10, 31), "seed": 11, "events_per_account_day": 2.0}
 SMALL_DEMO = {"accounts": 60, "months": 3, "end_date": date(2026, 10, 31), "seed": 7, "events_per_account_day": 2.0}
 
 
@@ -157,3 +161,17 @@ def full_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     shutil.copytree(cached, folder, symlinks=True, dirs_exist_ok=True)
     warehouse = folder / "warehouse.duckdb"
     return warehouse
+
+
+@pytest.fixture(scope="session")
+def churn_run(pipeline: PipelineRunner, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The warehouse of the larger CHURN_DEMO, loaded in one run (once per worker)."""
+    from demo import DemoConfig, generate
+    from ingestion.landing import dates_present
+    from ingestion.registry import ENTITIES
+
+    root = tmp_path_factory.mktemp("churn")
+    generate(root / "landing", DemoConfig(**CHURN_DEMO))
+    days = dates_present(root / "landing", ENTITIES)
+    pipeline.run(root / "warehouse.duckdb", root / "landing", days[0], days[-1])
+    return root / "warehouse.duckdb"

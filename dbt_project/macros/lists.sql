@@ -10,3 +10,17 @@
 {% macro spark__list_has_any_of(list_expression, values) -%}
     arrays_overlap({{ list_expression }}, array({{ sql_string_list(values) }}))
 {%- endmacro %}
+
+{#- Whether a list column holds the string `value_expression` (a column or expression): DuckDB list_contains,
+    Spark array_contains. -#}
+{% macro list_holds(list_expression, value_expression) -%}
+    {{ return(adapter.dispatch('list_holds', 'nps_platform')(list_expression, value_expression)) }}
+{%- endmacro %}
+
+{% macro default__list_holds(list_expression, value_expression) -%}
+    list_contains({{ list_expression }}, {{ value_expression }})
+{%- endmacro %}
+
+{% macro spark__list_holds(list_expression, value_expression) -%}
+    array_contains({{ list_expression }}, {{ value_expression }})
+{%- endmacro %}

@@ -82,6 +82,8 @@
         case when regexp_full_match("bounced_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("bounced_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("bounced_at" as timestamptz)) else try_cast("bounced_at" as timestamp) end end
     {%- elif entity == 'surveys.sends' and field == 'unsubscribed_at' %}
         case when regexp_full_match("unsubscribed_at", ' *[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)? *') then case when regexp_matches("unsubscribed_at", '(Z|[+-][0-9]{2}(:?[0-9]{2})?) *$') then timezone('UTC', try_cast("unsubscribed_at" as timestamptz)) else try_cast("unsubscribed_at" as timestamp) end end
+    {%- elif entity == 'surveys.sends' and field == 'variant' %}
+        lower(nullif(trim("variant"), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.metric' %}
         lower(nullif(trim((payload ->> '$.survey.metric')), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.name' %}
@@ -568,6 +570,8 @@
         case when (trim(`bounced_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`bounced_at`) as timestamp) end
     {%- elif entity == 'surveys.sends' and field == 'unsubscribed_at' %}
         case when (trim(`unsubscribed_at`) rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') then try_cast(trim(`unsubscribed_at`) as timestamp) end
+    {%- elif entity == 'surveys.sends' and field == 'variant' %}
+        lower(nullif(trim(`variant`), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.metric' %}
         lower(nullif(trim(get_json_object(payload, '$.survey.metric')), ''))
     {%- elif entity == 'simplesat.responses' and field == 'survey.name' %}

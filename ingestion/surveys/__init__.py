@@ -46,6 +46,7 @@ SEND_COLUMNS = (
     "email",
     "sent_at",
     *SEND_LIFECYCLE,
+    "variant",  # optional: the experiment variant of the send (seed experiments), e.g. a subject line
 )
 SEND_FIELDS = columns(
     text("send_id"),
@@ -57,6 +58,7 @@ SEND_FIELDS = columns(
     lower("email"),
     iso_time("sent_at", required=True, time_role="record"),
     *(iso_time(name) for name in SEND_LIFECYCLE),
+    lower("variant"),
 )
 _SENT = typed("duckdb", SEND_FIELDS[7])
 
@@ -104,9 +106,9 @@ ENTITIES = (
         entity="sends",
         layout="csv",
         csv_columns=SEND_COLUMNS,
-        csv_optional_columns=SEND_LIFECYCLE,
+        csv_optional_columns=(*SEND_LIFECYCLE, "variant"),
         fields=SEND_FIELDS,
-        rules=tuple(_not_before_send(index) for index in range(8, len(SEND_FIELDS))),
+        rules=tuple(_not_before_send(index) for index in range(8, 8 + len(SEND_LIFECYCLE))),
         key_name="send_id",
         record_time="sent_at",
         account=AccountRef("account_id"),

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -25,9 +25,6 @@ from settings import DBT_PROJECT_DIR
 from tests.e2e import reference
 
 pytestmark = pytest.mark.e2e
-
-# Enough accounts and months for 90-day churn to be measured on a dozen monthly scorings (~5,000 account-months).
-CHURN_DEMO = {"accounts": 600, "months": 15, "end_date": date(2026, 10, 31), "seed": 11, "events_per_account_day": 2.0}
 
 
 def rules() -> dict[str, dict]:
@@ -181,19 +178,6 @@ def test_dim_accounts_profiles_every_stripe_account(small_landing: Path, full_ru
         assert row["risk_score"] == (scored["risk_score"] if scored else None)
         assert row["risk_tier"] == (scored["risk_tier"] if scored else None)
         assert row["is_paying"] == (row["mrr_usd"] > 0)
-
-
-@pytest.fixture(scope="module")
-def churn_run(pipeline, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from demo import DemoConfig, generate
-    from ingestion.landing import dates_present
-    from ingestion.registry import ENTITIES
-
-    root = tmp_path_factory.mktemp("churn")
-    generate(root / "landing", DemoConfig(**CHURN_DEMO))
-    days = dates_present(root / "landing", ENTITIES)
-    pipeline.run(root / "warehouse.duckdb", root / "landing", days[0], days[-1])
-    return root / "warehouse.duckdb"
 
 
 def test_the_planted_churn_effects_are_recovered(churn_run: Path):

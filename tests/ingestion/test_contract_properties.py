@@ -326,6 +326,7 @@ def values_for(f: Field) -> st.SearchStrategy:
             "responded_at",
             "send_id",
             "sent_at",
+            "variant",
         )
     ):
         # CSV columns hold text only.

@@ -89,9 +89,9 @@ RESPONSE_HEADER = [
 ]  # fmt: skip
 SEND_HEADER = [
     "send_id", "survey_type", "survey_kind", "channel", "touchpoint", "account_id", "email", "sent_at",
-    "delivered_at", "opened_at", "reminded_at", "bounced_at", "unsubscribed_at",
+    "delivered_at", "opened_at", "reminded_at", "bounced_at", "unsubscribed_at", "variant",
 ]  # fmt: skip
-LIFECYCLE = SEND_HEADER[8:]
+LIFECYCLE = SEND_HEADER[8:13]
 DAY = 86_400
 
 

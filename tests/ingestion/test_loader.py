@@ -156,6 +156,23 @@ def test_csv_loads_text_columns_and_quoted_commas(con, landing):
     ]
 
 
+def test_an_optional_csv_column_may_be_left_out_of_the_header(con, landing):
+    """The sends file's `variant` came later: a file without it loads with variant null, one with it keeps it, and a
+    file without a required column is still refused."""
+    header = "send_id,survey_type,survey_kind,channel,touchpoint,account_id,email,sent_at"
+    write_lines(
+        landing / "surveys/sends/2026-03-02.csv", [header, "s1,nps,relational,email,x,acc_1,,2026-03-02T10:00:00Z"]
+    )
+    write_lines(
+        landing / "surveys/sends/2026-03-03.csv",
+        [header + ",variant", "s2,nps,relational,email,x,acc_1,,2026-03-03T10:00:00Z,Subject_Question"],
+    )
+    load(con, landing, "surveys", "sends")
+    load(con, landing, "surveys", "sends", day=date(2026, 3, 3))
+    rows = con.execute("select send_id, variant, _extra_columns from raw_surveys.sends order by 1").fetchall()
+    assert rows == [("s1", None, None), ("s2", "Subject_Question", None)]  # as landed; staging lower-cases it
+
+
 def test_segment_events_are_typed_and_unique_across_files(con, landing):
     event = {
         "type": "track",

@@ -212,6 +212,7 @@ def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monk
         "marts/nps_revenue_per_point",
         "marts/nps_changes",
         "marts/followup_effect",
+        "marts/experiment_results",
     } | {
         f"marts/{name}"
         for name in (

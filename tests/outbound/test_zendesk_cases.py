@@ -5,6 +5,7 @@ after a crash between Zendesk's 201 and the ledger write, from creating a ticket
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import threading
@@ -20,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import duckdb
 import pytest
 
-from outbound import ledger, zendesk_cases
+from outbound import experiments, ledger, zendesk_cases
 from outbound.followup_cases import CaseRule, FollowupResponse, assign, load_rules, recent_responses
 from outbound.zendesk_cases import ZendeskConfig, create_followup_cases
 
@@ -199,7 +200,7 @@ ACME_COMMENT = "\n".join(
 
 
 def test_each_response_becomes_one_ticket_with_the_documented_shape_and_a_rerun_creates_none(con, zendesk, caplog):
-    summary = create_followup_cases(con, [ACME, GLOBEX], rules=RULES)
+    summary = create_followup_cases(con, [ACME, GLOBEX], rules=RULES, variants=[])
 
     assert summary.channel == "zendesk"
     assert summary.delivered == ["followup_case:resp_1", "followup_case:resp_2"]
@@ -239,10 +240,30 @@ def test_each_response_becomes_one_ticket_with_the_documented_shape_and_a_rerun_
     ]
     assert rows[0].payload == zendesk.requests[1].body
 
-    again = create_followup_cases(con, [ACME, GLOBEX], rules=RULES)
+    again = create_followup_cases(con, [ACME, GLOBEX], rules=RULES, variants=[])
     assert len(zendesk.requests) == 4 and len(zendesk.tickets) == 2
     assert again.delivered == [] and again.skipped == ["followup_case:resp_1", "followup_case:resp_2"]
     assert_no_secret(con, caplog, summary, again, ZendeskConfig.from_env())
+
+
+def test_each_case_carries_its_variant_of_every_followup_experiment_as_a_tag_and_a_line(con, zendesk, tmp_path):
+    seed = tmp_path / "experiments.csv"
+    seed.write_text(
+        "experiment,applies_to,variant,is_control,share,description\n"
+        "subject,send,subject_a,true,0.5,Plain\n"
+        "subject,send,subject_b,false,0.5,Question\n"
+        "script,followup_case,script_a,true,0.5,Standard apology\n"
+        "script,followup_case,script_b,false,0.5,Listen first\n"
+    )
+    variants = experiments.load(seed)
+    create_followup_cases(con, [ACME, GLOBEX], rules=RULES, variants=variants)
+    # The split, worked out here: SHA-256 of "script:<response id>", its first 8 bytes over 2^64, below 0.5 is a.
+    for request, response_id in ((zendesk.requests[1], "resp_1"), (zendesk.requests[3], "resp_2")):
+        point = int.from_bytes(hashlib.sha256(f"script:{response_id}".encode()).digest()[:8], "big") / 2**64
+        variant, description = ("script_a", "Standard apology") if point < 0.5 else ("script_b", "Listen first")
+        ticket = request.body["ticket"]
+        assert [tag for tag in ticket["tags"] if tag.startswith("nps_variant_")] == [f"nps_variant_{variant}"]
+        assert ticket["comment"]["body"].endswith(f"Experiment script: variant {variant} ({description}).")
 
 
 def test_a_ticket_created_before_a_crash_is_found_by_external_id_and_not_created_again(con, zendesk, monkeypatch):
@@ -341,7 +362,12 @@ def test_without_the_live_switch_the_body_is_recorded_as_a_dry_run_and_nothing_i
     row = ledger.get(con, "followup_case:resp_1")
     assert (row.channel, row.status, row.attempts, row.external_id) == ("zendesk_dry_run", "dry_run", 1, None)
     ticket = row.payload["ticket"]
-    assert ticket["external_id"] == "nps-followup:resp_1" and ticket["comment"]["body"] == ACME_COMMENT
+    assert ticket["external_id"] == "nps-followup:resp_1"
+    # The seed's follow-up experiments by default (SHA-256 of "<experiment>:resp_1" puts it in these variants).
+    assert ticket["comment"]["body"].startswith(
+        ACME_COMMENT + "\nExperiment outreach_script: variant script_listen_first"
+    )
+    assert ticket["tags"][-2:] == ["nps_variant_script_listen_first", "nps_variant_timing_within_4h"]
     assert ticket["custom_fields"] == [{"id": 360001234568, "value": "resp_1"}]
     assert (ticket["group_id"], ticket["assignee_id"]) == (502, 9001)
     assert create_followup_cases(con, [ACME], rules=RULES).skipped == ["followup_case:resp_1"]

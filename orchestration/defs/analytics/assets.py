@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from analytics import churn_backtest, followup_effect, nps_changes, nps_revenue, themes
+from analytics import churn_backtest, experiment_results, followup_effect, nps_changes, nps_revenue, themes
 from analytics.tables import describe, documented
 from analytics.themes import churn as churn_themes
 from analytics.themes import marts as theme_marts
@@ -145,6 +145,23 @@ def followup_effect_mart(context: dg.AssetExecutionContext, warehouse: Warehouse
     difference = headline.difference.iloc[0] if len(headline) else None
     context.log.info(f"follow-up effect: {rows} rows; next NPS within 24 h vs later or never: {difference}")
     return dg.MaterializeResult(metadata={"rows": rows})
+
+
+@dg.asset(
+    key=dg.AssetKey(["marts", "experiment_results"]),
+    deps=[dg.AssetKey(["intermediate", "int_experiment_units"])],
+    group_name="marts",
+    kinds={"python", "duckdb"},
+    owners=["team:data-platform"],
+    tags={"layer": "marts"},
+    description=documented()["marts.experiment_results"][0],
+)
+def experiment_results_mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        rows = experiment_results.build(con)
+        significant = con.execute(f"select count(*) from {experiment_results.TABLE} where is_significant").fetchone()[0]
+    context.log.info(f"experiment results: {rows} rows, {significant} differences significant at p < 0.05")
+    return dg.MaterializeResult(metadata={"rows": rows, "significant": significant})
 
 
 # Each theme mart and the dbt mart it reads: one step, so survey and churn comments share one trained classifier.

@@ -13,6 +13,7 @@ from orchestration.defs.actions.assets import feedback_to_feature
 from orchestration.defs.analytics.assets import (
     churn_risk_backtest,
     comment_themes,
+    experiment_results_mart,
     followup_effect_mart,
     nps_changes_mart,
     nps_revenue_per_point,
@@ -41,6 +42,7 @@ def marts_asset_keys_by_step() -> list[list[dg.AssetKey]]:
             nps_revenue_per_point.key,
             nps_changes_mart.key,
             followup_effect_mart.key,
+            experiment_results_mart.key,
             *sorted(comment_themes.keys),
         ],
         [feedback_to_feature.key],  # after the Jira read-back, itself after the theme marts

@@ -10,6 +10,7 @@ from orchestration.defs.actions.assets import feedback_to_feature
 from orchestration.defs.analytics.assets import (
     churn_risk_backtest,
     comment_themes,
+    experiment_results_mart,
     followup_effect_mart,
     nps_changes_mart,
     nps_revenue_per_point,
@@ -27,6 +28,7 @@ def mart_keys() -> list[dg.AssetKey]:
         nps_revenue_per_point,
         nps_changes_mart,
         followup_effect_mart,
+        experiment_results_mart,
         comment_themes,
         feedback_to_feature,
     ]

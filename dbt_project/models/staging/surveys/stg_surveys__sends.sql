@@ -28,7 +28,9 @@ final as (
         {{ raw_field(entity, 'opened_at') }} as opened_at,
         {{ raw_field(entity, 'reminded_at') }} as reminded_at,
         {{ raw_field(entity, 'bounced_at') }} as bounced_at,
-        {{ raw_field(entity, 'unsubscribed_at') }} as unsubscribed_at
+        {{ raw_field(entity, 'unsubscribed_at') }} as unsubscribed_at,
+        -- The experiment variant of the send (seed experiments); null when the file has no variant column.
+        {{ raw_field(entity, 'variant') }} as variant
     from latest_versions
 
 )
