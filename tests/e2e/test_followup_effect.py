@@ -276,14 +276,26 @@ def expected_row(units: list[dict], group: str, outcome: str) -> dict:
     }
     matched = sum(n[st] * ratio[(group, st)] for st in strata) / total
     comparison = sum(n[st] * ratio[("later_or_never", st)] for st in strata) / total
-    per_account = defaultdict(float)
+    # Cells of two or more: influences times sqrt(k / (k - 1)) summed per account; a cell of one unit: the pooled
+    # within-cell variance of y - R x (cells of two or more, both groups) times (w / x)^2, added.
+    per_account, singles, squares, freedom = defaultdict(float), [], 0.0, 0
     for g, sign in ((group, 1), ("later_or_never", -1)):
         for st in strata:
-            size = sum(weight(u) for u in cell(g, st))
-            for u in cell(g, st):
-                per_account[u["account"]] += sign * n[st] / total * (u[outcome] - ratio[(g, st)] * weight(u)) / size
-    clusters = len(per_account)
-    se = math.sqrt(clusters / (clusters - 1) * sum(v * v for v in per_account.values()))
+            members, size = cell(g, st), sum(weight(u) for u in cell(g, st))
+            for u in members:
+                per_account[u["account"]] += 0.0
+            if len(members) == 1:
+                singles.append(n[st] / total / size)
+                continue
+            for u in members:
+                residual = u[outcome] - ratio[(g, st)] * weight(u)
+                per_account[u["account"]] += (
+                    sign * n[st] / total * residual / size * math.sqrt(len(members) / (len(members) - 1))
+                )
+                squares += residual * residual
+            freedom += len(members) - 1
+    pooled = squares / freedom if freedom else 0.0
+    se = math.sqrt(sum(v * v for v in per_account.values()) + sum(pooled * c * c for c in singles))
     difference = matched - comparison
     row |= {"matched_units": total, "strata": len(strata), "matched_value": matched, "comparison_value": comparison}
     row |= {"comparison_units": sum(len(cell("later_or_never", st)) for st in strata), "difference": difference}
