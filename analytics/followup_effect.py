@@ -20,7 +20,7 @@ ATT). In a cell (group, stratum) the value is R = sum(y) / sum(x) (x = 1 for a m
 difference = sum_s w_s (R_gs - R_cs), w_s = n_gs / sum(n_g). Its variance is the cluster-robust (by account, else
 respondent) sandwich of that linear estimator: each unit's influence w_s (y - R x) / sum(x) of its cell (negative
 for the comparison) times sqrt(n / (n - 1)) of its cell of n units, summed per cluster, squared, summed; a cell of
-one unit adds w_s^2 s^2 / x^2 with s^2 the pooled within-cell variance of y - R x. 95% interval by the normal
+one unit adds w_s^2 s^2 with s^2 the pooled within-cell variance of (y - R x) / x. 95% interval by the normal
 approximation; its coverage is measured in tests/analytics/test_followup_effect_coverage.py. Observational: who is
 contacted fast is not random (docs/metrics.md).
 """
@@ -224,11 +224,11 @@ def _row(group: str, outcome: str, observations: list) -> dict:
 
 def _variance(group: str, observations: list, cells: dict, weights: dict, ratio: dict) -> float | None:
     """Cluster-robust variance of the difference, each cell's residuals scaled by sqrt(n / (n - 1)) (the unbiased
-    within-cell variance of a stratified mean). A cell of one unit has no residual: it takes the pooled within-cell
-    variance of y - R x (over the matched cells of two units or more, of both groups), divided by its x^2, as an
-    independent term. None under two clusters."""
+    within-cell variance of a stratified mean). A cell of one unit has no residual: its R = y / x takes the pooled
+    within-cell variance of (y - R x) / x (over the matched cells of two units or more, of both groups; relative, as
+    an MRR residual grows with the MRR), times w_s^2, as an independent term. None under two clusters."""
     influence: dict[str, float] = defaultdict(float)
-    residuals = freedom = 0.0  # pooled: sum of squared residuals and of n - 1 over the cells of two units or more
+    residuals = freedom = 0.0  # pooled: squared relative residuals and n - 1, over the cells of two units or more
     singles = []
     for g, stratum, cluster, _, y, x in observations:
         if stratum not in weights or g not in (group, COMPARISON):
@@ -236,12 +236,12 @@ def _variance(group: str, observations: list, cells: dict, weights: dict, ratio:
         total, count = cells[(g, stratum)][1], cells[(g, stratum)][2]
         influence[cluster] += 0.0  # a cluster with single-unit cells only still counts
         if count == 1:
-            singles.append(weights[stratum] / total)  # the variance of R = y / x is sigma^2 / x^2
+            singles.append(weights[stratum])
             continue
         residual = y - ratio[(g, stratum)] * x
         sign = 1.0 if g == group else -1.0
         influence[cluster] += sign * weights[stratum] * residual / total * math.sqrt(count / (count - 1))
-        residuals += residual * residual
+        residuals += (residual / x) ** 2
         freedom += (count - 1) / count
     if len(influence) < 2:
         return None

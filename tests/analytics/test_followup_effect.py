@@ -128,8 +128,9 @@ def test_every_figure_by_hand():
     assert later["next_score"]["difference"] is None
 
     # Variance (docs/metrics.md): influences in cells of n >= 2 units scaled by sqrt(n / (n - 1)), summed per
-    # cluster and squared; a single-unit cell (every fast cell here) adds w^2 s^2 / x^2, s^2 the pooled within-cell
-    # variance of y - R x over the cells of two or more (here the comparison cell only, n - 1 degrees of freedom).
+    # cluster and squared; a single-unit cell (every fast cell here) adds w^2 s^2, s^2 the pooled within-cell
+    # variance of (y - R x) / x over the cells of two or more (here the comparison cell only, n - 1 degrees of
+    # freedom).
     # next_score: comparison b1 6, g1 8, R 7; influences -(-1) / 2 * sqrt(2) and -(1) / 2 * sqrt(2), squared sum 1;
     # s^2 = (1 + 1) / 1 = 2 for the single fast unit: 1 + 2 = 3.
     se_next = math.sqrt(3)
@@ -141,9 +142,9 @@ def test_every_figure_by_hand():
     # / 2 = 1/3: 1/9 + 1/3.
     se_churn = math.sqrt(1 / 9 + 1 / 3)
     # NRR: comparison x 100, 100, 100 and y 100, 0, 100, R 2/3, residuals 100/3, -200/3, 100/3: influences (-residual
-    # / 300) * sqrt(3 / 2), squared sum 1/9; s^2 = (10000 / 9 * 6) / 2 = 10000 / 3, over x^2 of the fast unit:
-    # a1 (x 100) 1/3, c1 (x 200) 1/12.
-    se_nrr_a, se_nrr_c = math.sqrt(1 / 9 + 1 / 3), math.sqrt(1 / 9 + 1 / 12)
+    # / 300) * sqrt(3 / 2), squared sum 1/9; s^2 of the residuals relative to x: (1 + 4 + 1) / 9 / 2 = 1/3, whatever
+    # the fast unit's x (a1 100, c1 200).
+    se_nrr_a = se_nrr_c = math.sqrt(1 / 9 + 1 / 3)
     expected = {
         ("within_4h", "next_score"): (1, 1, 10.0, 1, 1, 2, 10.0, 7.0, 3.0, se_next),
         ("within_24h", "next_score"): (2, 1, 8.5, 1, 1, 2, 8.0, 7.0, 1.0, se_next),

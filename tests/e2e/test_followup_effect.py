@@ -277,7 +277,7 @@ def expected_row(units: list[dict], group: str, outcome: str) -> dict:
     matched = sum(n[st] * ratio[(group, st)] for st in strata) / total
     comparison = sum(n[st] * ratio[("later_or_never", st)] for st in strata) / total
     # Cells of two or more: influences times sqrt(k / (k - 1)) summed per account; a cell of one unit: the pooled
-    # within-cell variance of y - R x (cells of two or more, both groups) times (w / x)^2, added.
+    # within-cell variance of (y - R x) / x (cells of two or more, both groups) times w^2, added.
     per_account, singles, squares, freedom = defaultdict(float), [], 0.0, 0
     for g, sign in ((group, 1), ("later_or_never", -1)):
         for st in strata:
@@ -285,14 +285,14 @@ def expected_row(units: list[dict], group: str, outcome: str) -> dict:
             for u in members:
                 per_account[u["account"]] += 0.0
             if len(members) == 1:
-                singles.append(n[st] / total / size)
+                singles.append(n[st] / total)
                 continue
             for u in members:
                 residual = u[outcome] - ratio[(g, st)] * weight(u)
                 per_account[u["account"]] += (
                     sign * n[st] / total * residual / size * math.sqrt(len(members) / (len(members) - 1))
                 )
-                squares += residual * residual
+                squares += (residual / weight(u)) ** 2
             freedom += len(members) - 1
     pooled = squares / freedom if freedom else 0.0
     se = math.sqrt(sum(v * v for v in per_account.values()) + sum(pooled * c * c for c in singles))
