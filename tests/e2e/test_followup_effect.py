@@ -276,7 +276,7 @@ def expected_row(units: list[dict], group: str, outcome: str) -> dict:
     }
     matched = sum(n[st] * ratio[(group, st)] for st in strata) / total
     comparison = sum(n[st] * ratio[("later_or_never", st)] for st in strata) / total
-    # Cells of two or more: influences times sqrt(k / (k - 1)) summed per account; a cell of one unit: the pooled
+    # Cells of two or more: influences times the factor below, summed per account; a cell of one unit: the pooled
     # within-cell variance of (y - R x) / x (cells of two or more, both groups) times w^2, added.
     per_account, singles, squares, freedom = defaultdict(float), [], 0.0, 0
     for g, sign in ((group, 1), ("later_or_never", -1)):
@@ -287,11 +287,11 @@ def expected_row(units: list[dict], group: str, outcome: str) -> dict:
             if len(members) == 1:
                 singles.append(n[st] / total)
                 continue
+            # 1 / (1 - sum of squared weights x / sum(x)): n / (n - 1) for a plain mean.
+            factor = math.sqrt(1 / (1 - sum((weight(u) / size) ** 2 for u in members)))
             for u in members:
                 residual = u[outcome] - ratio[(g, st)] * weight(u)
-                per_account[u["account"]] += (
-                    sign * n[st] / total * residual / size * math.sqrt(len(members) / (len(members) - 1))
-                )
+                per_account[u["account"]] += sign * n[st] / total * residual / size * factor
                 squares += (residual / weight(u)) ** 2
             freedom += len(members) - 1
     pooled = squares / freedom if freedom else 0.0
