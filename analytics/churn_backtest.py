@@ -5,7 +5,8 @@ marts.account_health is scored with what was known that day and labelled churned
 within the next 90 days. The rules (risk_score) are evaluated on every such month; the challenger, a
 scikit-learn logistic regression on the same day's features, is trained on the earlier months and both are
 compared on the later ones (a time-based split, never a random one). The rules stay the default unless the
-challenger beats them on the later months by MIN_AUC_GAIN.
+challenger beats them on the later months by MIN_AUC_GAIN. The seed's rules with points fitted on the earlier
+months (analytics/churn_weights.py) are scored on the later ones too (model suggested_weights).
 
 The result is one long table (one metric per row) so that BI tools can filter it: see docs/marts.md.
 """
@@ -18,6 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics import churn_weights
 from analytics.tables import replace_table
 
 HORIZON_DAYS = 90
@@ -171,7 +173,16 @@ class Backtest:
         return pd.DataFrame(self.rows, columns=["model", "evaluation", "scoring_month", "risk_tier", "metric", "value"])
 
 
-def run(frame: pd.DataFrame) -> Backtest:
+def first_test_month(frame: pd.DataFrame):
+    """The time split: the scoring month after the earliest TRAIN_SHARE of months (None with fewer than two)."""
+    months = sorted(frame["as_of_date"].unique())
+    return months[max(1, int(len(months) * TRAIN_SHARE))] if len(months) > 1 else None
+
+
+def run(frame: pd.DataFrame, seed: pd.DataFrame | None = None) -> Backtest:
+    """The backtest of `frame` (scoring_frame). With the seed's driver rows (churn_weights.rules) and the frame's
+    shares (churn_weights.add_shares), also the suggested points of churn_weights.fit scored on the test months
+    (model suggested_weights)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -232,8 +243,7 @@ def run(frame: pd.DataFrame) -> Backtest:
         add("rules", "calibration", "churn_rate_ci_high", high, tier=tier)
         add("rules", "calibration", "avg_risk_score", group["risk_score"].mean(), tier=tier)
 
-    months = sorted(frame["as_of_date"].unique())
-    split = months[max(1, int(len(months) * TRAIN_SHARE))] if len(months) > 1 else None
+    split = first_test_month(frame)
     rules_test_auc = challenger_test_auc = None
     if split is not None:
         train, test = frame[frame["as_of_date"] < split], frame[frame["as_of_date"] >= split]
@@ -251,6 +261,11 @@ def run(frame: pd.DataFrame) -> Backtest:
                 "logistic_regression", "test_months", test_labels, probabilities, split, test_accounts
             )
             add("logistic_regression", "train_months", "accounts", len(train), split)
+        weights = churn_weights.fit(frame, seed, split) if seed is not None and not test.empty else None
+        if weights is not None:
+            suggested = churn_weights.score(test, weights.suggested)
+            evaluate("suggested_weights", "test_months", test_labels, suggested, split, test_accounts)
+            add("suggested_weights", "train_months", "accounts", len(train), split)
     challenger_wins = (
         rules_test_auc is not None
         and challenger_test_auc is not None

@@ -19,8 +19,11 @@ with both g units and `later_or_never` units count; each stratum weighs its g un
 ATT). In a cell (group, stratum) the value is R = sum(y) / sum(x) (x = 1 for a mean, the starting MRR for NRR);
 difference = sum_s w_s (R_gs - R_cs), w_s = n_gs / sum(n_g). Its variance is the cluster-robust (by account, else
 respondent) sandwich of that linear estimator: each unit's influence w_s (y - R x) / sum(x) of its cell (negative
-for the comparison), summed per cluster, squared, summed, times G / (G - 1). 95% interval by the normal
-approximation. Observational: who is contacted fast is not random (docs/metrics.md).
+for the comparison) times sqrt(1 / (1 - sum (x / sum x)^2)) of its cell (sqrt(n / (n - 1)) for a mean of n units),
+summed per cluster, squared, summed; a cell of one unit adds w_s^2 s^2 with s^2 the pooled within-cell variance of
+(y - R x) / x. 95% interval by the normal approximation; its coverage is measured in
+tests/analytics/test_followup_effect_coverage.py. Observational: who is contacted fast is not random
+(docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -210,20 +213,48 @@ def _row(group: str, outcome: str, observations: list) -> dict:
     row["matched_value"] = sum(weights[s] * ratio[(group, s)] for s in matched)
     row["comparison_value"] = sum(weights[s] * ratio[(COMPARISON, s)] for s in matched)
     row["difference"] = row["matched_value"] - row["comparison_value"]
-    influence: dict[str, float] = defaultdict(float)
-    for g, stratum, cluster, _, y, x in observations:
-        if stratum in weights and g in (group, COMPARISON):
-            sign = 1.0 if g == group else -1.0
-            influence[cluster] += sign * weights[stratum] * (y - ratio[(g, stratum)] * x) / cells[(g, stratum)][1]
-    clusters = len(influence)
-    if clusters > 1:
-        variance = clusters / (clusters - 1) * math.fsum(u * u for u in sorted(influence.values()))
+    variance = _variance(group, observations, cells, weights, ratio)
+    if variance is not None:
         row["std_error"] = math.sqrt(variance)
         row["ci_low"] = row["difference"] - Z_95 * row["std_error"]
         row["ci_high"] = row["difference"] + Z_95 * row["std_error"]
         if row["std_error"] > 0:
             row["p_value"] = float(2 * stats.norm.sf(abs(row["difference"]) / row["std_error"]))
     return row
+
+
+def _variance(group: str, observations: list, cells: dict, weights: dict, ratio: dict) -> float | None:
+    """Cluster-robust variance of the difference, each cell's residuals scaled by sqrt(n / (n - 1)) (the unbiased
+    within-cell variance of a stratified mean). A cell of one unit has no residual: its R = y / x takes the pooled
+    within-cell variance of (y - R x) / x (over the matched cells of two units or more, of both groups; relative, as
+    an MRR residual grows with the MRR), times w_s^2, as an independent term. None under two clusters."""
+    influence: dict[str, float] = defaultdict(float)
+    residuals = freedom = 0.0  # pooled: squared relative residuals and n - 1, over the cells of two units or more
+    singles = []
+    squares: dict[tuple[str, tuple], float] = defaultdict(float)  # sum of x^2 per cell
+    for g, stratum, _, _, _, x in observations:
+        squares[(g, stratum)] += x * x
+    for g, stratum, cluster, _, y, x in observations:
+        if stratum not in weights or g not in (group, COMPARISON):
+            continue
+        total, count = cells[(g, stratum)][1], cells[(g, stratum)][2]
+        # The unbiased variance of a weighted mean with weights x / sum(x): 1 / (1 - sum of squared weights); for a
+        # plain mean (x = 1) n / (n - 1).
+        concentration = squares[(g, stratum)] / (total * total)
+        influence[cluster] += 0.0  # a cluster with single-unit cells only still counts
+        if count == 1:
+            singles.append(weights[stratum])
+            continue
+        residual = y - ratio[(g, stratum)] * x
+        sign = 1.0 if g == group else -1.0
+        correction = math.sqrt(1.0 / (1.0 - concentration)) if concentration < 1 else 0.0
+        influence[cluster] += sign * weights[stratum] * residual / total * correction
+        residuals += (residual / x) ** 2
+        freedom += (count - 1) / count
+    if len(influence) < 2:
+        return None
+    pooled = residuals / freedom if freedom else 0.0
+    return math.fsum(u * u for u in sorted(influence.values())) + math.fsum(pooled * c * c for c in singles)
 
 
 def effects(frame: pd.DataFrame) -> pd.DataFrame:

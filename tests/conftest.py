@@ -36,6 +36,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_followup_effect.py",
     "tests/e2e/test_experiment_results.py",
     "tests/analytics/test_nps_revenue_coverage.py",
+    "tests/analytics/test_followup_effect_coverage.py",
     "tests/e2e/test_contract_pipeline.py",
     "tests/serving/test_serving.py",
     "tests/e2e/test_cli.py",

@@ -127,20 +127,33 @@ def test_every_figure_by_hand():
     assert later["nrr_6m"]["value"] == pytest.approx(200 / 300)
     assert later["next_score"]["difference"] is None
 
-    # Influences on next_score: a1 0; b1 -(6 - 7) / 2 = +0.5; g1 -0.5; three clusters: 3/2 * 0.5.
-    se_next = math.sqrt(1.5 * 0.5)
-    # Churn: a1 0; later cell mean 1/3 over 3: a3 +1/9 (same cluster as a1), b1 -2/9, g1 +1/9.
-    se_churn_3, se_churn_4 = math.sqrt(1.5 * 6 / 81), math.sqrt(4 / 3 * 6 / 81)  # 3 or 4 clusters (C adds 0)
-    se_nps = math.sqrt(1.5 * (25**2 + 25**2))
+    # Variance (docs/metrics.md): influences in cells of n >= 2 units scaled by sqrt(n / (n - 1)), summed per
+    # cluster and squared; a single-unit cell (every fast cell here) adds w^2 s^2, s^2 the pooled within-cell
+    # variance of (y - R x) / x over the cells of two or more (here the comparison cell only, n - 1 degrees of
+    # freedom).
+    # next_score: comparison b1 6, g1 8, R 7; influences -(-1) / 2 * sqrt(2) and -(1) / 2 * sqrt(2), squared sum 1;
+    # s^2 = (1 + 1) / 1 = 2 for the single fast unit: 1 + 2 = 3.
+    se_next = math.sqrt(3)
+    # next_nps: comparison -100 and 0, R -50, residuals -/+50: squared influences 2 * (25 * sqrt(2))^2 = 2500;
+    # s^2 = 5000 / 1.
+    se_nps = math.sqrt(2500 + 5000)
+    # churn: comparison a3 0, b1 1, g1 0, R 1/3, residuals -1/3, 2/3, -1/3; influences (-residual / 3) *
+    # sqrt(3 / 2): squared sum 1.5 * 6 / 81 = 1/9 (a1 and a3 share cluster A, a1 adds no influence); s^2 = (6 / 9)
+    # / 2 = 1/3: 1/9 + 1/3.
+    se_churn = math.sqrt(1 / 9 + 1 / 3)
+    # NRR: comparison x 100, 100, 100 and y 100, 0, 100, R 2/3, residuals 100/3, -200/3, 100/3: influences (-residual
+    # / 300) * sqrt(3 / 2), squared sum 1/9; s^2 of the residuals relative to x: (1 + 4 + 1) / 9 / 2 = 1/3, whatever
+    # the fast unit's x (a1 100, c1 200).
+    se_nrr_a = se_nrr_c = math.sqrt(1 / 9 + 1 / 3)
     expected = {
         ("within_4h", "next_score"): (1, 1, 10.0, 1, 1, 2, 10.0, 7.0, 3.0, se_next),
         ("within_24h", "next_score"): (2, 1, 8.5, 1, 1, 2, 8.0, 7.0, 1.0, se_next),
         ("within_4h", "next_nps"): (1, 1, 100.0, 1, 1, 2, 100.0, -50.0, 150.0, se_nps),
         ("within_24h", "next_nps"): (2, 1, 50.0, 1, 1, 2, 0.0, -50.0, 50.0, se_nps),
-        ("within_4h", "churn_90d"): (1, 1, 0.0, 1, 1, 3, 0.0, 1 / 3, -1 / 3, se_churn_3),
-        ("within_24h", "churn_90d"): (1, 1, 0.0, 1, 1, 3, 0.0, 1 / 3, -1 / 3, se_churn_4),
-        ("within_4h", "nrr_6m"): (1, 1, 1.0, 1, 1, 3, 1.0, 2 / 3, 1 / 3, se_churn_3),
-        ("within_24h", "nrr_6m"): (1, 1, 1.5, 1, 1, 3, 1.5, 2 / 3, 1.5 - 2 / 3, se_churn_4),
+        ("within_4h", "churn_90d"): (1, 1, 0.0, 1, 1, 3, 0.0, 1 / 3, -1 / 3, se_churn),
+        ("within_24h", "churn_90d"): (1, 1, 0.0, 1, 1, 3, 0.0, 1 / 3, -1 / 3, se_churn),
+        ("within_4h", "nrr_6m"): (1, 1, 1.0, 1, 1, 3, 1.0, 2 / 3, 1 / 3, se_nrr_a),
+        ("within_24h", "nrr_6m"): (1, 1, 1.5, 1, 1, 3, 1.5, 2 / 3, 1.5 - 2 / 3, se_nrr_c),
     }
     columns = ("units", "accounts", "value", "matched_units", "strata", "comparison_units")
     columns += ("matched_value", "comparison_value", "difference", "std_error")

@@ -219,9 +219,25 @@ def test_the_planted_churn_effects_are_recovered(churn_run: Path):
     assert rates["high"] > rates["medium"] > rates["low"]
     # Both models were compared on the same later months; the default is the rules unless the model won clearly.
     test_auc = dict(compared)
-    assert set(test_auc) == {"rules", "logistic_regression"}
+    assert set(test_auc) == {"rules", "logistic_regression", "suggested_weights"}
     challenger_won = test_auc["logistic_regression"] >= test_auc["rules"] + churn_backtest.MIN_AUC_GAIN
     assert default == [("logistic_regression" if challenger_won else "rules",)]
+    print(f"\ntest-month AUC: {test_auc}")
+    # Suggested points: one row per driver row of the seed file, today's points beside them; a plain rule's training
+    # rows where it applied are its is_<rule>_driver flags on the scoring days before the first test month.
+    weights = {row["rule"]: row for row in fetch(churn_run, "select * from marts.churn_rule_weights")}
+    with duckdb.connect(str(churn_run), read_only=True) as con:
+        split = con.execute("select distinct first_test_month from marts.churn_rule_weights").fetchall()
+        (fired,) = con.execute(
+            "select count(*) filter (where is_failed_payments_driver) from marts.account_health "
+            "where extract(day from as_of_date) = 1 and as_of_date < ?",
+            [split[0][0]],
+        ).fetchone()
+    drivers = {name: rule for name, rule in rules().items() if rule["kind"] == "driver"}
+    assert set(weights) == set(drivers) and len(split) == 1
+    for name, rule in drivers.items():
+        assert weights[name]["current_points"] == float(rule["weight"]), name
+    assert weights["failed_payments"]["fired_account_months"] == fired > 0
 
 
 def test_high_value_passives_and_detractors_are_listed(full_run: Path):

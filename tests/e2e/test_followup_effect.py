@@ -276,14 +276,26 @@ def expected_row(units: list[dict], group: str, outcome: str) -> dict:
     }
     matched = sum(n[st] * ratio[(group, st)] for st in strata) / total
     comparison = sum(n[st] * ratio[("later_or_never", st)] for st in strata) / total
-    per_account = defaultdict(float)
+    # Cells of two or more: influences times the factor below, summed per account; a cell of one unit: the pooled
+    # within-cell variance of (y - R x) / x (cells of two or more, both groups) times w^2, added.
+    per_account, singles, squares, freedom = defaultdict(float), [], 0.0, 0
     for g, sign in ((group, 1), ("later_or_never", -1)):
         for st in strata:
-            size = sum(weight(u) for u in cell(g, st))
-            for u in cell(g, st):
-                per_account[u["account"]] += sign * n[st] / total * (u[outcome] - ratio[(g, st)] * weight(u)) / size
-    clusters = len(per_account)
-    se = math.sqrt(clusters / (clusters - 1) * sum(v * v for v in per_account.values()))
+            members, size = cell(g, st), sum(weight(u) for u in cell(g, st))
+            for u in members:
+                per_account[u["account"]] += 0.0
+            if len(members) == 1:
+                singles.append(n[st] / total)
+                continue
+            # 1 / (1 - sum of squared weights x / sum(x)): n / (n - 1) for a plain mean.
+            factor = math.sqrt(1 / (1 - sum((weight(u) / size) ** 2 for u in members)))
+            for u in members:
+                residual = u[outcome] - ratio[(g, st)] * weight(u)
+                per_account[u["account"]] += sign * n[st] / total * residual / size * factor
+                squares += (residual / weight(u)) ** 2
+            freedom += len(members) - 1
+    pooled = squares / freedom if freedom else 0.0
+    se = math.sqrt(sum(v * v for v in per_account.values()) + sum(pooled * c * c for c in singles))
     difference = matched - comparison
     row |= {"matched_units": total, "strata": len(strata), "matched_value": matched, "comparison_value": comparison}
     row |= {"comparison_units": sum(len(cell("later_or_never", st)) for st in strata), "difference": difference}
@@ -327,7 +339,9 @@ def test_the_planted_effect_is_recovered_within_its_interval(warehouse):
     # Business accounts are contacted fast more often and churn less anyway: the naive gap overstates the effect.
     naive = mart[("within_4h", "churn_90d")]["value"] - mart[("later_or_never", "churn_90d")]["value"]
     assert naive < PLANTED[("within_4h", "churn_90d")] - 0.05
-    assert mart[("within_4h", "churn_90d")]["ci_high"] < 0  # a real effect at this sample size
+    # At 19 fast units the small-sample variance no longer excludes 0 (ci_high 0.0245 measured; the former, too
+    # narrow interval did): the sign is recovered, the significance is not claimed.
+    assert mart[("within_4h", "churn_90d")]["difference"] < 0 < mart[("within_4h", "churn_90d")]["ci_high"]
 
 
 def test_a_rebuild_writes_the_same_table_and_it_is_published(warehouse, tmp_path):

@@ -209,6 +209,7 @@ def test_a_stale_mart_fails_its_check_run_and_alerts(definitions, instance, monk
     dbt_marts = {f"marts/{path.stem}" for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("*.sql")}
     python_marts = {
         "marts/churn_risk_backtest",
+        "marts/churn_rule_weights",
         "marts/nps_revenue_per_point",
         "marts/nps_changes",
         "marts/followup_effect",

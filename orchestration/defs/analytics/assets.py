@@ -2,7 +2,15 @@
 
 import dagster as dg
 
-from analytics import churn_backtest, experiment_results, followup_effect, nps_changes, nps_revenue, themes
+from analytics import (
+    churn_backtest,
+    churn_weights,
+    experiment_results,
+    followup_effect,
+    nps_changes,
+    nps_revenue,
+    themes,
+)
 from analytics.tables import describe, documented
 from analytics.themes import churn as churn_themes
 from analytics.themes import marts as theme_marts
@@ -11,7 +19,11 @@ from orchestration.defs.resources import WarehouseResource
 
 @dg.asset(
     key=dg.AssetKey(["marts", "churn_risk_backtest"]),
-    deps=[dg.AssetKey(["marts", "account_health"]), dg.AssetKey(["intermediate", "int_account_billing_historized"])],
+    deps=[
+        dg.AssetKey(["marts", "account_health"]),
+        dg.AssetKey(["intermediate", "int_account_billing_historized"]),
+        dg.AssetKey(["intermediate", "int_account_signals_daily"]),
+    ],
     group_name="marts",
     kinds={"python", "scikit-learn", "duckdb"},
     owners=["team:data-platform"],
@@ -27,8 +39,9 @@ from orchestration.defs.resources import WarehouseResource
 )
 def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.write_connection() as con:
-        frame = churn_backtest.scoring_frame(con)
-        backtest = churn_backtest.run(frame)
+        seed = churn_weights.rules(con)
+        frame = churn_weights.add_shares(con, churn_backtest.scoring_frame(con), seed)
+        backtest = churn_backtest.run(frame, seed)
         rows = churn_backtest.write(con, backtest)
     result = backtest.frame()
     overall = result[(result.evaluation == "all_months") & (result.metric == "auc")]
@@ -55,6 +68,30 @@ def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseR
             "rules_auc": rules_auc if rules_auc is not None else "not enough history (90 days after a month start)"
         },
     )
+
+
+@dg.asset(
+    key=dg.AssetKey(["marts", "churn_rule_weights"]),
+    deps=[
+        dg.AssetKey(["marts", "account_health"]),
+        dg.AssetKey(["intermediate", "int_account_billing_historized"]),
+        dg.AssetKey(["intermediate", "int_account_signals_daily"]),
+    ],
+    group_name="marts",
+    kinds={"python", "scikit-learn", "duckdb"},
+    owners=["team:data-platform"],
+    tags={"layer": "marts"},
+    description=documented()["marts.churn_rule_weights"][0],
+)
+def churn_rule_weights(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.write_connection() as con:
+        seed = churn_weights.rules(con)
+        frame = churn_weights.add_shares(con, churn_backtest.scoring_frame(con), seed)
+        weights = churn_weights.fit(frame, seed, churn_backtest.first_test_month(frame))
+        rows = churn_weights.write(con, weights)
+    changed = [] if weights is None else [r for r, p in weights.suggested.items() if p != weights.current[r]]
+    context.log.info(f"churn rule weights: {rows} rules, suggested points differ for {changed}")
+    return dg.MaterializeResult(metadata={"rows": rows, "rules_with_other_points": len(changed)})
 
 
 @dg.asset(

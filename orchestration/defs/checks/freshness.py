@@ -12,6 +12,7 @@ from ingestion.registry import ENTITIES
 from orchestration.defs.actions.assets import feedback_to_feature
 from orchestration.defs.analytics.assets import (
     churn_risk_backtest,
+    churn_rule_weights,
     comment_themes,
     experiment_results_mart,
     followup_effect_mart,
@@ -39,6 +40,7 @@ def marts_asset_keys_by_step() -> list[list[dg.AssetKey]]:
         [spec.key for spec in steps.partitioned_marts.specs if spec.group_name == "marts"],
         [
             churn_risk_backtest.key,
+            churn_rule_weights.key,
             nps_revenue_per_point.key,
             nps_changes_mart.key,
             followup_effect_mart.key,

@@ -9,6 +9,7 @@ import settings
 from orchestration.defs.actions.assets import feedback_to_feature
 from orchestration.defs.analytics.assets import (
     churn_risk_backtest,
+    churn_rule_weights,
     comment_themes,
     experiment_results_mart,
     followup_effect_mart,
@@ -25,6 +26,7 @@ def mart_keys() -> list[dg.AssetKey]:
     definitions = [
         *dbt_steps(),
         churn_risk_backtest,
+        churn_rule_weights,
         nps_revenue_per_point,
         nps_changes_mart,
         followup_effect_mart,
