@@ -35,6 +35,8 @@ SLOWEST_FIRST = (
     "tests/e2e/test_churn_planted.py",
     "tests/e2e/test_followup_effect.py",
     "tests/e2e/test_experiment_results.py",
+    "tests/e2e/test_save_rate_and_referrals.py",
+    "tests/e2e/test_survey_funnel.py",
     "tests/analytics/test_nps_revenue_coverage.py",
     "tests/analytics/test_followup_effect_coverage.py",
     "tests/e2e/test_contract_pipeline.py",
@@ -45,6 +47,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_vendor_edge_cases.py",
     "tests/e2e/test_quality_gate.py",
     "tests/ingestion/test_contract_properties.py",
+    "tests/ingestion/test_demo_outreach.py",
     "tests/e2e/test_vendor_samples.py",
     "tests/webhooks/test_typeform_webhook.py",
 )
