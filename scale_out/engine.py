@@ -1,0 +1,134 @@
+"""The engine the Python marts and serving read from and write to: the DuckDB warehouse, or Spark.
+
+`settings.engine()` is `spark` when `NPS_DBT_TARGET` is a Spark target. The Python marts keep their SQL and
+pandas code (DuckDB in this process); only where the tables come from and go to changes:
+
+- DuckDB: the warehouse connection itself.
+- Spark: an in-memory DuckDB connection holding the step's input tables read from Spark (Spark writes them as
+  Parquet under `$NPS_SPARK_DIR/staging_io`, DuckDB reads them); the tables the step writes go back the same way
+  and become Parquet data source tables (`saveAsTable`, overwrite) when the step ends without error. Nothing is
+  written back when it fails. (Parquet rather than Arrow in memory: pyarrow is not a dependency, and the files
+  keep every type exactly; on a cluster the Spark folder is storage every node reads.)
+
+`spark_step` opens the session of dbt's `spark` target (scale_out/spark_raw.py) and, when the step ends, stops it
+and its JVM: the local metastore (Derby) admits one process at a time, and dbt's own session runs in another.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+import settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+STAGING = "staging_io"
+
+
+@contextmanager
+def spark_step(folder: Path | None = None) -> Iterator[SparkSession]:
+    """A Spark session on the metastore of `folder` (default NPS_SPARK_DIR) for one step; its JVM ends after."""
+    from pyspark import SparkContext
+
+    from scale_out.spark_raw import spark_session
+
+    spark = spark_session(folder or settings.spark_dir())
+    # Parquet timestamps without a time zone (DuckDB's TIMESTAMP) read as Spark `timestamp`, as dbt's tables have.
+    spark.conf.set("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
+    try:
+        yield spark
+    finally:
+        spark.stop()
+        gateway = SparkContext._gateway
+        if gateway is not None:
+            process = getattr(gateway, "proc", None)
+            gateway.shutdown()
+            if process is not None:
+                # pyspark's JVM exits when its stdin closes; the Derby lock goes with it.
+                process.stdin.close()
+                process.wait(timeout=120)
+            SparkContext._gateway = None
+            SparkContext._jvm = None
+
+
+def spark_tables(spark: SparkSession, schema: str) -> list[str]:
+    if not spark.catalog.databaseExists(schema):
+        return []
+    return sorted(table.name for table in spark.catalog.listTables(schema) if not table.isTemporary)
+
+
+def copy_to_duckdb(spark: SparkSession, con: duckdb.DuckDBPyConnection, table: str, staging: Path) -> int:
+    """Create `table` (schema.name) in the DuckDB connection with the rows of the Spark table of that name, through
+    Parquet files Spark writes under `staging` (an empty table keeps its columns)."""
+    schema, name = table.split(".", 1)
+    folder = staging / f"{schema}.{name}-{uuid.uuid4().hex[:8]}"
+    try:
+        spark.table(table).write.parquet(str(folder))
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(f"create or replace table {schema}.{name} as select * from read_parquet('{folder}/*.parquet')")
+        [(rows,)] = con.execute(f"select count(*) from {schema}.{name}").fetchall()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def copy_to_spark(con: duckdb.DuckDBPyConnection, spark: SparkSession, table: str, staging: Path) -> int:
+    """Replace the Spark table `table` with DuckDB's table of that name, through a Parquet file under `staging`
+    (a folder every Spark executor reads: the Spark folder)."""
+    schema, name = table.split(".", 1)
+    folder = staging / f"{schema}.{name}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    try:
+        con.execute(f"copy {schema}.{name} to '{folder / 'data.parquet'}' (format parquet)")
+        [(rows,)] = con.execute(f"select count(*) from {schema}.{name}").fetchall()
+        spark.sql(f"create database if not exists {schema}")
+        frame = spark.read.parquet(str(folder))
+        frame.write.format("parquet").mode("overwrite").saveAsTable(table)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+@contextmanager
+def mart_connection(
+    warehouse_connection: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+    inputs: Iterable[str],
+    outputs: Iterable[str],
+    engine: str | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The connection a Python mart computes in. DuckDB: `warehouse_connection()`. Spark: an in-memory DuckDB
+    connection with `inputs` (and those of `outputs` that exist already, which a step may read) copied from
+    Spark; `outputs` are written back to Spark when the block ends without error."""
+    if (engine or settings.engine()) != "spark":
+        with warehouse_connection() as con:
+            yield con
+        return
+    outputs = list(outputs)
+    staging = settings.spark_dir() / STAGING
+    with spark_step() as spark, duckdb.connect() as con:
+        schemas = {table.split(".")[0] for table in outputs}
+        present = {f"{schema}.{name}" for schema in schemas for name in spark_tables(spark, schema)}
+        for table in [*inputs, *(t for t in outputs if t in present)]:
+            copy_to_duckdb(spark, con, table, staging)
+        yield con
+        for table in outputs:
+            copy_to_spark(con, spark, table, staging)
+
+
+def spark_schema_to_duckdb_file(schema: str, path: Path) -> dict[str, int]:
+    """Every table of the Spark database `schema` into a new DuckDB file at `path` (replaced): serving publishes
+    the marts from it. Returns {table: rows}."""
+    path.unlink(missing_ok=True)
+    counts = {}
+    with spark_step() as spark, duckdb.connect(str(path)) as con:
+        for name in spark_tables(spark, schema):
+            counts[name] = copy_to_duckdb(spark, con, f"{schema}.{name}", settings.spark_dir() / STAGING)
+    return counts
