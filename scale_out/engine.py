@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import duckdb
 
@@ -97,26 +97,52 @@ def copy_to_spark(con: duckdb.DuckDBPyConnection, spark: SparkSession, table: st
     return rows
 
 
+class Warehouse(Protocol):
+    """What the engine needs of the Dagster warehouse resource: its connection and its writer lock."""
+
+    def write_connection(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+
+    def writer_lock(self) -> AbstractContextManager[None]: ...
+
+
 @contextmanager
 def mart_connection(
-    warehouse_connection: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
-    inputs: Iterable[str],
-    outputs: Iterable[str],
-    engine: str | None = None,
+    warehouse: Warehouse, inputs: Iterable[str], outputs: Iterable[str], engine: str | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The connection a Python mart computes in. DuckDB: `warehouse_connection()`. Spark: an in-memory DuckDB
-    connection with `inputs` (and those of `outputs` that exist already, which a step may read) copied from
-    Spark; `outputs` are written back to Spark when the block ends without error."""
+    """The connection a Python mart computes in. DuckDB: the warehouse's. Spark: an in-memory DuckDB connection
+    with `inputs` (and those of `outputs` that exist already, which a step may read) copied from Spark; `outputs`
+    are written back to Spark when the block ends without error. Under the warehouse's writer lock either way:
+    the local metastore admits one process at a time."""
     if (engine or settings.engine()) != "spark":
-        with warehouse_connection() as con:
+        with warehouse.write_connection() as con:
             yield con
         return
     outputs = list(outputs)
     staging = settings.spark_dir() / STAGING
-    with spark_step() as spark, duckdb.connect() as con:
+    with warehouse.writer_lock(), spark_step() as spark, duckdb.connect() as con:
         schemas = {table.split(".")[0] for table in outputs}
         present = {f"{schema}.{name}" for schema in schemas for name in spark_tables(spark, schema)}
         for table in [*inputs, *(t for t in outputs if t in present)]:
+            copy_to_duckdb(spark, con, table, staging)
+        yield con
+        for table in outputs:
+            copy_to_spark(con, spark, table, staging)
+
+
+@contextmanager
+def warehouse_with_marts(
+    warehouse: Warehouse, inputs: Iterable[str], outputs: Iterable[str] = (), engine: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse connection of a step that keeps state in DuckDB whatever the engine (the delivery ledger
+    `ops.*`, the report's history). Spark: the marts it reads (`inputs`) are first copied from Spark into the
+    warehouse's schemas of the same names, replacing an earlier copy, and its `outputs` go back to Spark after."""
+    if (engine or settings.engine()) != "spark":
+        with warehouse.write_connection() as con:
+            yield con
+        return
+    staging = settings.spark_dir() / STAGING
+    with warehouse.write_connection() as con, spark_step() as spark:
+        for table in inputs:
             copy_to_duckdb(spark, con, table, staging)
         yield con
         for table in outputs:

@@ -20,9 +20,12 @@ ENGINE_NOTE = (
 )
 
 
+ENGINE_METADATA = {"engine": "the run's engine: DuckDB, or Spark (inputs read as Parquet, marts written back)"}
+
+
 def connection(warehouse: WarehouseResource, inputs: list[str], outputs: list[str]):
     """The step's DuckDB connection on the run's engine (see the module's docstring)."""
-    return mart_connection(warehouse.write_connection, inputs, outputs)
+    return mart_connection(warehouse, inputs, outputs)
 
 
 @dg.asset(
@@ -32,6 +35,7 @@ def connection(warehouse: WarehouseResource, inputs: list[str], outputs: list[st
     kinds={"python", "scikit-learn"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
+    metadata=ENGINE_METADATA,
     description=documented()["marts.churn_risk_backtest"][0] + ENGINE_NOTE,
     check_specs=[
         dg.AssetCheckSpec(
@@ -82,6 +86,7 @@ def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseR
     kinds={"python"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
+    metadata=ENGINE_METADATA,
     description=documented()["marts.nps_revenue_per_point"][0] + ENGINE_NOTE,
     check_specs=[
         dg.AssetCheckSpec(
@@ -131,6 +136,7 @@ def nps_revenue_per_point(context: dg.AssetExecutionContext, warehouse: Warehous
     kinds={"python"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
+    metadata=ENGINE_METADATA,
     description=documented()["marts.nps_changes"][0] + ENGINE_NOTE,
 )
 def nps_changes_mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -153,6 +159,7 @@ def nps_changes_mart(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     kinds={"python"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
+    metadata=ENGINE_METADATA,
     description=documented()["marts.followup_effect"][0] + ENGINE_NOTE,
 )
 def followup_effect_mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -185,6 +192,7 @@ THEME_MARTS = {
             kinds={"python", "scikit-learn"},
             owners=["team:data-platform"],
             tags={"layer": "marts"},
+            metadata=ENGINE_METADATA,
             description=documented()[f"marts.{name}"][0] + ENGINE_NOTE,
         )
         for name, source in THEME_MARTS.items()
