@@ -106,6 +106,8 @@ def write_days(con: duckdb.DuckDBPyConnection, schema: str, table: str, days: It
     spark_columns = [[name, spark_type(data_type)] for name, data_type in columns if name != PARTITION]
     (folder / COLUMNS_FILE).write_text(json.dumps(spark_columns, indent=1) + "\n")
     select = _select(columns)
+    # The loader's order (file, line), so the same day always writes the same file.
+    order = ", ".join(name for name in ("_source_file", "_line_number") if name in dict(columns)) or "all"
     written = {}
     for day in sorted(set(days)):
         target = day_dir(lake, schema, table, day)
@@ -117,7 +119,7 @@ def write_days(con: duckdb.DuckDBPyConnection, schema: str, table: str, days: It
         if rows:
             staged.mkdir()
             con.execute(
-                f'copy (select {select} from "{schema}"."{table}" {where} order by _source_file, _line_number) '
+                f'copy (select {select} from "{schema}"."{table}" {where} order by {order}) '
                 f"to '{staged / 'data.parquet'}' (format parquet)"
             )
         if target.exists():
