@@ -10,8 +10,9 @@ pandas code (DuckDB in this process); only where the tables come from and go to 
   written back when it fails. (Parquet rather than Arrow in memory: pyarrow is not a dependency, and the files
   keep every type exactly; on a cluster the Spark folder is storage every node reads.)
 
-`spark_step` opens the session of dbt's `spark` target (scale_out/spark_raw.py) and, when the step ends, stops it
-and its JVM: the local metastore (Derby) admits one process at a time, and dbt's own session runs in another.
+`spark_step` opens the session of dbt's `spark` target (scale_out/spark_raw.py), kept for the next Spark step of
+the process; `stop_spark` ends it and its JVM before dbt runs: the local metastore (Derby) admits one process at a
+time, and dbt's own session runs in another.
 """
 
 from __future__ import annotations
@@ -33,30 +34,50 @@ if TYPE_CHECKING:
 STAGING = "staging_io"
 
 
+class _Live:
+    """The Spark session this process keeps between steps, and the folder whose metastore it opened."""
+
+    session: SparkSession | None = None
+    folder: Path | None = None
+
+
 @contextmanager
 def spark_step(folder: Path | None = None) -> Iterator[SparkSession]:
-    """A Spark session on the metastore of `folder` (default NPS_SPARK_DIR) for one step; its JVM ends after."""
-    from pyspark import SparkContext
-
+    """A Spark session on the metastore of `folder` (default NPS_SPARK_DIR). The session stays open for the next
+    step of this process (a JVM start is the slow part of a Spark step) until `stop_spark()`, which the dbt steps
+    call before dbt opens the same metastore from its own process."""
     from scale_out.spark_raw import spark_session
 
-    spark = spark_session(folder or settings.spark_dir())
-    # Parquet timestamps without a time zone (DuckDB's TIMESTAMP) read as Spark `timestamp`, as dbt's tables have.
-    spark.conf.set("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
-    try:
-        yield spark
-    finally:
-        spark.stop()
-        gateway = SparkContext._gateway
-        if gateway is not None:
-            process = getattr(gateway, "proc", None)
-            gateway.shutdown()
-            if process is not None:
-                # pyspark's JVM exits when its stdin closes; the Derby lock goes with it.
-                process.stdin.close()
-                process.wait(timeout=120)
-            SparkContext._gateway = None
-            SparkContext._jvm = None
+    folder = (folder or settings.spark_dir()).resolve()
+    if _Live.session is not None and _Live.folder != folder:
+        stop_spark()
+    if _Live.session is None:
+        spark = spark_session(folder)
+        # Parquet timestamps without a time zone (DuckDB's TIMESTAMP) read as Spark `timestamp`, as dbt's have.
+        spark.conf.set("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
+        _Live.session, _Live.folder = spark, folder
+    yield _Live.session
+
+
+def stop_spark() -> None:
+    """End this process's Spark session and its JVM: the local metastore (Derby) admits one process at a time,
+    and the lock goes with the JVM. Nothing to do without a session."""
+    from pyspark import SparkContext
+
+    if _Live.session is None:
+        return
+    _Live.session.stop()
+    _Live.session, _Live.folder = None, None
+    gateway = SparkContext._gateway
+    if gateway is not None:
+        process = getattr(gateway, "proc", None)
+        gateway.shutdown()
+        if process is not None:
+            # pyspark's JVM exits when its stdin closes.
+            process.stdin.close()
+            process.wait(timeout=120)
+        SparkContext._gateway = None
+        SparkContext._jvm = None
 
 
 def spark_tables(spark: SparkSession, schema: str) -> list[str]:

@@ -175,7 +175,7 @@ def register(spark: SparkSession, lake: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from scale_out.engine import spark_step
+    from scale_out.engine import spark_step, stop_spark
 
     parser = argparse.ArgumentParser(prog="python -m scale_out.lake", description=__doc__.splitlines()[0])
     parser.add_argument("--lake", type=Path, help="the lake folder (default NPS_LAKE_DIR)")
@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     lake = (args.lake or settings.lake_dir()).resolve()
     with spark_step((args.spark_dir or settings.spark_dir()).resolve()) as spark:
         tables = register(spark, lake)
+    stop_spark()
     print(f"Registered {len(tables)} lake tables from {lake}: {', '.join(tables)}")
     return 0
 

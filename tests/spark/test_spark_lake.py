@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from scale_out import lake
-from scale_out.engine import mart_connection, spark_step
+from scale_out.engine import mart_connection, spark_step, stop_spark
 
 pytestmark = pytest.mark.spark
 
@@ -34,7 +34,14 @@ class TinyWarehouse:
         yield
 
 
-def test_lake_days_and_a_python_mart_round_trip_through_spark(tmp_path, monkeypatch):
+@pytest.fixture
+def no_spark_left() -> Iterator[None]:
+    """The session the engine keeps between steps ends with the test (the next test opens another metastore)."""
+    yield
+    stop_spark()
+
+
+def test_lake_days_and_a_python_mart_round_trip_through_spark(tmp_path, monkeypatch, no_spark_left):
     spark_dir, lake_dir = tmp_path / "spark", tmp_path / "lake"
     monkeypatch.setenv("NPS_SPARK_DIR", str(spark_dir))
     monkeypatch.setenv("NPS_DBT_TARGET", "spark")

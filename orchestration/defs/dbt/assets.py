@@ -38,7 +38,7 @@ from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import WarehouseResource
-from scale_out.engine import spark_step
+from scale_out.engine import spark_step, stop_spark
 from scale_out.lake import needs_registration, register
 from settings import engine as run_engine
 from settings import lake_dir
@@ -148,13 +148,15 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, dbt_vars: 
 
 
 def register_lake(context: dg.AssetExecutionContext) -> None:
-    """Spark mode: register the lake's raw tables in Spark when a raw asset wrote to the lake since the last time
-    (one Spark session in this process, ended before dbt starts its own: the local metastore admits one)."""
-    if run_engine() != "spark" or not needs_registration(lake_dir()):
+    """Spark mode: register the lake's raw tables in Spark when a raw asset wrote to the lake since the last time,
+    then end this process's Spark session before dbt starts its own (the local metastore admits one process)."""
+    if run_engine() != "spark":
         return
-    with spark_step() as spark:
-        tables = register(spark, lake_dir())
-    context.log.info(f"registered {len(tables)} raw tables of the lake {lake_dir()} in Spark")
+    if needs_registration(lake_dir()):
+        with spark_step() as spark:
+            tables = register(spark, lake_dir())
+        context.log.info(f"registered {len(tables)} raw tables of the lake {lake_dir()} in Spark")
+    stop_spark()
 
 
 RUN_FOLDER_MAX_AGE = timedelta(days=2)
