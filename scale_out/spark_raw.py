@@ -42,6 +42,7 @@ def spark_settings(folder: Path) -> dict[str, str]:
         "spark.sql.shuffle.partitions": "2",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        "spark.sql.hive.metastorePartitionPruningFallbackOnException": "true",
     }
 
 

@@ -171,6 +171,12 @@ SETTINGS: dict[str, Setting] = _settings(
     ("NPS_MOTHERDUCK_DATABASE", "nps_platform", "the MotherDuck database (target `motherduck`)"),
     ("NPS_SPARK_DIR", "data/spark", "local Spark metastore, warehouse and raw Parquet (target `spark`)"),
     ("NPS_SPARK_MASTER", "local[2]", "the Spark master of the local session"),
+    (
+        "NPS_LAKE_DIR",
+        None,
+        "Spark mode: the lake folder the raw layer lands in as Parquet "
+        "(`raw/<schema>/<table>/_partition_date=<day>/`); default `lake/` in NPS_SPARK_DIR",
+    ),
     ("NPS_SPARK_SCHEMA", "default", "the Spark schema dbt builds in"),
     ("NPS_SPARK_METHOD", "thrift", "how dbt reaches a Spark cluster (target `spark_thrift`)"),
     ("NPS_SPARK_HOST", "localhost", "the Spark Thrift server"),
@@ -247,6 +253,11 @@ def spark_dir() -> Path:
     return absolute(value("NPS_SPARK_DIR"))
 
 
+def lake_dir() -> Path:
+    configured = value("NPS_LAKE_DIR")
+    return absolute(configured) if configured else spark_dir() / "lake"
+
+
 def export_defaults() -> None:
     """Set the paths dbt reads (dbt_project/profiles.yml) to absolute values, so the orchestrator and dbt, which
     runs from dbt_project/, open the same files. Called by the entry points (the CLI, the definitions), never at
@@ -261,6 +272,15 @@ def export_defaults() -> None:
 
 def dbt_target() -> str:
     return value("NPS_DBT_TARGET") or "duckdb"
+
+
+# The dbt targets whose engine is Spark: the raw layer goes to the lake, the Python marts and serving read Spark.
+SPARK_TARGETS = ("spark", "spark_thrift")
+
+
+def engine() -> str:
+    """`spark` when the dbt target is a Spark one, else `duckdb` (MotherDuck included): the one switch of the run."""
+    return "spark" if dbt_target() in SPARK_TARGETS else "duckdb"
 
 
 def whole_number(name: str, *, minimum: int = 0) -> int:

@@ -5,7 +5,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +17,7 @@ import settings
 from ingestion.api.connector import FetchResult, fetch
 from ingestion.api.settings import API_SOURCES, source_mode
 from orchestration.defs.dbt.project import dbt_project
+from scale_out.engine import warehouse_with_marts
 
 DBT_BESIDE_PYTHON = str(Path(sys.executable).parent / "dbt")
 
@@ -54,6 +55,17 @@ class WarehouseResource(DuckDBResource):
     def write_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self.writer_lock(), self.get_connection() as connection:
             yield connection
+
+    def with_marts(self, context: dg.AssetExecutionContext) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """The write connection of a step that keeps its state in DuckDB (the delivery ledger, the report). In Spark
+        mode the marts and intermediate tables the step depends on are first copied from Spark into the warehouse,
+        and the marts it builds go back to Spark after (scale_out/engine.py)."""
+        definition = context.assets_def
+        inputs = sorted(
+            ".".join(key.path) for key in definition.dependency_keys if key.path[0] in ("marts", "intermediate")
+        )
+        outputs = sorted(".".join(key.path) for key in definition.keys if key.path[0] == "marts")
+        return warehouse_with_marts(self, inputs, outputs)
 
 
 class LandingZoneResource(dg.ConfigurableResource):

@@ -2,7 +2,11 @@
 escalations (read back into ops.jira_issue_states for the feedback_to_feature mart), Zendesk follow-up cases, and
 the promoter and at-risk lists in the outbox. Each message (list row) is delivered at most once (ledger
 `ops.outbound_messages`, see docs/alerts.md); without a Slack URL, Jira settings or the Zendesk live switch the
-messages go to the alerts log or are recorded as a dry run."""
+messages go to the alerts log or are recorded as a dry run.
+
+Engine: DuckDB only (the ledger and the Jira states are tables of the DuckDB warehouse on every target); in Spark
+mode each step first copies the marts it depends on from Spark into the warehouse, and feedback_to_feature writes
+its marts back to Spark (WarehouseResource.with_marts)."""
 
 from pathlib import Path
 
@@ -14,6 +18,11 @@ from analytics import feedback_to_feature as f2f
 from orchestration.defs.resources import WarehouseResource
 from outbound import action_lists, from_marts, jira_readback, outbox, send_lists, zendesk_cases
 from outbound import followup_cases as cases
+
+ENGINE_METADATA = {
+    "engine": "DuckDB only (the ledger ops.* lives in the DuckDB warehouse); in Spark mode the marts it reads are "
+    "copied from Spark first, and the marts it builds written back"
+}
 
 
 def alerts_log(warehouse: WarehouseResource) -> Path:
@@ -29,6 +38,7 @@ def _result(summary: outbound.DeliverySummary, **extra) -> dg.MaterializeResult:
     key=dg.AssetKey(["actions", "detractor_alerts"]),
     deps=[dg.AssetKey(["marts", "fct_survey_responses"])],
     group_name="actions",
+    metadata=ENGINE_METADATA,
     kinds={"slack"},
     owners=["team:customer-success"],
     description=(
@@ -37,7 +47,7 @@ def _result(summary: outbound.DeliverySummary, **extra) -> dg.MaterializeResult:
     ),
 )
 def detractor_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         alerts = from_marts.detractor_alerts(con)
         summary = outbound.send_detractor_alerts(con, alerts, log_path=alerts_log(warehouse))
     context.log.info(f"detractor alerts: {len(alerts)} recent detractors; {summary.as_metadata()}")
@@ -53,6 +63,7 @@ def detractor_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         dg.AssetKey(["marts", "closed_loop_sla_weekly"]),
     ],
     group_name="actions",
+    metadata=ENGINE_METADATA,
     kinds={"slack"},
     owners=["team:customer-success"],
     description=(
@@ -62,7 +73,7 @@ def detractor_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     ),
 )
 def weekly_digest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         digest = from_marts.weekly_digest(con)
         if digest is None:
             context.log.info("weekly digest: no responses yet")
@@ -75,6 +86,7 @@ def weekly_digest(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     key=dg.AssetKey(["actions", "theme_escalation_issues"]),
     deps=[dg.AssetKey(["marts", "theme_escalations"])],
     group_name="actions",
+    metadata=ENGINE_METADATA,
     kinds={"jira"},
     owners=["team:product"],
     description=(
@@ -84,7 +96,7 @@ def weekly_digest(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     ),
 )
 def theme_escalation_issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         escalations = from_marts.theme_escalations(con)
         summary = outbound.create_escalation_issues(con, escalations)
     context.log.info(f"theme escalations: {len(escalations)}; {summary.as_metadata()}")
@@ -95,6 +107,7 @@ def theme_escalation_issues(context: dg.AssetExecutionContext, warehouse: Wareho
     key=dg.AssetKey(["actions", "jira_issue_states"]),
     deps=[dg.AssetKey(["actions", "theme_escalation_issues"])],
     group_name="actions",
+    metadata=ENGINE_METADATA,
     kinds={"jira"},
     owners=["team:product"],
     description=(
@@ -104,7 +117,7 @@ def theme_escalation_issues(context: dg.AssetExecutionContext, warehouse: Wareho
     ),
 )
 def jira_issue_states(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         summary = jira_readback.read_issue_states(con)
     context.log.info(f"Jira read-back: {summary.as_metadata()}")
     return dg.MaterializeResult(metadata=summary.as_metadata())
@@ -118,6 +131,7 @@ def jira_issue_states(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         dg.AssetKey(["marts", "fct_survey_responses"]),
     ],
     group_name="marts",
+    metadata=ENGINE_METADATA,
     kinds={"python", "duckdb"},
     owners=["team:product"],
     description=(
@@ -127,7 +141,7 @@ def jira_issue_states(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     ),
 )
 def feedback_to_feature(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         counts = f2f.build(con)
     return dg.MaterializeResult(metadata={table: rows for table, rows in counts.items()})
 
@@ -140,6 +154,7 @@ def feedback_to_feature(context: dg.AssetExecutionContext, warehouse: WarehouseR
         dg.AssetKey(["marts", "comment_classifications"]),
     ],
     group_name="actions",
+    metadata=ENGINE_METADATA,
     kinds={"zendesk"},
     owners=["team:customer-success"],
     description=(
@@ -150,7 +165,7 @@ def feedback_to_feature(context: dg.AssetExecutionContext, warehouse: WarehouseR
     ),
 )
 def followup_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         responses = cases.recent_responses(
             con, zendesk_cases.configured_categories(), zendesk_cases.configured_lookback_days()
         )
@@ -171,6 +186,7 @@ def _lookback_days() -> int:
         dg.AssetKey(["marts", "dim_accounts"]),
     ],
     group_name="actions",
+    metadata=ENGINE_METADATA,
     kinds={"csv", "slack"},
     owners=["team:customer-success"],
     description=(
@@ -182,7 +198,7 @@ def _lookback_days() -> int:
 )
 def promoter_thanks_list(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     referral = (settings.value("NPS_PROMOTER_LIST_REFERRAL") or "").lower() == "true"
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         found = action_lists.promoters(con, lookback_days=_lookback_days(), referral=referral)
         result = outbox.write_promoter_list(con, found, outbox=settings.outbox_dir(warehouse.path))
     context.log.info(f"promoter list: {len(found)} recent promoters; {result.as_metadata()}")
@@ -193,6 +209,7 @@ def promoter_thanks_list(context: dg.AssetExecutionContext, warehouse: Warehouse
     key=dg.AssetKey(["actions", "at_risk_call_list"]),
     deps=[dg.AssetKey(["marts", "account_health"]), dg.AssetKey(["marts", "dim_accounts"])],
     group_name="actions",
+    metadata=ENGINE_METADATA,
     kinds={"csv", "slack"},
     owners=["team:customer-success"],
     description=(
@@ -203,7 +220,7 @@ def promoter_thanks_list(context: dg.AssetExecutionContext, warehouse: Warehouse
     ),
 )
 def at_risk_call_list(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         found = action_lists.at_risk_accounts(con, lookback_days=_lookback_days())
         result = outbox.write_at_risk_list(con, found, outbox=settings.outbox_dir(warehouse.path))
     context.log.info(f"at-risk call list: {len(found)} accounts; {result.as_metadata()}")

@@ -1,4 +1,8 @@
-"""Marts computed in Python from the dbt marts (scikit-learn), written back to the warehouse."""
+"""Marts computed in Python from the dbt marts (scikit-learn), written back to the warehouse.
+
+The engine follows `NPS_DBT_TARGET` (scale_out/engine.py): on DuckDB the step computes in the warehouse; on Spark
+it reads its input tables from Spark as Arrow into an in-memory DuckDB, computes the same way and writes its marts
+back to Spark as Parquet tables."""
 
 import dagster as dg
 
@@ -15,6 +19,28 @@ from analytics.tables import describe, documented
 from analytics.themes import churn as churn_themes
 from analytics.themes import marts as theme_marts
 from orchestration.defs.resources import WarehouseResource
+from scale_out.engine import mart_connection
+from settings import engine
+
+ENGINE_NOTE = (
+    " Engine: reads its inputs from and writes back to the engine of `NPS_DBT_TARGET` (the DuckDB warehouse, or "
+    "Spark through Arrow; scale_out/engine.py)."
+)
+
+
+# What the churn backtest and the fitted rule weights read (copied from Spark in Spark mode).
+CHURN_INPUTS = [
+    "marts.account_health",
+    "intermediate.int_account_billing_historized",
+    "intermediate.int_account_signals_daily",
+    "seeds.churn_risk_rules",
+]
+ENGINE_METADATA = {"engine": "the run's engine: DuckDB, or Spark (inputs read as Parquet, marts written back)"}
+
+
+def connection(warehouse: WarehouseResource, inputs: list[str], outputs: list[str]):
+    """The step's DuckDB connection on the run's engine (see the module's docstring)."""
+    return mart_connection(warehouse, inputs, outputs)
 
 
 @dg.asset(
@@ -25,10 +51,11 @@ from orchestration.defs.resources import WarehouseResource
         dg.AssetKey(["intermediate", "int_account_signals_daily"]),
     ],
     group_name="marts",
-    kinds={"python", "scikit-learn", "duckdb"},
+    kinds={"python", "scikit-learn"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
-    description=documented()["marts.churn_risk_backtest"][0],
+    metadata=ENGINE_METADATA,
+    description=documented()["marts.churn_risk_backtest"][0] + ENGINE_NOTE,
     check_specs=[
         dg.AssetCheckSpec(
             "rules_predict_churn",
@@ -38,7 +65,7 @@ from orchestration.defs.resources import WarehouseResource
     ],
 )
 def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with connection(warehouse, CHURN_INPUTS, ["marts.churn_risk_backtest"]) as con:
         seed = churn_weights.rules(con)
         frame = churn_weights.add_shares(con, churn_backtest.scoring_frame(con), seed)
         backtest = churn_backtest.run(frame, seed)
@@ -53,6 +80,7 @@ def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseR
     )
     metadata = {
         "rows": rows,
+        "engine": engine(),
         "account_months": len(frame),
         "rules_auc": rules_auc,
         "rules_test_auc": backtest.rules_test_auc,
@@ -78,30 +106,32 @@ def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseR
         dg.AssetKey(["intermediate", "int_account_signals_daily"]),
     ],
     group_name="marts",
-    kinds={"python", "scikit-learn", "duckdb"},
+    kinds={"python", "scikit-learn"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
-    description=documented()["marts.churn_rule_weights"][0],
+    metadata=ENGINE_METADATA,
+    description=documented()["marts.churn_rule_weights"][0] + ENGINE_NOTE,
 )
 def churn_rule_weights(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with connection(warehouse, CHURN_INPUTS, ["marts.churn_rule_weights"]) as con:
         seed = churn_weights.rules(con)
         frame = churn_weights.add_shares(con, churn_backtest.scoring_frame(con), seed)
         weights = churn_weights.fit(frame, seed, churn_backtest.first_test_month(frame))
         rows = churn_weights.write(con, weights)
     changed = [] if weights is None else [r for r, p in weights.suggested.items() if p != weights.current[r]]
     context.log.info(f"churn rule weights: {rows} rules, suggested points differ for {changed}")
-    return dg.MaterializeResult(metadata={"rows": rows, "rules_with_other_points": len(changed)})
+    return dg.MaterializeResult(metadata={"rows": rows, "rules_with_other_points": len(changed), "engine": engine()})
 
 
 @dg.asset(
     key=dg.AssetKey(["marts", "nps_revenue_per_point"]),
     deps=[dg.AssetKey(["intermediate", "int_account_revenue_cohorts"])],
     group_name="marts",
-    kinds={"python", "duckdb"},
+    kinds={"python"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
-    description=documented()["marts.nps_revenue_per_point"][0],
+    metadata=ENGINE_METADATA,
+    description=documented()["marts.nps_revenue_per_point"][0] + ENGINE_NOTE,
     check_specs=[
         dg.AssetCheckSpec(
             "revenue_follows_nps",
@@ -114,7 +144,7 @@ def churn_rule_weights(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     ],
 )
 def nps_revenue_per_point(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with connection(warehouse, ["intermediate.int_account_revenue_cohorts"], ["marts.nps_revenue_per_point"]) as con:
         estimates = nps_revenue.estimate_all(nps_revenue.panel(con))
         rows = nps_revenue.write(con, estimates)
     estimated = [e for e in estimates if e.outcome == "mrr_change_usd" and e.estimate is not None]
@@ -124,7 +154,7 @@ def nps_revenue_per_point(context: dg.AssetExecutionContext, warehouse: Warehous
             f"MRR change per NPS point over {headline.horizon_months} months: {headline.estimate:.2f} USD "
             f"(95% CI {headline.ci_low:.2f} to {headline.ci_high:.2f}; {headline.observations} observations)"
         )
-    metadata: dict = {"rows": rows}
+    metadata: dict = {"rows": rows, "engine": engine()}
     if headline:
         metadata |= {
             "horizon_months": headline.horizon_months,
@@ -147,18 +177,19 @@ def nps_revenue_per_point(context: dg.AssetExecutionContext, warehouse: Warehous
     key=dg.AssetKey(["marts", "nps_changes"]),
     deps=[dg.AssetKey(["marts", "nps_by_period"])],
     group_name="marts",
-    kinds={"python", "duckdb"},
+    kinds={"python"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
-    description=documented()["marts.nps_changes"][0],
+    metadata=ENGINE_METADATA,
+    description=documented()["marts.nps_changes"][0] + ENGINE_NOTE,
 )
 def nps_changes_mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    with connection(warehouse, ["marts.nps_by_period"], ["marts.nps_changes"]) as con:
         result = nps_changes.changes(nps_changes.periods(con))
         rows = nps_changes.write(con, result)
     significant = int(result.is_significant.sum()) if rows else 0
     context.log.info(f"NPS changes: {rows} comparisons, {significant} significant at p < 0.05")
-    return dg.MaterializeResult(metadata={"rows": rows, "significant": significant})
+    return dg.MaterializeResult(metadata={"rows": rows, "significant": significant, "engine": engine()})
 
 
 @dg.asset(
@@ -169,36 +200,40 @@ def nps_changes_mart(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         dg.AssetKey(["intermediate", "int_account_billing_historized"]),
     ],
     group_name="marts",
-    kinds={"python", "duckdb"},
+    kinds={"python"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
-    description=documented()["marts.followup_effect"][0],
+    metadata=ENGINE_METADATA,
+    description=documented()["marts.followup_effect"][0] + ENGINE_NOTE,
 )
 def followup_effect_mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    inputs = ["marts.closed_loop", "marts.fct_survey_responses", "intermediate.int_account_billing_historized"]
+    with connection(warehouse, inputs, ["marts.followup_effect"]) as con:
         result = followup_effect.effects(followup_effect.units(con))
         rows = followup_effect.write(con, result)
     headline = result[(result.outcome == "next_nps") & (result.contact_group == "within_24h")]
     difference = headline.difference.iloc[0] if len(headline) else None
     context.log.info(f"follow-up effect: {rows} rows; next NPS within 24 h vs later or never: {difference}")
-    return dg.MaterializeResult(metadata={"rows": rows})
+    return dg.MaterializeResult(metadata={"rows": rows, "engine": engine()})
 
 
 @dg.asset(
     key=dg.AssetKey(["marts", "experiment_results"]),
     deps=[dg.AssetKey(["intermediate", "int_experiment_units"])],
     group_name="marts",
-    kinds={"python", "duckdb"},
+    kinds={"python"},
     owners=["team:data-platform"],
     tags={"layer": "marts"},
-    description=documented()["marts.experiment_results"][0],
+    metadata=ENGINE_METADATA,
+    description=documented()["marts.experiment_results"][0] + ENGINE_NOTE,
 )
 def experiment_results_mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.write_connection() as con:
+    inputs = ["intermediate.int_experiment_units", "seeds.experiments"]
+    with connection(warehouse, inputs, [experiment_results.TABLE]) as con:
         rows = experiment_results.build(con)
         significant = con.execute(f"select count(*) from {experiment_results.TABLE} where is_significant").fetchone()[0]
     context.log.info(f"experiment results: {rows} rows, {significant} differences significant at p < 0.05")
-    return dg.MaterializeResult(metadata={"rows": rows, "significant": significant})
+    return dg.MaterializeResult(metadata={"rows": rows, "significant": significant, "engine": engine()})
 
 
 # Each theme mart and the dbt mart it reads: one step, so survey and churn comments share one trained classifier.
@@ -217,10 +252,11 @@ THEME_MARTS = {
             key=dg.AssetKey(["marts", name]),
             deps=[dg.AssetKey(["marts", source])],
             group_name="marts",
-            kinds={"python", "scikit-learn", "duckdb"},
+            kinds={"python", "scikit-learn"},
             owners=["team:data-platform"],
             tags={"layer": "marts"},
-            description=documented()[f"marts.{name}"][0],
+            metadata=ENGINE_METADATA,
+            description=documented()[f"marts.{name}"][0] + ENGINE_NOTE,
         )
         for name, source in THEME_MARTS.items()
     ],
@@ -228,7 +264,8 @@ THEME_MARTS = {
 )
 def comment_themes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     classifier = themes.default_classifier()
-    with warehouse.write_connection() as con:
+    inputs = sorted({f"marts.{source}" for source in THEME_MARTS.values()})
+    with connection(warehouse, inputs, [f"marts.{name}" for name in THEME_MARTS]) as con:
         classified = themes.classify_table(
             con,
             "select response_id, comment from marts.fct_survey_responses",
@@ -251,7 +288,7 @@ def comment_themes(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         "churn_reason_themes": churn_themed,
     }
     for name, rows in counts.items():
-        metadata: dict = {"rows": rows}
+        metadata: dict = {"rows": rows, "engine": engine()}
         if name == "comment_theme_evaluation":
             metadata |= {"chosen_method": classifier.method} | {f"macro_f1_{m}": v for m, v in scores.items()}
         yield dg.MaterializeResult(asset_key=dg.AssetKey(["marts", name]), metadata=metadata)

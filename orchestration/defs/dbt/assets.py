@@ -4,6 +4,11 @@ Three steps, in this order within a run: the partitioned incremental models that
 (`tag:partitioned`), the rest of the project rebuilt whole, then the partitioned marts that read the
 rebuilt models (`tag:partitioned_mart`, e.g. account_health). Keeping them apart keeps the steps acyclic.
 
+Spark mode (`NPS_DBT_TARGET=spark` or `spark_thrift`): dbt builds on Spark; before the first dbt step of a run
+that follows a raw load, the lake's day folders are registered as the Spark raw tables (scale_out/lake.py). The
+row counts and run metrics below are read from DuckDB only: on Spark the materializations say `engine: spark`
+and carry none.
+
 Every materialization carries its table's row count; program_summary's also carries the overall NPS, its 95%
 interval, responses and CES mean, so the Dagster UI plots them run after run (the asset's Plots tab).
 """
@@ -33,6 +38,10 @@ from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import WarehouseResource
+from scale_out.engine import spark_step, stop_spark
+from scale_out.lake import needs_registration, register
+from settings import engine as run_engine
+from settings import lake_dir
 
 PARTITIONED_SELECTOR = "tag:partitioned"
 PARTITIONED_MARTS_SELECTOR = "tag:partitioned_mart"
@@ -51,6 +60,10 @@ class LayerTranslator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:data-platform"]
 
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        engine = "the dbt target of NPS_DBT_TARGET (DuckDB, MotherDuck, or Spark: the same SQL on every engine)"
+        return {**super().get_metadata(dbt_resource_props), "engine": engine}
+
 
 translator = LayerTranslator()
 
@@ -67,6 +80,11 @@ def stream_with_metadata(invocation: DbtCliInvocation, warehouse: WarehouseResou
     own `fetch_row_counts` does on DuckDB), then read through one read-only connection that is closed at once.
     """
     events = list(invocation.stream())
+    if run_engine() == "spark":
+        for event in events:
+            is_table = isinstance(event, dg.Output | dg.AssetMaterialization)
+            yield event.with_metadata({**event.metadata, "engine": "spark"}) if is_table else event
+        return
     built = [
         (event, node)
         for event in events
@@ -119,6 +137,7 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, dbt_vars: 
     Models, seeds and data tests; not the unit tests: their inputs are fixed, so a run would only repeat them (dbt
     Labs recommends running them in development and CI only). `make test` runs them (tests/e2e/test_dbt_unit_tests.py).
     """
+    register_lake(context)
     args = ["build", *(["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else [])]
     args += ["--exclude-resource-type", "unit_test"]
     runs = dbt_project().project_dir / "target"
@@ -126,6 +145,18 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, dbt_vars: 
     if not target.exists():
         prune_run_folders(runs)
     return dbt.cli(args, context=context, target_path=target)
+
+
+def register_lake(context: dg.AssetExecutionContext) -> None:
+    """Spark mode: register the lake's raw tables in Spark when a raw asset wrote to the lake since the last time,
+    then end this process's Spark session before dbt starts its own (the local metastore admits one process)."""
+    if run_engine() != "spark":
+        return
+    if needs_registration(lake_dir()):
+        with spark_step() as spark:
+            tables = register(spark, lake_dir())
+        context.log.info(f"registered {len(tables)} raw tables of the lake {lake_dir()} in Spark")
+    stop_spark()
 
 
 RUN_FOLDER_MAX_AGE = timedelta(days=2)

@@ -2,7 +2,11 @@
 
 A source in API mode (docs/api_sources.md) has its vendor's new and changed objects fetched into the landing folder
 first, once per run; Segment in S3 mode (`NPS_SOURCE_MODE_SEGMENT=s3`) has its changed day objects mirrored from the
-bucket first (ingestion/object_storage.py). The load is then the same as for files."""
+bucket first (ingestion/object_storage.py). The load is then the same as for files.
+
+Spark mode (`NPS_DBT_TARGET=spark` or `spark_thrift`): the load, quarantine and checks stay in DuckDB, identical;
+the accepted rows of the run's days then also go to the lake as Parquet, one folder per day replaced whole
+(scale_out/lake.py), which the dbt step registers as Spark tables before it builds."""
 
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -23,6 +27,9 @@ from ingestion.quality import CheckOutcome, validate_partitions
 from ingestion.registry import ENTITIES
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import LandingZoneResource, VendorApiResource, WarehouseResource
+from scale_out.lake import table_dir, write_days
+from settings import engine as run_engine
+from settings import lake_dir
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
@@ -144,6 +151,9 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             f"{spec.description} Loaded from `<landing>/{spec.landing_subdir}/<YYYY-MM-DD>.{spec.extension}` "
             f"into `{spec.table}` (primary key: {spec.primary_key_description}); re-running a day replaces it. "
             f"Records that break the entity's typed contract go to `{spec.rejects_table}`."
+            " Engine: validated and quarantined in DuckDB on every target; in Spark mode the accepted rows of each "
+            f"day also go to `<lake>/raw/{spec.schema}/{spec.entity}/_partition_date=<day>/` (Parquet), the Spark "
+            f"table `{spec.table}`."
             + (
                 f" With `NPS_SOURCE_MODE_{spec.source.upper()}=api` the {spec.source} API is read into the landing "
                 "folder first (docs/api_sources.md)."
@@ -162,6 +172,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         kinds={"duckdb", spec.source},
         owners=["team:data-platform"],
         tags={"layer": "raw", "source": spec.source},
+        metadata={"engine": "DuckDB (validation, quarantine); in Spark mode also the lake's Parquet, read by Spark"},
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
         check_specs=[
             dg.AssetCheckSpec(
@@ -223,6 +234,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             record_landing_scan(con, spec, ignored)
             table_rows = con.execute(f"select count(*) from {spec.table}").fetchall()[0][0]
             outcomes = validate_partitions(con, spec, days[0], days[-1], settings=settings)
+            lake = lake_written(con, spec, days)
             samples = con.execute(
                 f"select _source_file, _line_number, reason from {spec.rejects_table} "
                 f"where _batch_id like ? order by _partition_date, _line_number limit 5",
@@ -248,6 +260,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             "seconds": result.seconds,
             "reloaded_all": force,
             **fetched,
+            **lake,
         }
         for error in errors:
             context.log.error(
@@ -301,6 +314,19 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             yield gx_check_result(outcome)
 
     return raw_entity
+
+
+def lake_written(con, spec: EntitySpec, days: list[date]) -> dict:
+    """Spark mode: the run's days of the raw table written to the lake; the metadata saying so. DuckDB: the engine."""
+    if run_engine() != "spark":
+        return {"engine": "duckdb"}
+    written = write_days(con, spec.schema, spec.entity, days, lake_dir())
+    return {
+        "engine": "spark",
+        "lake_path": dg.MetadataValue.path(str(table_dir(lake_dir(), spec.schema, spec.entity))),
+        "lake_days_written": sum(1 for rows in written.values() if rows),
+        "lake_rows_written": sum(written.values()),
+    }
 
 
 @cache

@@ -14,6 +14,7 @@ from orchestration.defs.resources import WarehouseResource
     kinds={"html", "svg"},
     owners=["team:data-platform"],
     tags={"layer": "report"},
+    metadata={"engine": "DuckDB; in Spark mode the marts it reads are copied from Spark first"},
     description=(
         "The NPS report: one self-contained HTML file (inline SVG charts, no script, no network needed to view it) "
         "with the monthly and weekly NPS trend and its 95% interval (partial periods drawn apart), the change "
@@ -22,14 +23,15 @@ from orchestration.defs.resources import WarehouseResource
         "follow-up attainment (24 h and 4 h), the churn-risk tier mix, the top 10 accounts by revenue at risk, the "
         "revenue per NPS point, and recommendations from complete periods. Written atomically to "
         "`reports/nps_report_<YYYY-MM-DD>.html` and `reports/latest.html` beside the warehouse "
-        "(`$NPS_REPORTS_DIR` overrides the folder). Formulas: docs/metrics.md."
+        "(`$NPS_REPORTS_DIR` overrides the folder). Formulas: docs/metrics.md. Engine: renders in DuckDB; in Spark "
+        "mode the marts it reads are copied from Spark into the warehouse first."
     ),
 )
 def nps_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     output = report.report_path(report.reports_dir(warehouse.path))
     # Only reads, but through the writer lock like every other asset: DuckDB allows one process with the file open
     # for writing, and the lock keeps dbt and the loaders out while the marts are read.
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         result = report.render(con, output, run_id=context.run.run_id)
     context.log.info(
         f"wrote {result.path} ({result.size_bytes / 1e6:.1f} MB, {len(result.charts)} charts, "

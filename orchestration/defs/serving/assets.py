@@ -18,6 +18,7 @@ from orchestration.defs.analytics.assets import (
 )
 from orchestration.defs.dbt.assets import dbt_steps
 from orchestration.defs.resources import WarehouseResource
+from scale_out.engine import spark_schema_to_duckdb_file
 
 
 @cache
@@ -51,21 +52,29 @@ def marts_published() -> dg.AssetsDefinition:
         kinds={"duckdb", "parquet"},
         owners=["team:data-platform"],
         tags={"layer": "serving"},
+        metadata={"engine": "reads the marts from the run's engine (DuckDB warehouse, or Spark), publishes DuckDB"},
         description=(
             "The marts as BI tools read them: every table of schema `marts` copied from the warehouse into a "
             "separate DuckDB file (`$NPS_SERVING_PATH`, default serving.duckdb beside the warehouse) that BI tools "
             "open read-only, and into Parquet files, one folder per mart (`$NPS_PARQUET_DIR/current/<mart>/`). Both "
             "are built under temporary names, checked against the warehouse (row counts and content checksums) and "
             "swapped in with one rename each, so a reader never meets a lock or half a publication. Runs only when "
-            "every mart was built in the run. See docs/serving.md."
+            "every mart was built in the run. See docs/serving.md. Engine: in Spark mode (`NPS_DBT_TARGET=spark` or "
+            "`spark_thrift`) every table of Spark's `marts` database is read from Spark into a DuckDB file in the "
+            "Spark folder first, and published from it the same way (without the DuckDB table comments)."
         ),
     )
     def marts_published(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         serving_path, parquet_dir = settings.serving_path(warehouse.path), settings.parquet_dir(warehouse.path)
         # The writer lock keeps dbt and the loaders out while the marts are read (the warehouse is attached read-only).
         with warehouse.writer_lock():
+            source = warehouse.path
+            if settings.engine() == "spark":
+                source = settings.spark_dir() / "marts_from_spark.duckdb"
+                copied = spark_schema_to_duckdb_file("marts", source)
+                context.log.info(f"read {len(copied)} marts ({sum(copied.values()):,} rows) from Spark into {source}")
             result = serving.publish(
-                warehouse.path,
+                source,
                 serving_path,
                 parquet_dir,
                 run_id=context.run.run_id,
@@ -86,6 +95,7 @@ def marts_published() -> dg.AssetsDefinition:
                 "parquet_version": result.parquet_version_dir.name,
                 "source_fingerprint": result.source_fingerprint,
                 "duration_seconds": result.duration_seconds,
+                "engine": settings.engine(),
             }
         )
 
