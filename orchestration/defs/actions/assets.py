@@ -233,6 +233,7 @@ def at_risk_call_list(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     group_name="actions",
     kinds={"csv"},
     owners=["team:customer-success"],
+    metadata=ENGINE_METADATA,
     description=(
         "The day's survey send lists from marts.survey_send_list (fatigue rules, quarterly sample, timing by "
         "touchpoint, no unsubscribe or bounce), one import file per survey tool (Delighted people upload, "
@@ -242,7 +243,7 @@ def at_risk_call_list(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 )
 def survey_send_lists(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     config = send_lists.SendListConfig.from_env()
-    with warehouse.write_connection() as con:
+    with warehouse.with_marts(context) as con:
         result = send_lists.write_send_lists(con, config=config, outbox=settings.outbox_dir(warehouse.path))
     context.log.info(f"survey send lists: {result.as_metadata()}")
     return dg.MaterializeResult(metadata=result.as_metadata())
