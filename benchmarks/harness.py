@@ -246,12 +246,12 @@ def run_measured(command: list[str], env: dict[str, str], cwd: Path = REPO_ROOT)
     return seconds, peak / 1e9
 
 
-def pipeline_env(warehouse: Path, landing: Path, source: Path = REPO_ROOT) -> dict[str, str]:
+def pipeline_env(warehouse: Path, landing: Path) -> dict[str, str]:
     return {
         **os.environ,
         "NPS_DUCKDB_PATH": str(warehouse),
         "NPS_LANDING_DIR": str(landing),
-        "PYTHONPATH": str(source),
+        "PYTHONPATH": str(REPO_ROOT),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "RUNTIME__DLTHUB_TELEMETRY": "false",
@@ -358,12 +358,12 @@ def run_scale(
 
     variants = [Variant("current", REPO_ROOT, work / scale / "current")]
     if baseline:
-        from benchmarks.repeats import baseline_checkout
+        from benchmarks.repeats import baseline_checkout, baseline_overlay
 
-        print(f"[{scale}] baseline {baseline}: exporting its source tree", flush=True)
+        print(f"[{scale}] baseline {baseline}: its source tree and the packages it pins differently", flush=True)
         source = baseline_checkout(baseline, work)
         result.baseline = baseline
-        variants.append(Variant("baseline", source, work / scale / "baseline"))
+        variants.append(Variant("baseline", source, work / scale / "baseline", baseline_overlay(source)))
     for stale in [*(work / scale).glob("warehouse.duckdb*"), *(variant.folder for variant in variants)]:
         subprocess.run(["rm", "-rf", str(stale)], check=True)
     days = dates_present(landing, ENTITIES)
@@ -371,7 +371,8 @@ def run_scale(
     def pipeline(variant: Variant, first: date, last: date) -> tuple[float, float]:
         variant.folder.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "benchmarks", "pipeline", first.isoformat(), last.isoformat()]
-        return run_measured(command, pipeline_env(variant.warehouse, landing, variant.source), cwd=variant.source)
+        env = pipeline_env(variant.warehouse, landing) | {"PYTHONPATH": variant.pythonpath}
+        return run_measured(command, env, cwd=variant.source)
 
     for variant in variants:
         print(f"[{scale}] full build {days[0]} to {days[-2]} ({variant.name})", flush=True)

@@ -6,13 +6,16 @@ and reports the minimum (the run least disturbed by the rest of the machine) and
 
 The daily run is also measured against a baseline commit (`BASELINE_COMMIT`) in the same `make bench` run: its
 source tree is exported once into the work folder (`baseline_checkout`) and runs the same job in its own
-warehouse, with the virtualenv of this checkout. Each variant's daily run starts from the history its own full
-build left: a copy of its warehouse folder taken after the full build (`measure_daily_runs`).
+warehouse, with the virtualenv of this checkout plus, ahead of it on the path, the packages its
+requirements.lock pins at another version (`baseline_overlay`). Each variant's daily run starts from the history
+its own full build left: a copy of its warehouse folder taken after the full build (`measure_daily_runs`).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -69,6 +72,11 @@ class Variant:
     name: str
     source: Path
     folder: Path
+    packages: Path | None = None  # searched after `source`, before the virtualenv (baseline_overlay)
+
+    @property
+    def pythonpath(self) -> str:
+        return os.pathsep.join(str(path) for path in (self.source, self.packages) if path)
 
     @property
     def warehouse(self) -> Path:
@@ -146,3 +154,39 @@ def baseline_checkout(commit: str, work: Path, repo: Path = REPO_ROOT, parse: bo
         )
     marker.write_text(sha)
     return folder
+
+
+def lock_differences(lock: str, installed: Callable[[str], str | None]) -> list[str]:
+    """The `name==version` pins of a requirements lock that `installed(name)` (the version here, None if absent)
+    does not match; comments, options and environment markers are ignored."""
+    pins = []
+    for line in lock.splitlines():
+        match = re.match(r"^\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;#]+)", line)
+        if match and installed(match.group(1)) != match.group(2):
+            pins.append(f"{match.group(1)}=={match.group(2)}")
+    return pins
+
+
+def _installed(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def baseline_overlay(folder: Path) -> Path | None:
+    """The packages the baseline's requirements.lock pins that this virtualenv lacks or has at another version,
+    installed once (pip, without dependencies: the lock pins every one) into `folder/.bench-packages`; None when
+    there are none. The baseline runs with that folder ahead of this virtualenv on its path."""
+    packages = folder / ".bench-packages"
+    marker = packages / ".installed"
+    if marker.exists():
+        return packages
+    pins = lock_differences((folder / "requirements.lock").read_text(), _installed)
+    if not pins:
+        return None
+    shutil.rmtree(packages, ignore_errors=True)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    subprocess.run([*pip, "--target", str(packages), *pins], check=True)
+    marker.write_text("\n".join(pins))
+    return packages

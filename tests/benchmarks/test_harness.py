@@ -13,7 +13,15 @@ import pytest
 
 from benchmarks import harness
 from benchmarks.render import render
-from benchmarks.repeats import Runs, Variant, baseline_checkout, measure_daily_runs, ratio, rounds
+from benchmarks.repeats import (
+    Runs,
+    Variant,
+    baseline_checkout,
+    lock_differences,
+    measure_daily_runs,
+    ratio,
+    rounds,
+)
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +201,22 @@ def test_the_baseline_is_the_commit_s_tree_exported_once(tmp_path):
     assert (folder / "left_by_a_run.txt").exists()
     with pytest.raises(subprocess.CalledProcessError):
         baseline_checkout("no-such-commit", work, repo=repo, parse=False)
+
+
+def test_the_baseline_gets_the_pins_this_virtualenv_does_not_match_ahead_of_it_on_its_path(tmp_path):
+    lock = """# a comment
+dagster==1.13.27
+plotly==7.1.0  # via the report
+SQLAlchemy[asyncio]==2.1.9 ; python_version >= "3.11"
+--index-url https://example.org/simple
+duckdb==1.4.0
+"""
+    here = {"dagster": "1.13.27", "SQLAlchemy": "2.0.54", "duckdb": "1.4.0"}
+    assert lock_differences(lock, here.get) == ["plotly==7.1.0", "SQLAlchemy==2.1.9"]
+    assert lock_differences("dagster==1.13.27\n", here.get) == []
+    baseline = Variant("baseline", tmp_path / "src", tmp_path / "wh", tmp_path / "src" / ".bench-packages")
+    assert baseline.pythonpath == f"{tmp_path}/src:{tmp_path}/src/.bench-packages"
+    assert Variant("current", tmp_path, tmp_path / "wh").pythonpath == str(tmp_path)
 
 
 def test_the_page_shows_every_round_and_the_baseline_side_by_side():
