@@ -2,9 +2,12 @@
 
 For each scale: demo data from the generator (kept between runs in the work folder, keyed by its config), then
 1. usage-event ingest: our loader (`ingestion.loader.load_files`, with its rules, rejects and reconciliation)
-   against DuckDB reading the same files straight into a table, in the same process, one after the other;
-2. the full build: the `daily_pipeline` job over every day but the last, in a child process;
-3. the daily incremental run: the same job for the last day only, on top of that history;
+   against DuckDB reading the same files straight into a table, in the same process, INGEST_REPEATS rounds in
+   alternating order (benchmarks/repeats.py), minimum and median of each;
+2. the full build: the `daily_pipeline` job over every day but the last, in a child process, by this checkout and
+   by the baseline commit (BASELINE_COMMIT, in its own warehouse);
+3. the daily incremental run: the same job for the last day only, on top of each one's history, DAILY_REPEATS
+   rounds in alternating order, each from a copy of the history;
 4. the p95 latency of ten typical BI queries on the published serving file;
 5. the NPS and CES marts: DuckDB running the models' compiled SQL against pandas computing the same numbers
    (benchmarks/pandas_marts.py) from the same inputs, results compared row for row.
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.repeats import DAILY_REPEATS, INGEST_REPEATS, Runs, Variant, measure_daily_runs, ratio, rounds
 from settings import REPO_ROOT
 
 END_DATE = date(2026, 10, 31)
@@ -98,20 +101,37 @@ class ScaleResult:
     config: dict
     usage_events: int = 0
     landing_gb: float = 0.0
-    ingest_seconds: float = 0.0
-    ingest_bound_seconds: float = 0.0
+    ingest_runs: list[float] = field(default_factory=list)
+    ingest_bound_runs: list[float] = field(default_factory=list)
     full_build_seconds: float = 0.0
     full_build_peak_gb: float = 0.0
-    daily_run_seconds: float = 0.0
+    daily_runs: list[float] = field(default_factory=list)
     daily_run_peak_gb: float = 0.0
+    baseline: str = ""  # the baseline commit measured beside this checkout, if any
+    baseline_full_build_seconds: float = 0.0
+    baseline_daily_runs: list[float] = field(default_factory=list)
+    baseline_daily_run_peak_gb: float = 0.0
     bi_p95_ms: dict[str, float] = field(default_factory=dict)
     marts_duckdb_seconds: float = 0.0
     marts_pandas_seconds: float = 0.0
     marts_identical: bool = False
 
     @property
+    def ingest_seconds(self) -> float:
+        return Runs(self.ingest_runs).min
+
+    @property
+    def ingest_bound_seconds(self) -> float:
+        return Runs(self.ingest_bound_runs).min
+
+    @property
     def ingest_ratio(self) -> float:
-        return self.ingest_seconds / self.ingest_bound_seconds
+        """Our loader's minimum over the straight read's minimum."""
+        return ratio(Runs(self.ingest_runs), Runs(self.ingest_bound_runs))[0]
+
+    @property
+    def daily_run_seconds(self) -> float:
+        return Runs(self.daily_runs).min
 
     @property
     def marts_speedup(self) -> float:
@@ -141,8 +161,9 @@ def _tracks_files(landing: Path) -> list[Path]:
     return sorted(path for path in (landing / "segment" / "tracks").iterdir() if path.name.endswith((".jsonl", ".gz")))
 
 
-def measure_ingest(landing: Path, work: Path) -> tuple[int, float, float]:
-    """(events, our loader's seconds, DuckDB's straight read's seconds) for every usage-event file."""
+def measure_ingest(landing: Path, work: Path, repeats: int = INGEST_REPEATS) -> tuple[int, Runs, Runs]:
+    """(events, our loader's runs, DuckDB's straight read's runs) for every usage-event file, `repeats` rounds with
+    the order swapped every other round (the second of a round reads files the first left in the page cache)."""
     from ingestion.landing import landing_file
     from ingestion.loader import load_files
     from ingestion.loader.tables import SEGMENT_COLUMNS as _SEGMENT_COLUMNS
@@ -152,8 +173,9 @@ def measure_ingest(landing: Path, work: Path) -> tuple[int, float, float]:
     files = [landing_file(landing, spec, date.fromisoformat(path.name[:10])) for path in _tracks_files(landing)]
     columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in _SEGMENT_COLUMNS.items()) + "}"
     paths = "[" + ", ".join(f"'{lf.path}'" for lf in files) + "]"
-    timings, counts = {}, {}
-    for name in ("bound", "loader"):
+    timings: dict[str, Runs] = {"bound": Runs(), "loader": Runs()}
+    events = None
+    for _, name in rounds(["bound", "loader"], repeats):
         database = work / f"ingest_{name}.duckdb"
         database.unlink(missing_ok=True)
         with duckdb.connect(str(database), config={"memory_limit": MEMORY_LIMIT, "threads": THREADS}) as con:
@@ -167,13 +189,13 @@ def measure_ingest(landing: Path, work: Path) -> tuple[int, float, float]:
                 result = load_files(con, files, batch_id="bench")
                 if result.errors:
                     raise RuntimeError(f"ingest failed: {result.errors[0]}")
-            timings[name] = time.perf_counter() - started
+            timings[name].seconds.append(time.perf_counter() - started)
             table = "tracks" if name == "bound" else "raw_segment.tracks"
-            [(counts[name],)] = con.execute(f"select count(*) from {table}").fetchall()
+            [(count,)] = con.execute(f"select count(*) from {table}").fetchall()
         database.unlink()
-    if counts["loader"] != counts["bound"]:
-        raise RuntimeError(f"the loader kept {counts['loader']:,} events of {counts['bound']:,}")
-    events = counts["bound"]
+        if events is not None and count != events:
+            raise RuntimeError(f"{name} kept {count:,} usage events where the other run had {events:,}")
+        events = count
     return events, timings["loader"], timings["bound"]
 
 
@@ -200,12 +222,10 @@ def _tree_rss_bytes(root: int) -> int:
     return total
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def run_measured(command: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> tuple[float, float]:
     """(seconds, peak GB of the process tree) of a child process; raises with its output if it fails."""
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
     done = threading.Event()
 
@@ -317,32 +337,59 @@ def compile_marts(warehouse: Path, work: Path) -> dict[str, str]:
     return {name: (folder / f"{name}.sql").read_text() for name in ("nps_by_period", "ces_by_period")}
 
 
-def run_scale(scale: str, work: Path) -> ScaleResult:
+def run_scale(
+    scale: str,
+    work: Path,
+    baseline: str | None = None,
+    ingest_repeats: int = INGEST_REPEATS,
+    daily_repeats: int = DAILY_REPEATS,
+) -> ScaleResult:
+    """Every measurement of one scale; with `baseline` (a commit), its full build and daily runs beside ours."""
     from ingestion.landing import dates_present
     from ingestion.registry import ENTITIES
+    from settings import serving_path
 
     result = ScaleResult(scale=scale, config=SCALES[scale])
     landing = landing_for(work, scale)
     result.landing_gb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 1e9
-    print(f"[{scale}] ingest comparison", flush=True)
-    result.usage_events, result.ingest_seconds, result.ingest_bound_seconds = measure_ingest(landing, work / scale)
+    print(f"[{scale}] ingest comparison, {ingest_repeats} rounds", flush=True)
+    result.usage_events, loader, bound = measure_ingest(landing, work / scale, ingest_repeats)
+    result.ingest_runs, result.ingest_bound_runs = loader.seconds, bound.seconds
 
-    warehouse = work / scale / "warehouse.duckdb"
-    for stale in warehouse.parent.glob("warehouse.duckdb*"):
+    variants = [Variant("current", REPO_ROOT, work / scale / "current")]
+    if baseline:
+        from benchmarks.repeats import baseline_checkout, baseline_overlay
+
+        print(f"[{scale}] baseline {baseline}: its source tree and the packages it pins differently", flush=True)
+        source = baseline_checkout(baseline, work)
+        result.baseline = baseline
+        variants.append(Variant("baseline", source, work / scale / "baseline", baseline_overlay(source)))
+    for stale in [*(work / scale).glob("warehouse.duckdb*"), *(variant.folder for variant in variants)]:
         subprocess.run(["rm", "-rf", str(stale)], check=True)
     days = dates_present(landing, ENTITIES)
-    env = pipeline_env(warehouse, landing)
-    step = [sys.executable, "-m", "benchmarks", "pipeline"]
-    print(f"[{scale}] full build {days[0]} to {days[-2]}", flush=True)
-    result.full_build_seconds, result.full_build_peak_gb = run_measured(
-        [*step, days[0].isoformat(), days[-2].isoformat()], env
-    )
-    print(f"[{scale}] daily run {days[-1]}", flush=True)
-    result.daily_run_seconds, result.daily_run_peak_gb = run_measured(
-        [*step, days[-1].isoformat(), days[-1].isoformat()], env
-    )
-    from settings import serving_path
 
+    def pipeline(variant: Variant, first: date, last: date) -> tuple[float, float]:
+        variant.folder.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "benchmarks", "pipeline", first.isoformat(), last.isoformat()]
+        env = pipeline_env(variant.warehouse, landing) | {"PYTHONPATH": variant.pythonpath}
+        return run_measured(command, env, cwd=variant.source)
+
+    for variant in variants:
+        print(f"[{scale}] full build {days[0]} to {days[-2]} ({variant.name})", flush=True)
+        seconds, peak = pipeline(variant, days[0], days[-2])
+        if variant.name == "current":
+            result.full_build_seconds, result.full_build_peak_gb = seconds, peak
+        else:
+            result.baseline_full_build_seconds = seconds
+    print(f"[{scale}] daily run {days[-1]}, {daily_repeats} rounds", flush=True)
+    daily = measure_daily_runs(variants, daily_repeats, lambda variant: pipeline(variant, days[-1], days[-1]))
+    runs, result.daily_run_peak_gb = daily["current"]
+    result.daily_runs = runs.seconds
+    if baseline:
+        runs, result.baseline_daily_run_peak_gb = daily["baseline"]
+        result.baseline_daily_runs = runs.seconds
+
+    warehouse = variants[0].warehouse
     result.bi_p95_ms = bi_p95_ms(serving_path(warehouse))
     print(f"[{scale}] NPS and CES marts: DuckDB vs pandas", flush=True)
     result.marts_duckdb_seconds, result.marts_pandas_seconds, result.marts_identical = measure_marts(
@@ -350,59 +397,3 @@ def run_scale(scale: str, work: Path) -> ScaleResult:
     )
     (work / scale / "result.json").write_text(json.dumps(asdict(result), indent=2))
     return result
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GiB RAM, {platform.system()} {platform.release()}"
-
-
-def render(results: list[ScaleResult], command: str) -> str:
-    by_scale = {r.scale: r for r in results}
-    lines = [
-        "# Benchmarks",
-        "",
-        "Written by `make bench` (benchmarks/harness.py); every number below was measured in the same run.",
-        "",
-        f"- Machine: {machine()}",
-        f"- Command: `{command}`",
-        f"- DuckDB memory limit {MEMORY_LIMIT}, {THREADS} threads (the warehouse, dbt and the loader alike)",
-        f"- Measured on {date.today().isoformat()}",
-        "",
-        "| scale | accounts | usage events | landing GB | ingest (events/s) | ingest vs DuckDB straight read "
-        "| full build (s) | full build peak GB | daily run (s) | daily run peak GB | BI query p95, worst of 10 (ms) "
-        "| NPS+CES marts: DuckDB (s) | pandas (s) | speed-up |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r.scale} | {r.config['accounts']:,} | {r.usage_events:,} | {r.landing_gb:.1f} "
-            f"| {r.usage_events / r.ingest_seconds:,.0f} | {r.ingest_ratio:.2f}x "
-            f"| {r.full_build_seconds:.0f} | {r.full_build_peak_gb:.2f} | {r.daily_run_seconds:.0f} "
-            f"| {r.daily_run_peak_gb:.2f} | {max(r.bi_p95_ms.values()):.1f} "
-            f"| {r.marts_duckdb_seconds:.2f} | {r.marts_pandas_seconds:.2f} | {r.marts_speedup:.1f}x |"
-        )
-    lines += ["", "## Targets", ""]
-    for r in results:
-        lines.append(f"- {r.scale}: usage-event ingest within 1.5x of DuckDB's straight read: {r.ingest_ratio:.2f}x")
-    if "S" in by_scale and "L" in by_scale:
-        ratio = by_scale["L"].daily_run_seconds / by_scale["S"].daily_run_seconds
-        lines.append(f"- daily run with the L history vs the S history (at most 2x): {ratio:.2f}x")
-    if "L" in by_scale:
-        lines.append(f"- L full build peak memory (under 8 GB): {by_scale['L'].full_build_peak_gb:.2f} GB")
-        lines.append(f"- L BI query p95 (under 100 ms): {max(by_scale['L'].bi_p95_ms.values()):.1f} ms")
-    if "M" in by_scale:
-        lines.append(
-            f"- M NPS and CES marts, DuckDB vs pandas (at least 10x, identical results): "
-            f"{by_scale['M'].marts_speedup:.1f}x, identical: {by_scale['M'].marts_identical}"
-        )
-    lines += ["", "## BI query p95 (ms)", "", "| query | " + " | ".join(r.scale for r in results) + " |"]
-    lines.append("|---|" + "---:|" * len(results))
-    for name in BI_QUERIES:
-        lines.append(f"| {name} | " + " | ".join(f"{r.bi_p95_ms[name]:.1f}" for r in results) + " |")
-    return "\n".join(lines) + "\n"
