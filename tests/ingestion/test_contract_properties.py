@@ -31,6 +31,7 @@ from ingestion.loader import load_files
 from ingestion.registry import ENTITIES
 from ingestion.simplesat import SCORE_SCALES
 from ingestion.stripe.currencies import STRIPE_MINOR_UNITS
+from ingestion.surveys import SEND_LIFECYCLE
 from tests.ingestion import catalogue as vendor
 from tests.ingestion import catalogue_delighted as delighted
 from tests.ingestion import catalogue_zendesk_csat as zendesk_csat
@@ -326,6 +327,11 @@ def values_for(f: Field) -> st.SearchStrategy:
             "responded_at",
             "send_id",
             "sent_at",
+            "delivered_at",
+            "opened_at",
+            "reminded_at",
+            "bounced_at",
+            "unsubscribed_at",
             "variant",
         )
     ):
@@ -667,6 +673,10 @@ def test_every_csv_field_quarantines_what_staging_cannot_type(warehouse, data):
     wanted = expected(f, value)
     if f.name == "score" and wanted not in (REJECT, ABSENT) and not 0 <= wanted <= 10:
         wanted = REJECT  # the NPS scale (a cross-field rule: the scale follows survey_type)
+    if f.name in SEND_LIFECYCLE and wanted not in (REJECT, ABSENT, ANY):
+        sent = expected(next(g for g in spec.fields if g.name == "sent_at"), vendor.AT)
+        if wanted < sent:
+            wanted = REJECT  # a lifecycle time before sent_at (a cross-field rule of the sends)
     rejects = warehouse.con.execute(
         f"select _line_number, reason from {spec.rejects_table} where _partition_date = ?", [DAY]
     ).fetchall()
