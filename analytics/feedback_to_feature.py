@@ -5,7 +5,10 @@ took to fix against the sprint target, and the customers who raised the theme th
 - `feedback_to_feature`: one row per theme escalation (ledger key `jira_escalation:<theme>:<YYYY-MM>`, dry runs
   included, without an issue key).
 - `feedback_to_feature_notify`: once an escalation is fixed (its issue resolved in a status of category done), one
-  row per NPS response that raised the theme in that month: the customers to tell.
+  row per NPS response that raised the theme in that month: the customers to tell, and `notice_listed_at`, when the
+  action `actions/fix_notice_list` put the customer on the outbox list `fixed_themes/<date>.csv` (ledger key
+  `fix_notice:<theme>:<YYYY-MM>:<customer_key>`, outbound/outbox.py); null until then. The action runs after this
+  mart, so a customer listed in a run shows as listed from the next build.
 
 "Raised the theme" = an NPS response of that calendar month whose comment is classified with the theme
 (marts.comment_classifications), whatever its score. Days to fix = (resolved - created in Jira) in days, to 0.01.
@@ -18,6 +21,7 @@ import duckdb
 import settings
 from analytics.tables import describe
 from outbound import jira_readback, ledger
+from outbound.outbox import FIX_NOTICE_PREFIX
 
 FEEDBACK_TO_FEATURE = "marts.feedback_to_feature"
 NOTIFY = "marts.feedback_to_feature_notify"
@@ -148,10 +152,15 @@ def build(con: duckdb.DuckDBPyConnection, target: int | None = None) -> dict[str
             raised.email,
             raised.response_id,
             raised.nps_category,
-            raised.responded_at
+            raised.responded_at,
+            notices.sent_at as notice_listed_at
         from {FEEDBACK_TO_FEATURE} as fixed
         inner join raised
             on fixed.message_key = raised.message_key
+        left join {LEDGER} as notices
+            on notices.message_key = '{FIX_NOTICE_PREFIX}' || fixed.theme || ':' || strftime(fixed.month_start, '%Y-%m')
+                || ':' || raised.customer_key
+            and notices.status in ('{ledger.SENT}', '{ledger.LOGGED}')
         where fixed.is_fixed
         order by fixed.month_start, fixed.theme, raised.customer_key, raised.response_id
         """

@@ -1,5 +1,6 @@
 """Who is on the action lists, read from the marts: the promoters to thank (and, by configuration, to ask for a
-referral or review) and the accounts to call (entering the high risk tier, or an early usage decline).
+referral or review), the accounts to call (entering the high risk tier, or an early usage decline) and the
+customers to tell that a theme they raised is fixed (marts.feedback_to_feature_notify).
 
 The writer is outbound/outbox.py; this module only reads. Each list covers the `lookback_days` days of data up
 to `as_of` (default the latest day of the mart), so a first run does not list the whole history and a day missed
@@ -58,6 +59,43 @@ class AtRiskAccount:
     plan: str | None = None
     account_name: str | None = None
     owner: str | None = None  # no account owner in the Stripe staging yet: always empty (docs/alerts.md)
+
+
+@dataclass(frozen=True)
+class FixNotice:
+    """A customer to tell that the theme they raised is fixed: one per escalation (theme and month) and customer."""
+
+    theme: str
+    month_start: date
+    issue_key: str | None
+    resolved_at: datetime
+    customer_key: str
+    account_id: str | None
+    email: str | None
+    response_ids: str  # the customer's responses that raised the theme that month, space-separated
+
+    @property
+    def notice_id(self) -> str:
+        return f"{self.theme}:{self.month_start:%Y-%m}:{self.customer_key}"
+
+
+def fix_notices(con: duckdb.DuckDBPyConnection) -> list[FixNotice]:
+    """Every customer of marts.feedback_to_feature_notify (escalations whose Jira issue is done), once per
+    escalation, oldest fix first; empty when the mart is not built. The ledger keeps anyone from being listed
+    twice, so the whole mart is read each time (a fix read back late is still caught)."""
+    if "feedback_to_feature_notify" not in _marts(con):
+        return []
+    rows = con.execute(
+        """
+        select
+            theme, month_start::date, max(issue_key), max(resolved_at), customer_key, max(account_id), max(email),
+            string_agg(response_id, ' ' order by response_id)
+        from marts.feedback_to_feature_notify
+        group by theme, month_start, customer_key
+        order by max(resolved_at), theme, month_start, customer_key
+        """
+    ).fetchall()
+    return [FixNotice(r[0], r[1], r[2], r[3], str(r[4]), r[5], r[6], r[7]) for r in rows]
 
 
 def _marts(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -2,7 +2,9 @@
 
 `promoters/<week start>.csv`: one row per promoter response of the ISO week (Monday start), ledger key
 `promoter_thanks:<response_id>`. `at_risk/<date>.csv`: one row per account entering the list that day, key
-`at_risk_call:<account_id>:<date>`. The outbox is `NPS_OUTBOX_DIR`, default `outbox/` beside the warehouse.
+`at_risk_call:<account_id>:<date>`. `fixed_themes/<resolved date>.csv`: one row per customer to tell that a theme
+they raised is fixed, key `fix_notice:<theme>:<YYYY-MM>:<customer>`. The outbox is `NPS_OUTBOX_DIR`, default
+`outbox/` beside the warehouse.
 
 Append-only: a file grows as new people enter its week or day; a re-run appends nothing (the ledger says they
 were listed) and never rewrites a row a team may already have worked on. Each row is appended and fsynced, then
@@ -30,7 +32,7 @@ import duckdb
 
 import settings
 from outbound import ledger, slack
-from outbound.action_lists import ENTERED_HIGH, AtRiskAccount, Promoter
+from outbound.action_lists import ENTERED_HIGH, AtRiskAccount, FixNotice, Promoter
 from outbound.ledger import DeliverySummary, Message, Outcome
 
 OUTBOX = "outbox_csv"
@@ -38,6 +40,19 @@ PROMOTER_PREFIX = "promoter_thanks:"
 AT_RISK_PREFIX = "at_risk_call:"
 PROMOTER_SUMMARY_PREFIX = "promoter_list_summary:"
 AT_RISK_SUMMARY_PREFIX = "at_risk_list_summary:"
+FIX_NOTICE_PREFIX = "fix_notice:"
+FIX_NOTICE_SUMMARY_PREFIX = "fix_notice_list_summary:"
+FIX_NOTICE_COLUMNS = (
+    "resolved_date",
+    "notice_id",
+    "theme",
+    "month_start",
+    "issue_key",
+    "customer_key",
+    "account_id",
+    "email",
+    "response_ids",
+)
 PROMOTER_COLUMNS = (
     "week_start",
     "response_id",
@@ -179,6 +194,48 @@ def write_at_risk_list(
 
     return _write(
         con, messages, AT_RISK_COLUMNS, "account_id", AT_RISK_PREFIX, AT_RISK_SUMMARY_PREFIX, summary_text,
+        outbox=outbox, webhook_url=webhook_url,
+    )  # fmt: skip
+
+
+def write_fix_notice_list(
+    con: duckdb.DuckDBPyConnection,
+    notices: Sequence[FixNotice],
+    *,
+    outbox: str | Path | None = None,
+    webhook_url: str | None = None,
+) -> ListResult:
+    """Append each customer not yet listed for their escalation to `fixed_themes/<resolved date>.csv`."""
+    messages = [
+        Message(
+            f"{FIX_NOTICE_PREFIX}{n.notice_id}",
+            {
+                "file": f"fixed_themes/{n.resolved_at.date().isoformat()}.csv",
+                "row": {
+                    "resolved_date": n.resolved_at.date().isoformat(),
+                    "notice_id": n.notice_id,
+                    "theme": n.theme,
+                    "month_start": n.month_start.isoformat(),
+                    "issue_key": n.issue_key or "",
+                    "customer_key": n.customer_key,
+                    "account_id": n.account_id or "",
+                    "email": n.email or "",
+                    "response_ids": n.response_ids,
+                },
+            },
+        )
+        for n in notices
+    ]
+
+    def summary_text(file: str, rows: list[dict[str, str]], new: int) -> str:
+        themes = ", ".join(sorted({row["theme"] for row in rows}))
+        return (
+            f"Fixed themes, resolved {rows[0]['resolved_date']}: {new} new customer(s) to tell, {len(rows)} in the "
+            f"file (themes: {themes}). File: {file} in the outbox."
+        )
+
+    return _write(
+        con, messages, FIX_NOTICE_COLUMNS, "notice_id", FIX_NOTICE_PREFIX, FIX_NOTICE_SUMMARY_PREFIX, summary_text,
         outbox=outbox, webhook_url=webhook_url,
     )  # fmt: skip
 

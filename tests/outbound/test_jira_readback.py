@@ -305,3 +305,52 @@ def test_the_dagster_assets_read_back_then_build_the_mart(jira, tmp_path):
             f"select issue_key, days_to_fix, is_within_target, customers_to_notify from {f2f.FEEDBACK_TO_FEATURE}"
         ).fetchall() == [("NPS-1", 19.17, True, 3)]
         assert connection.execute(f"select count(*) from {f2f.NOTIFY}").fetchone() == (4,)
+
+
+def test_the_customers_of_a_fixed_theme_are_listed_once_and_the_mart_records_it(jira, tmp_path, monkeypatch):
+    import dagster as dg
+
+    from orchestration.defs.actions.assets import feedback_to_feature, fix_notice_list, jira_issue_states
+    from orchestration.defs.resources import WarehouseResource
+    from outbound import outbox
+
+    monkeypatch.setenv("NPS_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.delenv("NPS_SLACK_WEBHOOK_URL", raising=False)
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        ledger.record(connection, "jira_escalation:performance:2026-03", channel=ledger.JIRA, payload={},
+                      status=ledger.SENT, external_id="NPS-1")  # fmt: skip
+        load_marts_inputs(connection)
+    resources = {"warehouse": WarehouseResource(database=str(warehouse))}
+
+    assert dg.materialize([jira_issue_states, feedback_to_feature, fix_notice_list], resources=resources).success
+
+    # NPS-1 (performance, March) was resolved on 2026-03-20: the March NPS answers with the theme, one row per
+    # customer (e-mail lower-cased and trimmed, else the account), their responses space-separated.
+    expected = [
+        ("performance:2026-03:account:acc_3", "account:acc_3", "acc_3", "", "r4"),
+        ("performance:2026-03:email:ann@acme.com", "email:ann@acme.com", "acc_1", "ann@acme.com", "r1 r2"),
+        ("performance:2026-03:email:bob@beta.io", "email:bob@beta.io", "acc_2", "bob@beta.io", "r3"),
+    ]
+    file = tmp_path / "outbox" / "fixed_themes" / "2026-03-20.csv"
+    listed = outbox.read_list(file)
+    assert [(r["notice_id"], r["customer_key"], r["account_id"], r["email"], r["response_ids"]) for r in listed] == (
+        expected
+    )
+    assert {(r["theme"], r["month_start"], r["issue_key"], r["resolved_date"]) for r in listed} == {
+        ("performance", "2026-03-01", "NPS-1", "2026-03-20")
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        # Built before the action ran: nobody listed yet.
+        assert connection.execute(f"select count(notice_listed_at) from {f2f.NOTIFY}").fetchone() == (0,)
+
+    # The next run lists nobody again and the mart records when each customer was listed (all four responses).
+    before = file.read_bytes()
+    assert dg.materialize([feedback_to_feature, fix_notice_list], resources=resources).success
+    assert file.read_bytes() == before
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        keys = [key for (key,) in connection.execute(
+            "select message_key from ops.outbound_messages where message_key like 'fix_notice:%' order by 1"
+        ).fetchall()]  # fmt: skip
+        assert keys == [f"fix_notice:{notice_id}" for notice_id, *_ in expected]
+        assert connection.execute(f"select count(*), count(notice_listed_at) from {f2f.NOTIFY}").fetchone() == (4, 4)

@@ -147,6 +147,29 @@ def feedback_to_feature(context: dg.AssetExecutionContext, warehouse: WarehouseR
 
 
 @dg.asset(
+    key=dg.AssetKey(["actions", "fix_notice_list"]),
+    deps=[dg.AssetKey(["marts", "feedback_to_feature"])],
+    group_name="actions",
+    metadata=ENGINE_METADATA,
+    kinds={"csv", "slack"},
+    owners=["team:customer-success"],
+    description=(
+        "The customers to tell that a theme they raised is fixed (marts.feedback_to_feature_notify: escalations "
+        "whose Jira issue is done), appended once per customer and escalation to fixed_themes/<resolved date>.csv "
+        "in the outbox (NPS_OUTBOX_DIR), with e-mail, account, Jira issue and the responses that raised it; "
+        "feedback_to_feature_notify.notice_listed_at records it from the next build. A Slack summary when "
+        "NPS_SLACK_WEBHOOK_URL is set."
+    ),
+)
+def fix_notice_list(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.with_marts(context) as con:
+        found = action_lists.fix_notices(con)
+        result = outbox.write_fix_notice_list(con, found, outbox=settings.outbox_dir(warehouse.path))
+    context.log.info(f"fix notice list: {len(found)} customers of fixed themes; {result.as_metadata()}")
+    return dg.MaterializeResult(metadata={**result.as_metadata(), "customers_of_fixed_themes": len(found)})
+
+
+@dg.asset(
     key=dg.AssetKey(["actions", "followup_cases"]),
     deps=[
         dg.AssetKey(["marts", "fct_survey_responses"]),
