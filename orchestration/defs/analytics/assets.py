@@ -35,6 +35,7 @@ CHURN_INPUTS = [
     "intermediate.int_account_signals_daily",
     "seeds.churn_risk_rules",
 ]
+CHURN_DEPS = [dg.AssetKey(table.split(".")) for table in CHURN_INPUTS if not table.startswith("seeds.")]
 ENGINE_METADATA = {"engine": "the run's engine: DuckDB, or Spark (inputs read as Parquet, marts written back)"}
 
 
@@ -45,11 +46,7 @@ def connection(warehouse: WarehouseResource, inputs: list[str], outputs: list[st
 
 @dg.asset(
     key=dg.AssetKey(["marts", "churn_risk_backtest"]),
-    deps=[
-        dg.AssetKey(["marts", "account_health"]),
-        dg.AssetKey(["intermediate", "int_account_billing_historized"]),
-        dg.AssetKey(["intermediate", "int_account_signals_daily"]),
-    ],
+    deps=CHURN_DEPS,
     group_name="marts",
     kinds={"python", "scikit-learn"},
     owners=["team:data-platform"],
@@ -100,11 +97,7 @@ def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseR
 
 @dg.asset(
     key=dg.AssetKey(["marts", "churn_rule_weights"]),
-    deps=[
-        dg.AssetKey(["marts", "account_health"]),
-        dg.AssetKey(["intermediate", "int_account_billing_historized"]),
-        dg.AssetKey(["intermediate", "int_account_signals_daily"]),
-    ],
+    deps=CHURN_DEPS,
     group_name="marts",
     kinds={"python", "scikit-learn"},
     owners=["team:data-platform"],
