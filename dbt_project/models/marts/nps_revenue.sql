@@ -154,7 +154,10 @@ final as (
         cast(trailing_churn.accounts as bigint) as accounts,
         -- USD to the cent, ratios to 6 decimals.
         round(cast(trailing_churn.starting_mrr_usd as double), 2) as mrr_usd,
-        round(cast(trailing_churn.avg_mrr_usd as double), 2) as avg_mrr_usd,
+        -- The mean from the sum in whole cents: summed in another order (another engine) the mean of the same
+        -- accounts can land a hair either side of a half cent, and round() would then differ (310.465).
+        round(round(cast(trailing_churn.starting_mrr_usd as double) * 100) / trailing_churn.accounts) / 100
+            as avg_mrr_usd,
         {%- for h in horizons %}
             round(cast(trailing_churn.nrr_{{ h }}m as double), 6) as nrr_{{ h }}m,
             round(cast(trailing_churn.grr_{{ h }}m as double), 6) as grr_{{ h }}m,
