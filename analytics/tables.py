@@ -45,8 +45,10 @@ def documented() -> dict[str, tuple[str, dict[str, str]]]:
     declared = {}
     for source in yaml.safe_load(PYTHON_MARTS_DOCS.read_text())["sources"]:
         for table in source["tables"]:
-            columns = {column["name"]: column["description"] for column in table.get("columns", [])}
-            declared[f"{source['schema']}.{table['name']}"] = (table["description"], columns)
+            # Stripped: a folded YAML scalar ends in a newline, or not at the end of the file (PyYAML and dbt's
+            # loader differ there), and a BI tool shows the text, not its line ending.
+            columns = {column["name"]: column["description"].strip() for column in table.get("columns", [])}
+            declared[f"{source['schema']}.{table['name']}"] = (table["description"].strip(), columns)
     return declared
 
 

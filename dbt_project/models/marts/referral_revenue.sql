@@ -9,7 +9,8 @@
 --   (int_account_nps_history); 'no_answer' when it had none (or the referrer is not an account we know).
 --   referred_accounts / referral_mrr_usd: referred accounts paying at the month's end and their MRR (USD, net of
 --   discounts, int_account_mrr_monthly); new_referred_accounts: those referred in the month;
---   share_of_mrr: referral_mrr_usd / the MRR of every account at the month's end.
+--   share_of_mrr: referral_mrr_usd / the MRR of every account at the month's end (USD to the cent, the share to
+--   6 decimals).
 with
 
 stripe_customers as (
@@ -100,7 +101,9 @@ months as (
 
     select
         month_start,
-        sum(mrr_usd) as total_mrr_usd
+        -- USD to the cent: a sum of doubles depends on the order it is taken in (a re-run, another engine) in
+        -- its last bits.
+        round(cast(sum(mrr_usd) as double), 2) as total_mrr_usd
     from mrr_monthly
     group by month_start
 
@@ -124,7 +127,7 @@ referred_months as (
         mrr_monthly.month_start,
         categorised.referrer_nps_category,
         count(distinct case when mrr_monthly.mrr_usd > 0 then mrr_monthly.account_id end) as referred_accounts,
-        sum(mrr_monthly.mrr_usd) as referral_mrr_usd
+        round(cast(sum(mrr_monthly.mrr_usd) as double), 2) as referral_mrr_usd
     from mrr_monthly
     inner join categorised
         on mrr_monthly.account_id = categorised.account_id
@@ -150,14 +153,15 @@ final as (
         categories.referrer_nps_category,
         cast(coalesce(new_referrals.new_referred_accounts, 0) as bigint) as new_referred_accounts,
         cast(coalesce(referred_months.referred_accounts, 0) as bigint) as referred_accounts,
-        cast(coalesce(referred_months.referral_mrr_usd, 0) as double) as referral_mrr_usd,
-        cast(months.total_mrr_usd as double) as total_mrr_usd,
-        cast(
+        -- The share to 6 decimals, from the sums rounded to the cent (months, referred_months).
+        coalesce(referred_months.referral_mrr_usd, 0) as referral_mrr_usd,
+        months.total_mrr_usd,
+        round(
             case
                 when months.total_mrr_usd > 0
                     then coalesce(referred_months.referral_mrr_usd, 0) / months.total_mrr_usd
-            end
-            as double
+            end,
+            6
         ) as share_of_mrr
     from months
     cross join categories
