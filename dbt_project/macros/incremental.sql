@@ -95,3 +95,11 @@
         where {{ week_column }} >= {{ rebuild_from }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Pre-hook of a model kept incremental by key (e.g. stg_zendesk__tickets): on an incremental run WITHOUT a window
+    (a run outside a partition), empty the table, so the model rebuilds it whole, exactly as a full build. -#}
+{% macro delete_all_without_date_window(relation) -%}
+    {%- if is_incremental() and not (var('min_date') and var('max_date')) and date_window_strategy() == 'delete+insert' -%}
+        delete from {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
