@@ -37,6 +37,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_experiment_results.py",
     "tests/e2e/test_save_rate_and_referrals.py",
     "tests/e2e/test_survey_funnel.py",
+    "tests/e2e/test_tickets_incremental.py",
     "tests/analytics/test_nps_revenue_coverage.py",
     "tests/analytics/test_followup_effect_coverage.py",
     "tests/e2e/test_contract_pipeline.py",
