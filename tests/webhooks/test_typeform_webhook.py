@@ -608,6 +608,39 @@ def test_simultaneous_deliveries_of_one_event_land_it_once(tmp_path: Path):
     assert (tmp_path / "state" / "typeform_event_ids.txt").read_text().count("\n") == 1
 
 
+def test_the_line_is_fsynced_before_the_answer_and_the_ledger_within_a_second(tmp_path: Path, monkeypatch):
+    """The landing file's fsync is on the request's path; the ledger's entry is written before the answer (a crash
+    of the process keeps it) and fsynced by a timer within LEDGER_SYNC_SECONDS, and again when the writer closes."""
+    from ingestion.webhooks import durable
+    from ingestion.webhooks.typeform import TypeformLanding, parse_event
+
+    synced: list[tuple[float, str]] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.append((time.monotonic(), os.readlink(f"/proc/self/fd/{fd}")))
+
+    monkeypatch.setattr(durable.os, "fsync", recording_fsync)
+    writer = TypeformLanding(tmp_path / "landing", tmp_path / "state")
+    ledger = tmp_path / "state" / "typeform_event_ids.txt"
+    event = parse_event(encode(webhook("01J7Q8EVT0000000000000032", "tok0032")))
+    assert writer.land(event) is True
+    answered = time.monotonic()
+    landing_file_path = str(writer.landing_path(event.spec, event.day))
+    assert [path for _, path in synced if path == landing_file_path], "the line is fsynced before land() returns"
+    assert ledger.read_text().startswith("01J7Q8EVT0000000000000032\t")  # written before the answer
+    assert not [path for _, path in synced if path == str(ledger)]  # its fsync is not on the request's path
+    time.sleep(durable.LEDGER_SYNC_SECONDS + 0.5)
+    ledger_syncs = [at for at, path in synced if path == str(ledger)]
+    assert len(ledger_syncs) == 1 and ledger_syncs[0] - answered <= durable.LEDGER_SYNC_SECONDS + 0.25
+    # A second event after the timer fired arms it again; close() syncs at once and cancels the timer.
+    assert writer.land(parse_event(encode(webhook("01J7Q8EVT0000000000000033", "tok0033")))) is True
+    writer.close()
+    assert len([path for _, path in synced if path == str(ledger)]) == 2
+    assert ledger.read_text().count("\n") == 2
+
+
 def test_landed_files_load_through_the_real_loader(receiver: Receiver, landing: Path, tmp_path: Path):
     sent = [
         webhook("01J7Q8EVT0000000000000020", "tokA", "2026-03-01T09:00:00Z", score=10, account_id="acc_00001"),
