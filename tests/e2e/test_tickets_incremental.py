@@ -22,13 +22,15 @@ from settings import DBT_PROJECT_DIR
 pytestmark = pytest.mark.e2e
 
 
+def utc(text: str) -> datetime:
+    """Zendesk's ISO-8601 UTC time as the naive UTC timestamp staging holds."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+
+
 def latest_tickets_from_raw(versions: list[tuple]) -> set[tuple]:
     """(ticket_id, status, satisfaction_rating_id, satisfaction_rating_seen_at, updated_at) per ticket, in plain
     Python over the raw versions (record_id, _partition_date, _line_number, payload): the version with the latest
     updated_at, then partition, then line; the rating first seen at the earliest version carrying the latest's id."""
-
-    def utc(text: str) -> datetime:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
 
     by_ticket: dict[str, list[tuple]] = {}
     for record_id, day, line, payload in versions:
@@ -47,9 +49,6 @@ def latest_metrics_from_raw(versions: list[tuple]) -> set[tuple]:
     """(ticket_id, ticket_metric_id, replies, first_reply_minutes, first_reply_loaded_on, updated_at) per ticket, in
     plain Python over the raw metric-set versions: the version with the latest updated_at, then partition, then line,
     per the payload's ticket_id; the first reply known from the earliest landing day of a version carrying one."""
-
-    def utc(text: str) -> datetime:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
 
     by_ticket: dict[int, list[tuple]] = {}
     for _, day, line, payload in versions:
