@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from ingestion.landing import landing_file
 from ingestion.loader import load_files
 from ingestion.registry import get_entity
 from settings import REPO_ROOT
+from tests.webhooks.machine import measure
 from tests.webhooks.test_typeform_webhook import Receiver, start
 
 API_KEY = "test-only-delighted-api-key-7d1e"
@@ -231,10 +233,19 @@ LOAD_SECONDS = 15
 LOAD_CLIENTS = 6
 
 
-@pytest.mark.serial
-def test_delighted_load_sustains_200_requests_per_second(receiver: Receiver, landing: Path, capsys):
-    """Six keep-alive senders for 15 s, one event in 20 a replay: every request 200, at least 200 a second in every
-    5-second window, every new response landed exactly once."""
+@dataclass
+class DelightedLoad:
+    rate: float
+    slowest_window: float  # requests a second in the slowest 5-second window
+    statuses: Counter
+    sent_ids: set[str]
+
+    def __str__(self) -> str:
+        return f"{self.rate:,.0f}/s, slowest 5 s window {self.slowest_window:,.0f}/s"
+
+
+def delighted_load(port: int, attempt: int) -> DelightedLoad:
+    """Six keep-alive senders for LOAD_SECONDS, one event in 20 a replay."""
     began = time.monotonic()
     deadline = began + LOAD_SECONDS
     statuses: Counter = Counter()
@@ -243,7 +254,7 @@ def test_delighted_load_sustains_200_requests_per_second(receiver: Receiver, lan
     lock = threading.Lock()
 
     def client(number: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", receiver.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         bodies: list[bytes] = []
         count = 0
         while time.monotonic() < deadline:
@@ -252,11 +263,11 @@ def test_delighted_load_sustains_200_requests_per_second(receiver: Receiver, lan
                 body = bodies[count * 7 % len(bodies)]
             else:
                 updated = UPDATED + count if count % 3 == 0 else None
-                event = response_event(f"evt{number}x{count}", f"r{number}x{count}", count % 11, updated)
-                body = json.dumps(event).encode()
+                sender = f"{attempt}c{number}x{count}"
+                body = json.dumps(response_event(f"evt{sender}", f"r{sender}", count % 11, updated)).encode()
                 bodies.append(body)
                 with lock:
-                    sent_ids.add(f"r{number}x{count}")
+                    sent_ids.add(f"r{sender}")
             conn.request("POST", PATH, body=body, headers={"X-Delighted-Webhook-Signature": signature(body)})
             response = conn.getresponse()
             response.read()
@@ -271,13 +282,26 @@ def test_delighted_load_sustains_200_requests_per_second(receiver: Receiver, lan
     for thread in threads:
         thread.join(timeout=LOAD_SECONDS + 30)
     elapsed = time.monotonic() - began
-    requests = sum(statuses.values())
     windows = Counter(int((t - began) // 5) for t in finished if t < began + LOAD_SECONDS)
     slowest = min(windows.get(n, 0) for n in range(LOAD_SECONDS // 5)) / 5
+    return DelightedLoad(sum(statuses.values()) / elapsed, slowest, statuses, sent_ids)
+
+
+@pytest.mark.serial
+def test_delighted_load_sustains_200_requests_per_second(receiver: Receiver, landing: Path, capsys):
+    """At least 200 requests a second in every 5-second window (on a quiet machine: tests/webhooks/machine.py),
+    every request 200, every new response landed exactly once."""
     with capsys.disabled():
-        print(f"\ndelighted webhook load: {requests / elapsed:,.0f}/s, slowest 5 s window {slowest:,.0f}/s")
-    assert statuses == Counter({200: requests})
-    assert requests / elapsed >= 200 and slowest >= 200
+        runs = measure(
+            lambda attempt: delighted_load(receiver.port, attempt),
+            [receiver.process.pid],
+            200,
+            "delighted webhook load",
+        )
+    assert runs[-1].rate >= 200 and runs[-1].slowest_window >= 200
+    statuses = sum((run.statuses for run in runs), Counter())
+    assert statuses == Counter({200: sum(statuses.values())})
+    sent_ids = set().union(*(run.sent_ids for run in runs))
     landed = [
         item["id"] for path in (landing / "delighted" / "survey_responses").glob("*.jsonl") for item in lines(path)
     ]
