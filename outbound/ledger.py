@@ -10,6 +10,10 @@ write (between the HTTP 200 and the DuckDB insert, a few milliseconds). That is 
 one message: we prefer a rare duplicate alert to a lost one. (The alternative, writing a `sending` row before
 the request, is at-most-once but loses the message when the process dies during the request.)
 
+`deliver_all` is for channels that write a whole batch at once (the survey send lists append each file's rows in
+one write and fsync): it records the batch in one statement after the write, so a crash in between writes the
+batch again on the next run, and the sender must find what it already wrote (the send lists do, by key).
+
 The functions take an open DuckDB connection and never open their own (DuckDB allows one writing process).
 They write in autocommit mode; do not call the senders inside an open transaction, or a crash would roll back
 the rows of messages already delivered.
@@ -284,21 +288,7 @@ def deliver(
     the pending `messages` in the order given. Messages already delivered are skipped. At most `max_messages`
     attempts are made; the rest, and everything after an outcome with `stop`, are recorded `deferred`.
     """
-    ensure_table(con)
-    given = list({message.key: message for message in messages}.values())
-    todo = pending(con, [message.key for message in given])
-    summary = DeliverySummary(channel=channel)
-    summary.skipped = [message.key for message in given if message.key not in todo]
-    queue: list[Message] = []
-    if carry_over_prefix is not None:
-        given_keys = {message.key for message in given}
-        queue += [
-            Message(row.message_key, row.payload)
-            for row in undelivered(con, carry_over_prefix)
-            if row.message_key not in given_keys
-        ]
-    queue += [message for message in given if message.key in todo]
-
+    summary, queue = _queue(con, messages, channel=channel, carry_over_prefix=carry_over_prefix)
     attempts = 0
     stopped = False
     for message in queue:
@@ -318,14 +308,116 @@ def deliver(
             external_id=outcome.external_id,
             error=outcome.error,
         )
-        if outcome.status in DELIVERED:
-            summary.delivered.append(message.key)
-            if outcome.external_id:
-                summary.external_ids[message.key] = outcome.external_id
-        else:
-            summary.failed.append(message.key)
+        _count(summary, message, outcome)
         stopped = stopped or outcome.stop
     return summary
+
+
+def deliver_all(
+    con: duckdb.DuckDBPyConnection,
+    messages: Iterable[Message],
+    send_all: Callable[[list[Message]], list[Outcome]],
+    *,
+    channel: str,
+    carry_over_prefix: str | None = None,
+) -> DeliverySummary:
+    """As `deliver`, for a channel that takes the whole batch in one attempt (a file appended and fsynced once,
+    not once per row): `send_all` gets every pending message, in `deliver`'s order, and returns one delivered or
+    failed outcome each, in the same order; they are recorded in one statement when it returns. A crash between
+    the two sends the batch again on the next run, so `send_all` must recognise what it already wrote (the send
+    lists find their rows in the file by key). `stop` has no meaning here: `send_all` decides each outcome."""
+    summary, queue = _queue(con, messages, channel=channel, carry_over_prefix=carry_over_prefix)
+    if not queue:
+        return summary
+    outcomes = send_all(queue)
+    if len(outcomes) != len(queue):
+        raise ValueError(f"send_all returned {len(outcomes)} outcomes for {len(queue)} messages")
+    record_many(con, list(zip(queue, outcomes, strict=True)), channel=channel)
+    for message, outcome in zip(queue, outcomes, strict=True):
+        _count(summary, message, outcome)
+    return summary
+
+
+def record_many(con: duckdb.DuckDBPyConnection, attempts: list[tuple[Message, Outcome]], *, channel: str) -> None:
+    """Record many delivery attempts in one statement, each as `record` would (delivered rows left untouched)."""
+    if not attempts:
+        return
+    statuses = {outcome.status for _, outcome in attempts}
+    if not statuses <= DELIVERED | {FAILED}:
+        raise ValueError(f"record_many() takes delivered or failed statuses, not {sorted(statuses)}")
+    ensure_table(con)
+    now = _utcnow()
+    columns = (
+        [message.key for message, _ in attempts],
+        [json.dumps(message.payload, ensure_ascii=False) for message, _ in attempts],
+        [outcome.status for _, outcome in attempts],
+        [outcome.response_status for _, outcome in attempts],
+        [outcome.external_id for _, outcome in attempts],
+        [outcome.error for _, outcome in attempts],
+    )
+    con.execute(
+        f"""
+        insert into {TABLE} as m (message_key, channel, payload, status, attempts, created_at, first_attempt_at,
+                                  last_attempt_at, sent_at, response_status, external_id, error)
+        select
+            message_key, ?, payload, status, 1, ?, ?, ?,
+            case when status in ({_DELIVERED_SQL}) then cast(? as timestamp) end,
+            response_status, external_id, error
+        from (
+            select
+                unnest(?::varchar[]) as message_key,
+                unnest(?::varchar[]) as payload,
+                unnest(?::varchar[]) as status,
+                unnest(?::integer[]) as response_status,
+                unnest(?::varchar[]) as external_id,
+                unnest(?::varchar[]) as error
+        )
+        on conflict (message_key) do update set
+            channel = excluded.channel,
+            payload = excluded.payload,
+            status = excluded.status,
+            attempts = m.attempts + 1,
+            first_attempt_at = coalesce(m.first_attempt_at, excluded.first_attempt_at),
+            last_attempt_at = excluded.last_attempt_at,
+            sent_at = excluded.sent_at,
+            response_status = excluded.response_status,
+            external_id = excluded.external_id,
+            error = excluded.error
+        where m.status not in ({_DELIVERED_SQL})
+        """,
+        [channel, now, now, now, now, *columns],
+    )
+
+
+def _queue(
+    con: duckdb.DuckDBPyConnection, messages: Iterable[Message], *, channel: str, carry_over_prefix: str | None
+) -> tuple[DeliverySummary, list[Message]]:
+    """The messages to attempt, in order (the carry-over, then the pending given ones), and a summary that names
+    those skipped as delivered before."""
+    ensure_table(con)
+    given = list({message.key: message for message in messages}.values())
+    todo = pending(con, [message.key for message in given])
+    summary = DeliverySummary(channel=channel)
+    summary.skipped = [message.key for message in given if message.key not in todo]
+    queue: list[Message] = []
+    if carry_over_prefix is not None:
+        given_keys = {message.key for message in given}
+        queue += [
+            Message(row.message_key, row.payload)
+            for row in undelivered(con, carry_over_prefix)
+            if row.message_key not in given_keys
+        ]
+    queue += [message for message in given if message.key in todo]
+    return summary, queue
+
+
+def _count(summary: DeliverySummary, message: Message, outcome: Outcome) -> None:
+    if outcome.status in DELIVERED:
+        summary.delivered.append(message.key)
+        if outcome.external_id:
+            summary.external_ids[message.key] = outcome.external_id
+    else:
+        summary.failed.append(message.key)
 
 
 def retry_after_seconds(value: str | None, default: float = 1.0) -> float:

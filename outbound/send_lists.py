@@ -14,8 +14,10 @@ confirms, and what it does not, in docs/sources.md):
   fields the Typeform connector reads.
 
 Never twice: each row is a ledger message `survey_send:<kind>:<email>:<list date>` (dry run:
-`survey_send_dry_run:...`), appended and fsynced, then recorded one at a time (channel `send_list_csv`, status
-`logged`; dry run `send_list_dry_run`, status `dry_run`). A contact with a ledger row of the same kind and mode
+`survey_send_dry_run:...`). Each file's new rows are appended in one write and fsynced, then the whole batch is
+recorded in one statement (channel `send_list_csv`, status `logged`; dry run `send_list_dry_run`, status
+`dry_run`); a crash in between finds the rows in their files by key on the next run and does not append them
+again. A contact with a ledger row of the same kind and mode
 whose list date is less than the kind's min_days_between (seed survey_fatigue_rules) before is not listed: a list
 written today whose sends have not landed yet still counts. A dry run never blocks a live list (its own prefix).
 
@@ -214,32 +216,44 @@ def write_send_lists(
         )
         for row in rows
     ]
-    in_files: dict[Path, set[tuple[str, str]]] = {}
+    delivered = ledger.LOGGED if config.live else ledger.DRY_RUN
 
-    def append(message: Message) -> Outcome:
-        tool, row = message.payload["tool"], message.payload["row"]
-        columns = TOOL_COLUMNS[tool]
-        key = (row[EMAIL_COLUMN[tool]], row[columns[-1]])
-        path = folder / message.payload["file"]
-        try:
-            if path not in in_files:
-                in_files[path] = {(r[EMAIL_COLUMN[tool]], r[columns[-1]]) for r in read_file(path)}
-            if key not in in_files[path]:  # else appended just before a crash, not yet recorded
-                path.parent.mkdir(parents=True, exist_ok=True)
-                new_file = not path.exists() or path.stat().st_size == 0
-                with path.open("a", newline="", encoding="utf-8") as handle:
-                    writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\r\n")
-                    if new_file:
-                        writer.writeheader()
-                    writer.writerow(row)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                in_files[path].add(key)
-        except OSError as error:
-            return Outcome(ledger.FAILED, error=f"send list {path} not written: {error}", stop=True)
-        return Outcome(ledger.LOGGED if config.live else ledger.DRY_RUN)
+    def append_all(batch: list[Message]) -> list[Outcome]:
+        """Each file's new rows in one append and one fsync; a row already in its file (appended just before a
+        crash, not yet recorded) is not appended again."""
+        by_path: dict[Path, list[int]] = {}
+        for index, message in enumerate(batch):
+            by_path.setdefault(folder / message.payload["file"], []).append(index)
+        outcomes: list[Outcome] = [Outcome(ledger.FAILED)] * len(batch)
+        for path, indexes in by_path.items():
+            tool = batch[indexes[0]].payload["tool"]
+            columns, email = TOOL_COLUMNS[tool], EMAIL_COLUMN[tool]
+            try:
+                present = {(row[email], row[columns[-1]]) for row in read_file(path)}
+                new = []
+                for index in indexes:
+                    row = batch[index].payload["row"]
+                    if (row[email], row[columns[-1]]) not in present:
+                        present.add((row[email], row[columns[-1]]))
+                        new.append(row)
+                if new:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    new_file = not path.exists() or path.stat().st_size == 0
+                    with path.open("a", newline="", encoding="utf-8") as handle:
+                        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\r\n")
+                        if new_file:
+                            writer.writeheader()
+                        writer.writerows(new)
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                outcome = Outcome(delivered)
+            except OSError as error:
+                outcome = Outcome(ledger.FAILED, error=f"send list {path} not written: {error}")
+            for index in indexes:
+                outcomes[index] = outcome
+        return outcomes
 
-    summary = ledger.deliver(con, messages, append, channel=channel, carry_over_prefix=prefix)
+    summary = ledger.deliver_all(con, messages, append_all, channel=channel, carry_over_prefix=prefix)
     files = {message.key: message.payload["file"] for message in messages}
     for key in summary.delivered:
         if key not in files:  # the carry-over of an earlier run

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outbound import ledger, outbox, send_lists
+from outbound.ledger import Message, Outcome
 from outbound.send_lists import SendListConfig
 
 DAY = date(2026, 6, 10)
@@ -207,3 +209,65 @@ def test_any_text_round_trips_through_a_csv_reader_and_never_starts_a_formula(te
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\r\n").writerow([cell, "x"])
     assert next(csv.reader(io.StringIO(buffer.getvalue(), newline=""))) == [cell, "x"]
+
+
+def test_a_batch_is_recorded_as_one_message_at_a_time_would_be(tmp_path):
+    """ledger.deliver_all records what ledger.deliver records for the same outcomes: the carry-over first, a failed
+    row retried (attempts 2, first attempt kept), a delivered row never touched again, sent_at only when delivered."""
+
+    def run(batched: bool) -> list[tuple]:
+        with duckdb.connect(str(tmp_path / f"{batched}.duckdb")) as con:
+            ledger.record(con, "k:old-failed", channel="c", payload={"n": 0}, status=ledger.FAILED, error="down")
+            ledger.record(con, "k:done", channel="c", payload={"n": 1}, status=ledger.DRY_RUN)
+            messages = [Message(f"k:{n}", {"n": n}) for n in ("done", "a", "b", "c")]
+            outcome = {"k:old-failed": Outcome(ledger.DRY_RUN), "k:a": Outcome(ledger.DRY_RUN)}
+            outcome |= {"k:b": Outcome(ledger.FAILED, error="disk full"), "k:c": Outcome(ledger.DRY_RUN)}
+            seen: list[str] = []
+            if batched:
+                summary = ledger.deliver_all(
+                    con,
+                    messages,
+                    lambda batch: [seen.append(m.key) or outcome[m.key] for m in batch],
+                    channel="c",
+                    carry_over_prefix="k:",
+                )
+            else:
+                send = lambda m: seen.append(m.key) or outcome[m.key]  # noqa: E731
+                summary = ledger.deliver(con, messages, send, channel="c", carry_over_prefix="k:")
+            assert seen == ["k:old-failed", "k:a", "k:b", "k:c"]
+            assert (summary.delivered, summary.failed, summary.skipped) == (
+                ["k:old-failed", "k:a", "k:c"],
+                ["k:b"],
+                ["k:done"],
+            )
+            return con.execute(
+                f"select message_key, channel, payload::varchar, status, attempts, first_attempt_at < last_attempt_at, "
+                f"sent_at is not null, error from {ledger.TABLE} order by 1"
+            ).fetchall()
+
+    rows = run(batched=True)
+    assert rows == run(batched=False)
+    assert [(key, attempts, sent) for key, _, _, _, attempts, _, sent, _ in rows] == [
+        ("k:a", 1, True),
+        ("k:b", 1, False),
+        ("k:c", 1, True),
+        ("k:done", 1, True),
+        ("k:old-failed", 2, True),
+    ]
+
+
+def test_each_file_is_appended_and_fsynced_once_per_run(con, tmp_path, monkeypatch):
+    """The rows of a list are appended together: one fsync per file, not one per row (29 s for the 2,890 rows of
+    the `make run` demo's first run one at a time, 0.2 s this way)."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(send_lists.os, "fsync", recording_fsync)
+    result = send_lists.write_send_lists(con, config=LIVE, outbox=tmp_path)
+    written = sorted(str(tmp_path / file) for file in result.files)
+    assert len(result.rows.delivered) > len(written)  # more rows than files
+    assert sorted(synced) == written
