@@ -65,6 +65,20 @@ create table if not exists {TABLE} (
 
 _DELIVERED_SQL = ", ".join(f"'{status}'" for status in sorted(DELIVERED))
 
+# How an attempt updates a message already in the ledger (`record`, `record_many`): a delivered row never changes.
+_RECORD_ATTEMPT = f"""on conflict (message_key) do update set
+            channel = excluded.channel,
+            payload = excluded.payload,
+            status = excluded.status,
+            attempts = m.attempts + 1,
+            first_attempt_at = coalesce(m.first_attempt_at, excluded.first_attempt_at),
+            last_attempt_at = excluded.last_attempt_at,
+            sent_at = excluded.sent_at,
+            response_status = excluded.response_status,
+            external_id = excluded.external_id,
+            error = excluded.error
+        where m.status not in ({_DELIVERED_SQL})"""
+
 
 @dataclass(frozen=True)
 class LedgerRow:
@@ -164,18 +178,7 @@ def record(
         insert into {TABLE} as m (message_key, channel, payload, status, attempts, created_at, first_attempt_at,
                                   last_attempt_at, sent_at, response_status, external_id, error)
         values (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
-        on conflict (message_key) do update set
-            channel = excluded.channel,
-            payload = excluded.payload,
-            status = excluded.status,
-            attempts = m.attempts + 1,
-            first_attempt_at = coalesce(m.first_attempt_at, excluded.first_attempt_at),
-            last_attempt_at = excluded.last_attempt_at,
-            sent_at = excluded.sent_at,
-            response_status = excluded.response_status,
-            external_id = excluded.external_id,
-            error = excluded.error
-        where m.status not in ({_DELIVERED_SQL})
+        {_RECORD_ATTEMPT}
         """,
         [
             message_key,
@@ -372,18 +375,7 @@ def record_many(con: duckdb.DuckDBPyConnection, attempts: list[tuple[Message, Ou
                 unnest(?::varchar[]) as external_id,
                 unnest(?::varchar[]) as error
         )
-        on conflict (message_key) do update set
-            channel = excluded.channel,
-            payload = excluded.payload,
-            status = excluded.status,
-            attempts = m.attempts + 1,
-            first_attempt_at = coalesce(m.first_attempt_at, excluded.first_attempt_at),
-            last_attempt_at = excluded.last_attempt_at,
-            sent_at = excluded.sent_at,
-            response_status = excluded.response_status,
-            external_id = excluded.external_id,
-            error = excluded.error
-        where m.status not in ({_DELIVERED_SQL})
+        {_RECORD_ATTEMPT}
         """,
         [channel, now, now, now, now, *columns],
     )

@@ -240,6 +240,19 @@ def write_fix_notice_list(
     )  # fmt: skip
 
 
+def append_rows(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    """Append rows to a list file (the header first when the file is new or empty), in one write, fsynced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new_file = not path.exists() or path.stat().st_size == 0
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\r\n")
+        if new_file:
+            writer.writeheader()
+        writer.writerows(rows)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def read_list(path: Path) -> list[dict[str, str]]:
     """The rows of an outbox file as dicts (what a team's tool reads)."""
     with path.open(newline="", encoding="utf-8") as handle:
@@ -270,15 +283,7 @@ def _write(
             key = spreadsheet_safe(row[key_column])  # as the file holds it
             if key in keys_in_file[str(path)]:  # appended before a crash, not yet recorded
                 return Outcome(ledger.LOGGED)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            new_file = not path.exists() or path.stat().st_size == 0
-            with path.open("a", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\r\n")
-                if new_file:
-                    writer.writeheader()
-                writer.writerow({column: spreadsheet_safe(row.get(column, "")) for column in columns})
-                handle.flush()
-                os.fsync(handle.fileno())
+            append_rows(path, columns, [{column: spreadsheet_safe(row.get(column, "")) for column in columns}])
         except OSError as error:
             return Outcome(ledger.FAILED, error=f"outbox file {path} not written: {error}", stop=True)
         keys_in_file[str(path)].add(key)

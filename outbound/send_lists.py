@@ -28,7 +28,6 @@ leading apostrophe (OWASP's advice), so a spreadsheet shows it as text; the CSV 
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,7 +40,7 @@ import duckdb
 import settings
 from outbound import ledger
 from outbound.ledger import DeliverySummary, Message, Outcome
-from outbound.outbox import spreadsheet_safe
+from outbound.outbox import append_rows, spreadsheet_safe
 
 LIVE_VARIABLE = "NPS_SEND_LISTS_LIVE"
 TOOLS_VARIABLE = "NPS_SEND_LISTS_TOOLS"
@@ -237,15 +236,7 @@ def write_send_lists(
                         present.add((row[email], row[columns[-1]]))
                         new.append(row)
                 if new:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    new_file = not path.exists() or path.stat().st_size == 0
-                    with path.open("a", newline="", encoding="utf-8") as handle:
-                        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\r\n")
-                        if new_file:
-                            writer.writeheader()
-                        writer.writerows(new)
-                        handle.flush()
-                        os.fsync(handle.fileno())
+                    append_rows(path, columns, new)
                 outcome = Outcome(delivered)
             except OSError as error:
                 outcome = Outcome(ledger.FAILED, error=f"send list {path} not written: {error}")

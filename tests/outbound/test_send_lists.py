@@ -266,7 +266,7 @@ def test_each_file_is_appended_and_fsynced_once_per_run(con, tmp_path, monkeypat
         real_fsync(fd)
         synced.append(os.readlink(f"/proc/self/fd/{fd}"))
 
-    monkeypatch.setattr(send_lists.os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "fsync", recording_fsync)
     result = send_lists.write_send_lists(con, config=LIVE, outbox=tmp_path)
     written = sorted(str(tmp_path / file) for file in result.files)
     assert len(result.rows.delivered) > len(written)  # more rows than files
