@@ -315,13 +315,13 @@ def contract_rules(spec: EntitySpec, settings: ContractSettings, *, projected: b
     rules: list[RowRule] = []
     projection: list[tuple[str, str]] = []
     if spec.layout == "json_object":
-        rules += structure_rules(spec, bulk=projected)
+        rules += structure_rules(spec)
     else:
         for f in spec.fields:
             if f.kind == "object" and f.column is not None:
                 # Usage events: of `context`, the contract reads `groupId` (the account); `properties` pass through.
                 read = {"groupId"} if f.column == "context" else set()
-                rule = duplicate_key_rule(f'"{f.column}"', f.name, read)
+                rule = duplicate_key_rule(f'"{f.column}"', f.name, read, text_first=True)
                 if rule is not None:
                     rules.append(rule)
     for number, f in enumerate(spec.fields):

@@ -1801,6 +1801,22 @@ CASES: list[Case] = [
         family=5,
     ),
     Case(
+        # The second name written with an escape, the same key once decoded: the rule looks at the context's text
+        # first (structure.duplicate_key_rule), which must therefore hold the names decoded.
+        "event_group_given_twice_once_escaped",
+        "segment",
+        "tracks",
+        jsonl(
+            '{"messageId": "m1", "event": "Report Created", "timestamp": "2026-03-02T10:00:00Z", '
+            '"context": {"groupId": "acc_1", "group\\u0049d": "acc_2"}}',
+            track("m2"),
+        ),
+        "records",
+        [(1, 'key "groupId" appears twice in context')],
+        loaded=1,
+        family=5,
+    ),
+    Case(
         "event_key_given_twice",
         "segment",
         "tracks",
