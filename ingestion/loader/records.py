@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
+from ingestion.contracts.parse_once import read_paths_once
 from ingestion.contracts.rules import Contract
 from ingestion.entities import EntitySpec, RowRule
 from ingestion.loader.results import FileLoad, StagedFile, file_load
@@ -45,13 +46,16 @@ def raw_record_sql(spec: EntitySpec, key: str = "record_id") -> str:
 
 def apply_rules(con: duckdb.DuckDBPyConnection, spec: EntitySpec, contract: Contract) -> None:
     """Move records without a primary key or breaking a rule from `_incoming` to `_rejected` (first rule wins).
-    The rules are evaluated once, over the contract's projection of the staged records."""
+    The rules are evaluated once, over the contract's projection of the staged records, each record's JSON parsed
+    once for all the paths they read (`read_paths_once`)."""
     reason, broken = rule_sql(spec, contract.rules)
+    staged = contract.over("_staged_records")
+    (reason, broken, staged), parsed = read_paths_once([reason, broken, staged], "_incoming")
     con.execute(
         f"""
         create or replace temp table _broken as
         select file_index, line_number, {reason} as reason, {raw_record_sql(spec)} as raw_record
-        from {contract.over("_incoming")} where {broken}
+        from {staged.replace("_staged_records", parsed)} where {broken}
         """
     )
     con.execute("insert into _rejected select * from _broken")
