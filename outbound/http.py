@@ -4,13 +4,13 @@ request with the retries, redirects refused, bodies parsed leniently. The sender
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.error import HTTPError
-
-from outbound import ledger
 
 TIMEOUT_SECONDS = 15
 MAX_RETRY_WAIT_SECONDS = 30.0
@@ -71,7 +71,7 @@ def request(
         except HTTPError as error:
             status, answer_headers, body = error.code, error.headers, error.read()
         if status == 429:
-            wait = ledger.retry_after_seconds(answer_headers.get("Retry-After"), default=backoff_seconds)
+            wait = retry_after_seconds(answer_headers.get("Retry-After"), default=backoff_seconds)
             if rate_limited < RATE_LIMIT_RETRIES and wait <= max_retry_wait_seconds:
                 rate_limited += 1
                 time.sleep(wait)
@@ -89,3 +89,21 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         return None
+
+
+def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
+    """A `Retry-After` header as seconds: delta-seconds or an HTTP date; missing or unreadable gives `default`."""
+    if value is None or not str(value).strip():
+        return default
+    value = str(value).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

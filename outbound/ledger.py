@@ -21,7 +21,6 @@ the rows of messages already delivered.
 
 from __future__ import annotations
 
-import email.utils
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -168,32 +167,10 @@ def record(
     if status not in DELIVERED | {FAILED}:
         raise ValueError(f"record() takes a delivered or failed status, not {status!r} (use defer())")
     ensure_table(con)
-    now = _utcnow()
-    sent_at = now if status in DELIVERED else None
-    before = _status(con, message_key)
-    if before in DELIVERED:
+    if _status(con, message_key) in DELIVERED:
         return False
-    con.execute(
-        f"""
-        insert into {TABLE} as m (message_key, channel, payload, status, attempts, created_at, first_attempt_at,
-                                  last_attempt_at, sent_at, response_status, external_id, error)
-        values (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
-        {_RECORD_ATTEMPT}
-        """,
-        [
-            message_key,
-            channel,
-            json.dumps(payload, ensure_ascii=False),
-            status,
-            now,
-            now,
-            now,
-            sent_at,
-            response_status,
-            external_id,
-            error,
-        ],
-    )
+    attempt = Outcome(status, response_status=response_status, external_id=external_id, error=error)
+    record_many(con, [(Message(message_key, payload), attempt)], channel=channel)
     return True
 
 
@@ -410,21 +387,3 @@ def _count(summary: DeliverySummary, message: Message, outcome: Outcome) -> None
             summary.external_ids[message.key] = outcome.external_id
     else:
         summary.failed.append(message.key)
-
-
-def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
-    """A `Retry-After` header as seconds: delta-seconds or an HTTP date; missing or unreadable gives `default`."""
-    if value is None or not str(value).strip():
-        return default
-    value = str(value).strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -28,6 +28,7 @@ from slack_sdk.webhook import WebhookClient
 
 import settings
 from outbound import ledger
+from outbound.http import retry_after_seconds
 from outbound.ledger import DeliverySummary, Message, Outcome
 from outbound.slack_messages import (
     DETRACTOR_ALERT_PREFIX,
@@ -321,7 +322,7 @@ class _RateLimitRetryHandler(RetryHandler):
     @staticmethod
     def _wait(response) -> float:
         values = {key.lower(): value for key, value in response.headers.items()}.get("retry-after")
-        return ledger.retry_after_seconds(values[0] if isinstance(values, list) else values)
+        return retry_after_seconds(values[0] if isinstance(values, list) else values)
 
 
 def _redact(text: str, url: str) -> str:
