@@ -53,6 +53,5 @@ def read_paths_once(expressions: list[str], relation: str) -> tuple[list[str], s
     if paths:
         columns += [f"_paths[{position}] as {name}" for position, name in enumerate(paths.values(), start=1)]
         relation = f"(select *, json_extract(payload, [{', '.join(paths)}]) as _paths from {relation})"
-    return [
-        _READ.sub(column, expression) for expression in expressions
-    ], f"(select *, {', '.join(columns)} from {relation})"
+    rewritten = [_READ.sub(column, expression) for expression in expressions]
+    return rewritten, f"(select *, {', '.join(columns)} from {relation})"
