@@ -71,3 +71,40 @@ def test_makefile_points_dagster_home_at_the_repository_and_turns_telemetry_off(
 def test_instance_state_and_data_are_git_ignored():
     ignored = (REPO_ROOT / ".gitignore").read_text().splitlines()
     assert {"data/", ".dagster/", ".venv/"} <= set(ignored)
+
+
+def test_event_log_remembers_only_the_schema_that_exists(tmp_path: Path, monkeypatch):
+    """The storage remembers tables and columns it found (they are never dropped), never ones it did not: a table
+    created after a first "no" is seen at once, as SQLite itself reports it."""
+    import sqlalchemy as sa
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+
+    from orchestration.instance_storage import WalSqliteEventLogStorage
+
+    storage = WalSqliteEventLogStorage(base_dir=str(tmp_path))
+    try:
+        index = storage.conn_string_for_shard("index")
+        assert storage.has_table("asset_event_tags") is True
+        assert storage.has_table("not_yet_there") is False
+        # A "yes" is not asked again: Dagster's own check builds an engine per call.
+        with monkeypatch.context() as patched:
+            patched.setattr(sqlite_event_log, "create_engine", _no_new_engine)
+            assert storage.has_table("asset_event_tags") is True
+        engine = sa.create_engine(index)
+        with engine.begin() as conn:
+            conn.execute(sa.text("create table not_yet_there (x integer)"))
+        assert storage.has_table("not_yet_there") is True
+        with storage.index_connection() as conn:
+            assert storage._has_asset_key_col_on_connection(conn, "last_materialization_timestamp") is True
+            assert storage._has_asset_key_col_on_connection(conn, "no_such_column") is False
+        with engine.begin() as conn:
+            conn.execute(sa.text("alter table asset_keys add column no_such_column text"))
+        with storage.index_connection() as conn:
+            assert storage._has_asset_key_col_on_connection(conn, "no_such_column") is True
+        engine.dispose()
+    finally:
+        storage.dispose()
+
+
+def _no_new_engine(*args, **kwargs):
+    raise AssertionError("asked SQLite again for a table already found")
