@@ -2,7 +2,8 @@
 -- no Discount object landed under that id, or naming a coupon by id (2025-09-30.clover) that stripe/coupons does
 -- not hold. MRR cannot be net of them: the subscription's MRR leaves them out. The API connector expands discounts
 -- and lists coupons, so this happens with files exported without them; this test warns so someone looks.
-{{ config(severity='warn') }}
+-- In Dagster it is a check of stg_stripe__subscription_discounts (`meta.dagster.ref`: the test reads more than one model).
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_stripe__subscription_discounts'}}}) }}
 
 with
 

@@ -129,3 +129,19 @@ def test_only_old_run_folders_are_pruned(tmp_path):
     removed = prune_run_folders(tmp_path)
     assert [p.name for p in removed] == ["run-old"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "run-new", "run-yesterday"]
+
+
+def test_every_dbt_data_test_is_an_asset_check(definitions, dbt_manifest):
+    # A test Dagster has no check for is logged as an observation with a warning on the console of every run, and
+    # its failure shows on no asset: source tests are checks of the raw assets, and a singular test reading several
+    # models names the one it checks (`meta.dagster.ref`).
+    import json
+
+    from settings import DBT_PROJECT_DIR
+
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
+    job = definitions.resolve_job_def("daily_pipeline")
+    checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
+    assert len(tests) > 300
+    assert tests - checks == set()
