@@ -80,6 +80,14 @@ def account_domains(settings: ContractSettings) -> dict[str, str]:
     }
 
 
+# The raw tables (source, entity) each account domain reads: an entity checked against a domain loads after them,
+# or a first run would find every account unknown (orchestration/defs/ingestion/assets.py orders the steps).
+DOMAIN_TABLES = {
+    "account": (("stripe", "customers"), ("zendesk", "organizations")),
+    "stripe_customer": (("stripe", "customers"),),
+    "zendesk_organization": (("zendesk", "organizations"),),
+}
+
 # The domains whose created_at bounds the records that point at them.
 DOMAINS_WITH_CREATION = ("account", "stripe_customer")
 

@@ -19,7 +19,7 @@ import pandas as pd
 from ingestion.contracts.parse_once import read_paths_once
 from ingestion.contracts.settings import ContractSettings, load_settings
 from ingestion.entities import EntitySpec
-from ingestion.expectations import Expectation, QualitySuite, suite_for
+from ingestion.expectations import DOMAIN_TABLES, Expectation, QualitySuite, suite_for
 from ingestion.loader import ensure_tables
 from ingestion.registry import get_entity
 
@@ -194,7 +194,7 @@ def validate_partitions(
     suite = suite_for(spec, settings or load_settings())
     if suite.account_domain is not None:
         # The account lists read these tables; they exist (empty) even before their sources first load.
-        for source, entity in (("stripe", "customers"), ("zendesk", "organizations")):
+        for source, entity in DOMAIN_TABLES[suite.account_domain]:
             ensure_tables(con, get_entity(source, entity))
     con.execute("set enable_progress_bar = false")  # the frames are fetched in a worker, not a terminal
     merged: dict[str, CheckOutcome] = {}

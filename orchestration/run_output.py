@@ -71,6 +71,28 @@ def step_line(number: int, total: int, key: str, step: Step, outcome: str, secon
     return f"step {number} of {total}: {key}: " + ", ".join(parts)
 
 
+def warned_checks(events: list[dg.DagsterEvent], job: dg.JobDefinition) -> list[str]:
+    """One line per check that failed without failing the run (a warning), with how many records it found and
+    what it means (the result's description, else the check's), so the summary says why a step line read
+    "1 failed" (the run log has the samples)."""
+    lines = []
+    for event in events:
+        evaluation = event.event_specific_data
+        if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
+            continue
+        metadata = evaluation.metadata
+        if "unexpected_count" in metadata and "records_checked" in metadata:  # a GX check of a raw table
+            found = f"{metadata['unexpected_count'].value:,} of {metadata['records_checked'].value:,} records"
+        elif "dagster_dbt/failed_row_count" in metadata:  # a dbt test
+            found = f"{metadata['dagster_dbt/failed_row_count'].value:,} rows returned by the dbt test"
+        else:
+            found = "failed"
+        spec = job.asset_layer.asset_graph.get_check_spec(evaluation.asset_check_key)
+        meaning = evaluation.description or spec.description or "details in the run log"
+        lines.append(f"{evaluation.asset_check_key.to_user_string()}: {found}: {meaning}")
+    return lines
+
+
 def _rows(materialization: dg.AssetMaterialization) -> int | None:
     for key in ROW_KEYS:
         value = materialization.metadata.get(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import subprocess
@@ -63,6 +64,11 @@ def test_run_generates_loads_summarises_and_a_second_run_adds_nothing(dbt_manife
     )
     assert match, first.stdout
     assert match.groups() == (f"{nps:+.1f}", f"{low:+.1f}", f"{high:+.1f}", f"{responses:,}")
+    # No check warns on the demo: each raw step checks its accounts after the Stripe customers and Zendesk
+    # organizations of the same run are loaded (before, Segment events and Stripe charges found none).
+    assert "check(s) warned" not in first.stdout and " failed (" not in first.stdout, first.stdout
+    # Nor does Dagster (each dbt test is the check of one step, run by that step only).
+    assert " - WARNING - " not in first.stderr, first.stderr[-3000:]
     # The run is recorded in the instance that dagster.yaml configures.
     assert any((home / ".dagster" / "storage" / "history" / "runs").glob("*.db"))
 
@@ -74,6 +80,27 @@ def test_run_generates_loads_summarises_and_a_second_run_adds_nothing(dbt_manife
     assert match.group(0) in second.stdout
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from raw_segment.tracks").fetchall()[0][0] == raw_before
+
+    # A survey response of an account nobody knows: the step line names the check that warned, and the run explains
+    # it once, with the count of such records against the records checked (the raw table, whose days all load).
+    last_day = sorted((landing / "surveys" / "responses").glob("*.csv"))[-1]
+    header, first_row = last_day.read_text().splitlines()[:2]
+    fields = dict(zip(header.split(","), next(csv.reader([first_row])), strict=True))
+    fields |= {"response_id": "rsp_nobody_knows_this_account", "account_id": "acc_nobody_knows"}
+    with last_day.open("a", newline="") as out:
+        csv.writer(out, lineterminator="\n").writerow(fields.values())
+    third = run_cli(env, home)
+    assert third.returncode == 0, third.stderr[-3000:]
+    failed = {name for names in re.findall(r"\d+ failed \(([^)]*)\)", third.stdout) for name in names.split(", ")}
+    assert "raw_surveys/responses:gx_account_known" in failed, third.stdout
+    block = third.stdout.split("check(s) warned", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    explained = dict(line.strip().split(": ", 1) for line in block)
+    assert set(explained) == failed
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        [(rows,)] = con.execute("select count(*) from raw_surveys.responses").fetchall()
+    assert explained["raw_surveys/responses:gx_account_known"].startswith(
+        f"1 of {rows:,} records: The record's account"
+    )
 
 
 def test_run_names_future_files(tmp_path):

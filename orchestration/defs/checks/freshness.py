@@ -8,6 +8,7 @@ from functools import cache
 
 import dagster as dg
 
+from ingestion.expectations import DOMAIN_TABLES
 from ingestion.registry import ENTITIES
 from orchestration.defs.actions.assets import feedback_to_feature
 from orchestration.defs.analytics.assets import (
@@ -28,6 +29,13 @@ FRESHNESS_TOLERANCE = timedelta(hours=26)
 
 # Keys as orchestration/defs/ingestion/assets.py builds them (a test checks that every raw asset is covered).
 RAW_ASSET_KEYS = [dg.AssetKey([spec.schema, spec.entity]) for spec in ENTITIES]
+# The raw tables other raw steps read for their account check, and so run after: their blocking checks are a step
+# of their own, or that step would wait on the others that wait on it (and Dagster would split the dbt steps).
+ACCOUNT_TABLE_KEYS = [
+    dg.AssetKey([spec.schema, spec.entity])
+    for spec in ENTITIES
+    if any((spec.source, spec.entity) in tables for tables in DOMAIN_TABLES.values())
+]
 
 
 @cache
@@ -140,7 +148,10 @@ def last_update_checks(keys: list[dg.AssetKey], name: str) -> list[dg.AssetCheck
 def freshness_checks() -> dict[str, list[dg.AssetChecksDefinition]]:
     """The checks on the raw tables, the marts and the serving file, built when the definitions load."""
     return {
-        "raw": last_update_checks(RAW_ASSET_KEYS, "raw"),
+        "raw": [
+            *last_update_checks(ACCOUNT_TABLE_KEYS, "raw_accounts"),
+            *last_update_checks([key for key in RAW_ASSET_KEYS if key not in ACCOUNT_TABLE_KEYS], "raw"),
+        ],
         "marts": [
             check
             for step, keys in enumerate(marts_asset_keys_by_step(), start=1)

@@ -45,6 +45,9 @@ from settings import lake_dir
 
 PARTITIONED_SELECTOR = "tag:partitioned"
 PARTITIONED_MARTS_SELECTOR = "tag:partitioned_mart"
+# The sources only the partitioned step reads: their tests are that step's checks, and dbt would run them again in
+# the models step (a test whose parent is not excluded is selected), logged as observations with a console warning.
+PARTITIONED_SOURCES_SELECTOR = "source:segment"
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -59,6 +62,13 @@ class LayerTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:data-platform"]
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """A dbt test's check carries the test's description (dagster-dbt leaves it empty): the UI shows it, and
+        `make run` prints it when the test warns."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        description = manifest["nodes"].get(unique_id, {}).get("description")
+        return spec._replace(description=description) if spec and description and not spec.description else spec
 
     def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
         engine = "the dbt target of NPS_DBT_TARGET (DuckDB, MotherDuck, or Spark: the same SQL on every engine)"
@@ -220,7 +230,7 @@ def dbt_steps() -> DbtSteps:
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        exclude=f"{PARTITIONED_SELECTOR} {PARTITIONED_MARTS_SELECTOR}",
+        exclude=f"{PARTITIONED_SELECTOR} {PARTITIONED_MARTS_SELECTOR} {PARTITIONED_SOURCES_SELECTOR}",
         dagster_dbt_translator=translator,
         name="dbt_models",
     )

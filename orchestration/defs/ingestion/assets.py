@@ -19,12 +19,12 @@ from ingestion.api.connector import ApiFetchError
 from ingestion.api.settings import API_SOURCES, S3_SOURCES, ConfigurationError, source_mode
 from ingestion.contracts.settings import ConfigurationProblem, load_settings
 from ingestion.entities import EntitySpec
-from ingestion.expectations import expectations_for
+from ingestion.expectations import DOMAIN_TABLES, expectations_for
 from ingestion.landing import Ignored, day_files, scan
 from ingestion.loader import ensure_tables, load_files, record_landing_scan, record_refused_files
 from ingestion.object_storage import ObjectStorageError, mirror
 from ingestion.quality import CheckOutcome, validate_partitions
-from ingestion.registry import ENTITIES
+from ingestion.registry import ENTITIES, get_entity
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import LandingZoneResource, VendorApiResource, WarehouseResource
 from scale_out.lake import table_dir, write_days
@@ -141,6 +141,18 @@ def ignored_for(spec: EntitySpec, ignored: list[Ignored]) -> list[Ignored]:
     ]
 
 
+def account_tables(spec: EntitySpec) -> list[dg.AssetKey]:
+    """The raw assets the entity's account check reads (`gx_account_known`): its step runs after theirs, so that a
+    first run checks against the accounts of the same run rather than an empty table."""
+    if spec.account is None:
+        return []
+    return [
+        dg.AssetKey([get_entity(source, entity).schema, entity])
+        for source, entity in DOMAIN_TABLES[spec.account.domain]
+        if (source, entity) != (spec.source, spec.entity)
+    ]
+
+
 def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     key = dg.AssetKey([spec.schema, spec.entity])
 
@@ -169,6 +181,7 @@ def build_raw_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         ),
         partitions_def=daily_partitions(),
         backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=account_tables(spec),
         kinds={"duckdb", spec.source},
         owners=["team:data-platform"],
         tags={"layer": "raw", "source": spec.source},
