@@ -157,7 +157,7 @@ def run(force: bool, demo: dict | None = None) -> int:
         return 1
     print(f"Full log: {log_path}")
     if warnings := warned_checks(result.all_events, job):
-        print(f"\n{len(warnings)} check(s) warned (the run went on; samples in the full log and the Dagster UI):")
+        print(f"\n{len(warnings)} check(s) failed without stopping the run (samples: the full log, the Dagster UI):")
         print("\n".join(f"  {line}" for line in warnings))
     record_run(warehouse, run_fingerprint, result.run_id, days[0], days[-1])
     print(render(warehouse))

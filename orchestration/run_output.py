@@ -72,7 +72,8 @@ def step_line(number: int, total: int, key: str, step: Step, outcome: str, secon
 
 
 def warned_checks(events: list[dg.DagsterEvent], job: dg.JobDefinition) -> list[str]:
-    """One line per check that failed without failing the run (a warning), with how many records it found and
+    """One line per check that failed without failing the run (a warning, or an error that blocks nothing, such as
+    a day file rejected whole), with how many records it found and
     what it means (the result's description, else the check's), so the summary says why a step line read
     "1 failed" (the run log has the samples)."""
     lines = []
@@ -89,7 +90,8 @@ def warned_checks(events: list[dg.DagsterEvent], job: dg.JobDefinition) -> list[
             found = "failed"
         spec = job.asset_layer.asset_graph.get_check_spec(evaluation.asset_check_key)
         meaning = evaluation.description or spec.description or "details in the run log"
-        lines.append(f"{evaluation.asset_check_key.to_user_string()}: {found}: {meaning}")
+        error = " (error)" if evaluation.severity == dg.AssetCheckSeverity.ERROR else ""
+        lines.append(f"{evaluation.asset_check_key.to_user_string()}{error}: {found}: {meaning}")
     return lines
 
 
