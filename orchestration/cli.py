@@ -136,7 +136,7 @@ def run(force: bool, demo: dict | None = None) -> int:
 
     from orchestration.definitions import defs
     from orchestration.defs.ingestion.assets import RELOAD_TAG
-    from orchestration.run_output import QUIET_CONSOLE, follow_run, run_log_path, warned_checks
+    from orchestration.run_output import QUIET_CONSOLE, checks_failed_without_stopping, follow_run, run_log_path
 
     job = defs().resolve_job_def("daily_pipeline")
     instance = dg.DagsterInstance.get()
@@ -156,9 +156,9 @@ def run(force: bool, demo: dict | None = None) -> int:
         print(f"Full log: {log_path}", file=sys.stderr)
         return 1
     print(f"Full log: {log_path}")
-    if warnings := warned_checks(result.all_events, job):
-        print(f"\n{len(warnings)} check(s) failed without stopping the run (samples: the full log, the Dagster UI):")
-        print("\n".join(f"  {line}" for line in warnings))
+    if failed := checks_failed_without_stopping(result.all_events, job):
+        print(f"\n{len(failed)} check(s) failed without stopping the run (samples: the full log, the Dagster UI):")
+        print("\n".join(f"  {line}" for line in failed))
     record_run(warehouse, run_fingerprint, result.run_id, days[0], days[-1])
     print(render(warehouse))
     return 0

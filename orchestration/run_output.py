@@ -71,7 +71,7 @@ def step_line(number: int, total: int, key: str, step: Step, outcome: str, secon
     return f"step {number} of {total}: {key}: " + ", ".join(parts)
 
 
-def warned_checks(events: list[dg.DagsterEvent], job: dg.JobDefinition) -> list[str]:
+def checks_failed_without_stopping(events: list[dg.DagsterEvent], job: dg.JobDefinition) -> list[str]:
     """One line per check that failed without failing the run (a warning, or an error that blocks nothing, such as
     a day file rejected whole), with how many records it found and
     what it means (the result's description, else the check's), so the summary says why a step line read
