@@ -1,20 +1,33 @@
+{#- The run's partition window, inclusive, as 'YYYY-MM-DD' strings, or '' on a run without one (a full build).
+    Dagster passes it in the environment (NPS_DBT_MIN_DATE / NPS_DBT_MAX_DATE): dbt re-parses only the files whose
+    parse read a changed environment variable, where a change of --vars re-parses the whole project. By hand, both
+    work: `--vars '{"min_date": "2026-03-02", "max_date": "2026-03-02"}'` (it wins; dbt unit tests override it) or
+    the two variables. -#}
+{% macro window_min_date() -%}
+    {{ return(var('min_date') or env_var('NPS_DBT_MIN_DATE', '')) }}
+{%- endmacro %}
+
+{% macro window_max_date() -%}
+    {{ return(var('max_date') or env_var('NPS_DBT_MAX_DATE', '')) }}
+{%- endmacro %}
+
 {#- Pre-hook for date-partitioned incremental models: on an incremental run with
-    var('min_date') / var('max_date') set, delete that (inclusive) window from the target so the
+    window_min_date() / window_max_date() set, delete that (inclusive) window from the target so the
     window is replaced as a whole, like the raw loader replaces a partition. Renders nothing otherwise. -#}
 {% macro delete_date_window(relation, date_column) -%}
-    {%- if is_incremental() and var('min_date') and var('max_date') and date_window_strategy() == 'delete+insert' -%}
+    {%- if is_incremental() and window_min_date() and window_max_date() and date_window_strategy() == 'delete+insert' -%}
         delete from {{ relation }}
-        where {{ date_column }} between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+        where {{ date_column }} between cast('{{ window_min_date() }}' as date) and cast('{{ window_max_date() }}' as date)
     {%- endif -%}
 {%- endmacro %}
 
 {#- Pre-hook for daily snapshots whose later days read earlier days (trailing windows, latest answers): on an
-    incremental run with var('min_date') set, delete every day from min_date on, and the model rebuilds them
+    incremental run with window_min_date() set, delete every day from min_date on, and the model rebuilds them
     all. A daily run rebuilds one day; a backfill of an old range also refreshes the days after it. -#}
 {% macro delete_from_date(relation, date_column) -%}
-    {%- if is_incremental() and var('min_date') and date_window_strategy() == 'delete+insert' -%}
+    {%- if is_incremental() and window_min_date() and date_window_strategy() == 'delete+insert' -%}
         delete from {{ relation }}
-        where {{ date_column }} >= cast('{{ var("min_date") }}' as date)
+        where {{ date_column }} >= cast('{{ window_min_date() }}' as date)
     {%- endif -%}
 {%- endmacro %}
 
@@ -40,17 +53,17 @@
 {#- `where <date_column> in the run's partition window`, or nothing on a run without one (a full build): the filter
     of the incremental models that read Segment events. -#}
 {% macro where_in_date_window(date_column) -%}
-    {%- if var('min_date') and var('max_date') -%}
-        where {{ date_column }} between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    {%- if window_min_date() and window_max_date() -%}
+        where {{ date_column }} between cast('{{ window_min_date() }}' as date) and cast('{{ window_max_date() }}' as date)
     {%- endif -%}
 {%- endmacro %}
 
 {#- The partition window widened to whole weeks (Monday to Sunday), as two SQL date expressions, or none when the
     run has no window (a full build). For weekly models whose measures cannot be summed from days. -#}
 {% macro week_window_bounds() -%}
-    {%- if var('min_date') and var('max_date') -%}
-        {%- set first = "cast(" ~ dbt.date_trunc('week', "cast('" ~ var('min_date') ~ "' as date)") ~ " as date)" -%}
-        {%- set last_start = dbt.date_trunc('week', "cast('" ~ var('max_date') ~ "' as date)") -%}
+    {%- if window_min_date() and window_max_date() -%}
+        {%- set first = "cast(" ~ dbt.date_trunc('week', "cast('" ~ window_min_date() ~ "' as date)") ~ " as date)" -%}
+        {%- set last_start = dbt.date_trunc('week', "cast('" ~ window_max_date() ~ "' as date)") -%}
         {{ return([first, "cast(" ~ dbt.dateadd('day', 6, last_start) ~ " as date)"]) }}
     {%- endif -%}
     {{ return(none) }}
@@ -99,7 +112,7 @@
 {#- Pre-hook of a model kept incremental by key (e.g. stg_zendesk__tickets): on an incremental run WITHOUT a window
     (a run outside a partition), empty the table, so the model rebuilds it whole, exactly as a full build. -#}
 {% macro delete_all_without_date_window(relation) -%}
-    {%- if is_incremental() and not (var('min_date') and var('max_date')) and date_window_strategy() == 'delete+insert' -%}
+    {%- if is_incremental() and not (window_min_date() and window_max_date()) and date_window_strategy() == 'delete+insert' -%}
         delete from {{ relation }}
     {%- endif -%}
 {%- endmacro %}

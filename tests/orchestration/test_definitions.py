@@ -114,21 +114,27 @@ def test_the_daily_job_runs_each_dbt_step_once(definitions):
 
 
 def test_only_old_run_folders_are_pruned(tmp_path):
-    """Each run's dbt target folder is removed once it is over two days old; newer ones (a run in progress) stay."""
+    """Each run's dbt target folder and each warehouse's kept parse are removed once over two days old; newer ones
+    (a run in progress, a warehouse run daily) stay."""
     import os
     import time
 
-    from orchestration.defs.dbt.assets import prune_run_folders
+    from orchestration.defs.dbt.parse import prune_run_folders
 
     now = time.time()
     ages = {"run-old": 3 * 86400, "run-yesterday": 86400, "run-new": 0}
     for name, age in ages.items():
         (tmp_path / name / "compiled").mkdir(parents=True)
         os.utime(tmp_path / name, (now - age, now - age))
+    (tmp_path / "parse-cache").mkdir()
+    for name, age in {"old.msgpack": 3 * 86400, "new.msgpack": 3600}.items():
+        (tmp_path / "parse-cache" / name).write_bytes(b"x")
+        os.utime(tmp_path / "parse-cache" / name, (now - age, now - age))
     (tmp_path / "manifest.json").write_text("{}")
     removed = prune_run_folders(tmp_path)
-    assert [p.name for p in removed] == ["run-old"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "run-new", "run-yesterday"]
+    assert sorted(p.name for p in removed) == ["old.msgpack", "run-old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "parse-cache", "run-new", "run-yesterday"]
+    assert [p.name for p in (tmp_path / "parse-cache").iterdir()] == ["new.msgpack"]
 
 
 def test_every_dbt_data_test_is_an_asset_check(definitions, dbt_manifest):

@@ -26,8 +26,8 @@ with
 signals as (
 
     select * from {{ ref('int_account_signals_daily') }}
-    {% if var('min_date') -%}
-        where as_of_date >= cast('{{ var("min_date") }}' as date)
+    {% if window_min_date() -%}
+        where as_of_date >= cast('{{ window_min_date() }}' as date)
     {%- endif %}
 
 ),

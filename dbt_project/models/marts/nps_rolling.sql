@@ -24,8 +24,8 @@
 -- the answers of the longest window before it (min_date - 89 days).
 {%- set window_lengths = [30, 90] %}
 {%- set read_from = none %}
-{%- if var('min_date') %}
-    {%- set read_from = dbt.dateadd('day', 1 - window_lengths | max, "cast('" ~ var('min_date') ~ "' as date)") %}
+{%- if window_min_date() %}
+    {%- set read_from = dbt.dateadd('day', 1 - window_lengths | max, "cast('" ~ window_min_date() ~ "' as date)") %}
 {%- endif %}
 
 with
@@ -84,8 +84,8 @@ read_span as (
 bounds as (
 
     select
-        {% if var('min_date') -%}
-            cast('{{ var("min_date") }}' as date) as first_day,
+        {% if window_min_date() -%}
+            cast('{{ window_min_date() }}' as date) as first_day,
         {%- else -%}
             answer_span.first_answer_day as first_day,
         {%- endif %}

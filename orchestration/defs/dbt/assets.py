@@ -13,13 +13,9 @@ Every materialization carries its table's row count; program_summary's also carr
 interval, responses and CES mean, so the Dagster UI plots them run after run (the asset's Plots tab).
 """
 
-import json
-import shutil
-import time
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import dagster as dg
@@ -35,6 +31,7 @@ from dagster._core.storage.tags import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
+from orchestration.defs.dbt.parse import keep_parse, kept_parse, prune_run_folders, restore_parse, window_environment
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import WarehouseResource
@@ -134,29 +131,35 @@ def _run_metrics(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, dg.Metad
 
 def run_window(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The run's partition window (`min_date`/`max_date`, inclusive) from its tags; empty outside a partitioned
-    run. Every dbt step of a run passes these same vars, so that dbt parses the project once per run: a change of
-    vars (or of the profile) between invocations makes dbt parse everything again."""
+    run. Every dbt step of a run passes this same window (the models step reads it in two incremental models), so
+    that the steps share one parse (orchestration/defs/dbt/parse.py)."""
     tags = context.run.tags
     first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
     last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
     return {"min_date": first, "max_date": last} if first and last else {}
 
 
-def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, dbt_vars: dict[str, str]) -> DbtCliInvocation:
-    """`dbt build` with the run's vars, in one target folder per run: the second and third step find the first
-    step's parse there (dagster-dbt gives each invocation a new folder otherwise, and each would parse again).
+def dbt_build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, window: dict[str, str]
+) -> Iterator[Any]:
+    """`dbt build` for the run's window, holding the warehouse's writer lock, in one target folder per run that
+    starts from this warehouse's last parse (parse.py); the parse is kept for the next run when dbt exits.
 
     Models, seeds and data tests; not the unit tests: their inputs are fixed, so a run would only repeat them (dbt
     Labs recommends running them in development and CI only). `make test` runs them (tests/e2e/test_dbt_unit_tests.py).
     """
     register_lake(context)
-    args = ["build", *(["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else [])]
-    args += ["--exclude-resource-type", "unit_test"]
     runs = dbt_project().project_dir / "target"
     target = runs / f"run-{context.run.run_id}"
     if not target.exists():
         prune_run_folders(runs)
-    return dbt.cli(args, context=context, target_path=target)
+    kept = kept_parse(runs)
+    restore_parse(target, kept)
+    with warehouse.writer_lock():
+        with window_environment(window):
+            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context, target_path=target)
+        yield from stream_with_metadata(invocation, warehouse)
+    keep_parse(target, kept)
 
 
 def register_lake(context: dg.AssetExecutionContext) -> None:
@@ -171,31 +174,12 @@ def register_lake(context: dg.AssetExecutionContext) -> None:
     stop_spark()
 
 
-RUN_FOLDER_MAX_AGE = timedelta(days=2)
-
-
-def prune_run_folders(runs: Path, max_age: timedelta = RUN_FOLDER_MAX_AGE) -> list[Path]:
-    """Remove the target folders of earlier runs (about 16 MB each) last written over `max_age` ago: a daily
-    schedule would otherwise add one a day for ever. No run lasts that long, so none in progress is touched."""
-    cutoff = time.time() - max_age.total_seconds()
-    removed = []
-    for folder in runs.glob("run-*"):
-        if folder.is_dir() and folder.stat().st_mtime < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
-
-
-def build_partition_window(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
+def partition_window(context: dg.AssetExecutionContext) -> dict[str, str]:
     window = context.partition_time_window
-    dbt_vars = {
+    return {
         "min_date": window.start.date().isoformat(),
         "max_date": (window.end - timedelta(days=1)).date().isoformat(),
     }
-    with warehouse.writer_lock():
-        yield from stream_with_metadata(dbt_build(context, dbt, dbt_vars), warehouse)
 
 
 class DbtSteps(NamedTuple):
@@ -224,8 +208,8 @@ def dbt_steps() -> DbtSteps:
     def dbt_incremental_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
-        """Incremental models rebuilt for exactly the run's partition window (`min_date`/`max_date` vars)."""
-        yield from build_partition_window(context, dbt, warehouse)
+        """Incremental models rebuilt for exactly the run's partition window (`min_date`/`max_date`)."""
+        yield from dbt_build(context, dbt, warehouse, partition_window(context))
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -238,9 +222,7 @@ def dbt_steps() -> DbtSteps:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
         """Staging views, intermediate models and marts, rebuilt from the raw tables (with their dbt tests)."""
-        with warehouse.writer_lock():
-            # The models here do not read the window vars; they get them so that the run parses once.
-            yield from stream_with_metadata(dbt_build(context, dbt, run_window(context)), warehouse)
+        yield from dbt_build(context, dbt, warehouse, run_window(context))
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -255,7 +237,7 @@ def dbt_steps() -> DbtSteps:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
         """Daily marts (one row per account and day) built for the run's partition window from the rebuilt models."""
-        yield from build_partition_window(context, dbt, warehouse)
+        yield from dbt_build(context, dbt, warehouse, partition_window(context))
 
     return DbtSteps(dbt_incremental_models, dbt_models, dbt_partitioned_marts)
 

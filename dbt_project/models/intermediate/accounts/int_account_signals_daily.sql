@@ -87,8 +87,8 @@ usage_span as (
 window_bounds as (
 
     select
-        {% if var('min_date') -%}
-            cast('{{ var("min_date") }}' as date) as first_day,
+        {% if window_min_date() -%}
+            cast('{{ window_min_date() }}' as date) as first_day,
         {%- else -%}
             billing_span.first_date as first_day,
         {%- endif %}

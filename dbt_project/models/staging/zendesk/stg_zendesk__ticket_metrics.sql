@@ -23,7 +23,7 @@ with
 source as (
 
     select * from {{ source('zendesk', 'ticket_metrics') }}
-    {%- if is_incremental() and var('min_date') and var('max_date') %}
+    {%- if is_incremental() and window_min_date() and window_max_date() %}
     -- Every loaded version of the tickets that have one in the window.
     where {{ raw_field(entity, 'ticket_id') }} in (
         select {{ raw_field(entity, 'ticket_id') }} from {{ source('zendesk', 'ticket_metrics') }}

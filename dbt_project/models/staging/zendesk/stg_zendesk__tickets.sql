@@ -30,7 +30,7 @@ with
 source as (
 
     select * from {{ source('zendesk', 'tickets') }}
-    {%- if is_incremental() and var('min_date') and var('max_date') %}
+    {%- if is_incremental() and window_min_date() and window_max_date() %}
     -- Every loaded version of the tickets that have one in the window.
     where record_id in (
         select record_id from {{ source('zendesk', 'tickets') }}
