@@ -43,6 +43,14 @@ SETTINGS: dict[str, Setting] = _settings(
     # The run
     ("NPS_DBT_TARGET", "duckdb", "the dbt target: `duckdb`, `motherduck`, `spark` or `spark_thrift`"),
     (
+        "NPS_DBT_MIN_DATE",
+        None,
+        "first day (ISO date) of the partition window a dbt command builds; Dagster sets it for each dbt step, unset "
+        "is a full build; `--vars '{\"min_date\": ...}'` by hand does the same and wins "
+        "(orchestration/defs/dbt/parse.py says why Dagster uses the variable)",
+    ),
+    ("NPS_DBT_MAX_DATE", None, "last day (ISO date) of that window, with NPS_DBT_MIN_DATE"),
+    (
         "NPS_PARTITIONS_START",
         None,
         "first daily partition (ISO date); default the earliest landing file (none yet: 1 January two years back)",

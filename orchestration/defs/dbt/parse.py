@@ -25,10 +25,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+# The parse dbt writes in its target folder, and that dagster-dbt copies from the project's target/ into a new one.
+from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME as PARSE_FILE
+
 import settings
 
 WINDOW_ENVIRONMENT = {"min_date": "NPS_DBT_MIN_DATE", "max_date": "NPS_DBT_MAX_DATE"}
-PARSE_FILE = "partial_parse.msgpack"
 # A run folder (about 16 MB) or a kept parse (about 3 MB) last written longer ago than this is removed: a daily
 # schedule would otherwise add one a day for ever. No run lasts that long, so none in progress is touched.
 MAX_AGE = timedelta(days=2)
@@ -39,7 +41,7 @@ def window_environment(window: Mapping[str, str]) -> Iterator[None]:
     """The run's window (`min_date`/`max_date`, or empty strings without one) in this process's environment while
     dagster-dbt starts dbt (it hands dbt a copy of `os.environ`); the previous values afterwards."""
     values = {name: window.get(key, "") for key, name in WINDOW_ENVIRONMENT.items()}
-    saved = {name: os.environ.get(name) for name in values}
+    saved = {name: settings.value(name) for name in values}
     os.environ.update(values)
     try:
         yield
@@ -53,9 +55,7 @@ def window_environment(window: Mapping[str, str]) -> Iterator[None]:
 
 def kept_parse(runs: Path) -> Path:
     """Where the parse of this process's warehouse is kept (one file per dbt target and warehouse)."""
-    profile = "|".join(
-        [settings.dbt_target(), os.environ.get("NPS_DUCKDB_PATH", ""), os.environ.get("NPS_SPARK_DIR", "")]
-    )
+    profile = "|".join([settings.dbt_target(), str(settings.duckdb_path()), str(settings.spark_dir())])
     return runs / "parse-cache" / f"{hashlib.sha256(profile.encode()).hexdigest()[:16]}.msgpack"
 
 
