@@ -108,3 +108,86 @@ def test_event_log_remembers_only_the_schema_that_exists(tmp_path: Path, monkeyp
 
 def _no_new_engine(*args, **kwargs):
     raise AssertionError("asked SQLite again for a table already found")
+
+
+def _store_a_range_run(home: Path, monkeypatch) -> tuple[list, int]:
+    """A range run of two 40-partition assets with a check each into a fresh instance configured by the root
+    dagster.yaml (its storage folders are relative: run from `home`): what Dagster reads back of it, and how many
+    connections the event log opened to store it."""
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from orchestration.instance_storage import WalSqliteEventLogStorage
+
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
+    monkeypatch.chdir(home)
+    days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-02-10")
+
+    def asset(name: str, passed: bool) -> dg.AssetsDefinition:
+        @dg.asset(
+            name=name,
+            partitions_def=days,
+            backfill_policy=dg.BackfillPolicy.single_run(),
+            check_specs=[dg.AssetCheckSpec("rows", asset=name)],
+        )
+        def build(context):
+            yield dg.MaterializeResult(metadata={"rows": len(context.partition_keys)})
+            yield dg.AssetCheckResult(check_name="rows", passed=passed)
+
+        return build
+
+    job = dg.define_asset_job("range", executor_def=dg.in_process_executor)
+    defs = dg.Definitions(assets=[asset("a", True), asset("b", False)], jobs=[job])
+    connections = 0
+    connect = WalSqliteEventLogStorage._connect
+
+    def counting(self, shard):
+        nonlocal connections
+        connections += 1
+        return connect(self, shard)
+
+    WalSqliteEventLogStorage._connect = counting
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            tags = {ASSET_PARTITION_RANGE_START_TAG: "2026-01-01", ASSET_PARTITION_RANGE_END_TAG: "2026-02-09"}
+            result = defs.resolve_job_def("range").execute_in_process(instance=instance, tags=tags)
+            logs = instance.all_logs(result.run_id)
+            read: list = [sorted(event.dagster_event_type.value for event in logs if event.dagster_event_type)]
+            for name in ("a", "b"):
+                key = dg.AssetKey(name)
+                records = instance.fetch_materializations(key, limit=1000).records
+                read += [
+                    sorted(instance.get_materialized_partitions(key)),
+                    sorted((r.partition_key, sorted(r.asset_materialization.metadata.items())) for r in records),
+                    instance.get_status_by_partition(key, days.get_partition_keys(), days),
+                    [
+                        record.status
+                        for record in instance.event_log_storage.get_asset_check_execution_history(
+                            dg.AssetCheckKey(key, "rows"), limit=10
+                        )
+                    ],
+                ]
+    finally:
+        WalSqliteEventLogStorage._connect = connect
+    return read, connections
+
+
+def test_a_batch_of_events_is_stored_as_dagster_stores_them_one_by_one(tmp_path: Path, monkeypatch):
+    """Dagster hands the planned and materialized events of a range run over in batches when
+    DAGSTER_EVENT_BATCH_SIZE is set (settings.export_defaults): the storage writes a batch in one transaction per
+    database, and Dagster reads back exactly what it reads after storing the same run's events one at a time."""
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    one_by_one, connections_one_by_one = _store_a_range_run(tmp_path / "one_by_one", monkeypatch)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "7")  # several full batches and a partial last one
+    batched, connections_batched = _store_a_range_run(tmp_path / "batched", monkeypatch)
+    assert batched == one_by_one
+    assert (
+        one_by_one[0].count("ASSET_MATERIALIZATION") == 80
+        and one_by_one[0].count("ASSET_MATERIALIZATION_PLANNED") == 80
+    )
+    assert one_by_one[1] == [f"2026-01-{day:02d}" for day in range(1, 32)] + [
+        f"2026-02-{day:02d}" for day in range(1, 10)
+    ]
+    # Two connections per asset event one by one (the run's database, the index); two per batch of 7.
+    assert connections_one_by_one - connections_batched > 200
