@@ -11,20 +11,13 @@ It also remembers what it has learnt of the index database's schema. The stock s
 asset event, whether the asset-event tags table exists (building a new engine and connection each time) and which
 columns the asset keys table has: a third of the time it spent storing a year-long first load's events. A table or
 column that exists keeps existing (migrations only add them), so only answers "yes" are remembered.
-
-And it stores a batch of asset events (Dagster sends the planned and the materialized events of a partition range
-as batches when `DAGSTER_EVENT_BATCH_SIZE` is set: settings.export_defaults sets it) in one transaction per
-database, where the stock storage (the base class's `store_event_batch`) stores them one by one, two
-transactions each. Configured in dagster.yaml (`event_log_storage`).
+Configured in dagster.yaml (`event_log_storage`).
 """
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import groupby
 
-from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, EVENT_TYPE_TO_PIPELINE_RUN_STATUS
-from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
@@ -89,35 +82,9 @@ class WalSqliteEventLogStorage(SqliteEventLogStorage):
             self._asset_key_columns_present.add(column_name)
         return column_name in self._asset_key_columns_present
 
-    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        """The events in order: each run of consecutive asset events of one run (planned, materialized, observed)
-        in one transaction on the run's database and one on the index database, writing what `store_event` writes
-        for each; any other event (a check's, a run's status) through `store_event`."""
-        for (run_id, simple), group in groupby(events, key=lambda event: (event.run_id, _is_plain_asset_event(event))):
-            group = list(group)
-            if not simple or len(group) == 1:
-                for event in group:
-                    self.store_event(event)
-                continue
-            statements = [self.prepare_insert_event(event) for event in group]
-            with self.run_connection(run_id) as conn:
-                for statement in statements:
-                    conn.execute(statement)
-            with self.index_transaction() as conn:
-                for event, statement in zip(group, statements, strict=True):
-                    event_id = conn.execute(statement).inserted_primary_key[0]
-                    self._store_asset_event_tags(conn, [event], [event_id])
-                    self._store_asset_event(conn, event, event_id)
-
     def dispose(self) -> None:
         with self._engines_lock:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
         super().dispose()
-
-
-def _is_plain_asset_event(event: EventLogEntry) -> bool:
-    """An asset event `store_event` writes to the run's and the index database only (no check or run status)."""
-    kind = event.dagster_event_type if event.is_dagster_event else None
-    return kind in ASSET_EVENTS and kind not in ASSET_CHECK_EVENTS and kind not in EVENT_TYPE_TO_PIPELINE_RUN_STATUS

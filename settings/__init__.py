@@ -273,9 +273,6 @@ def export_defaults() -> None:
     os.environ["NPS_DUCKDB_PATH"] = str(duckdb_path())
     os.environ["NPS_LANDING_DIR"] = str(landing_dir())
     os.environ["NPS_SPARK_DIR"] = str(spark_dir())
-    # Dagster then hands the planned and materialized events of a partition range to the event log in batches,
-    # which the project's SQLite event log stores in one transaction each (orchestration/instance_storage.py).
-    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
 
 
 # --------------------------------------------------------------------------------------------------------- the run
