@@ -1,9 +1,31 @@
+-- Incremental on the run's partition window, as stg_zendesk__tickets (which explains the pattern): the sends with a
+-- version loaded in the window are rebuilt from ALL their loaded versions by the full build's logic below and replace
+-- their rows (delete+insert on send_id); the other sends are not read. Without a window the pre-hook empties the
+-- table and every send is rebuilt. On Spark it stays a view, as before. A send's versions are grouped by the raw
+-- `send_id`, in the window filter and in latest_versions alike.
+-- A table, not a view: four intermediate models read it, and its CSV text is cleaned once per run, not once each.
+{{
+    config(
+        materialized=('incremental' if date_window_strategy() == 'delete+insert' else 'view'),
+        incremental_strategy='delete+insert',
+        unique_key='send_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_all_without_date_window(this) }}",
+    )
+}}
 {%- set entity = 'surveys.sends' %}
 with
 
 source as (
 
     select * from {{ source('surveys', 'sends') }}
+    {%- if is_incremental() and window_min_date() and window_max_date() %}
+    -- Every loaded version of the sends that have one in the window.
+    where send_id in (
+        select send_id from {{ source('surveys', 'sends') }}
+        {{ where_in_date_window('_partition_date') }}
+    )
+    {%- endif %}
 
 ),
 
