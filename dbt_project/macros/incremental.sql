@@ -58,6 +58,19 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The filter of a model kept incremental by key (stg_zendesk__tickets explains the pattern): on an incremental
+    run with a window, `where <key> in (the keys with a version loaded in the window)`, so the model rebuilds those
+    objects from ALL their loaded versions; nothing otherwise (a full build reads every version). `key` is a SQL
+    expression over `relation`'s columns. -#}
+{% macro where_key_has_version_in_date_window(relation, key) -%}
+    {%- if is_incremental() and window_min_date() and window_max_date() -%}
+        where {{ key }} in (
+            select {{ key }} from {{ relation }}
+            {{ where_in_date_window('_partition_date') }}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The partition window widened to whole weeks (Monday to Sunday), as two SQL date expressions, or none when the
     run has no window (a full build). For weekly models whose measures cannot be summed from days. -#}
 {% macro week_window_bounds() -%}

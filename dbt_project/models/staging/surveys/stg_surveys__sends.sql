@@ -19,13 +19,8 @@ with
 source as (
 
     select * from {{ source('surveys', 'sends') }}
-    {%- if is_incremental() and window_min_date() and window_max_date() %}
-    -- Every loaded version of the sends that have one in the window.
-    where send_id in (
-        select send_id from {{ source('surveys', 'sends') }}
-        {{ where_in_date_window('_partition_date') }}
-    )
-    {%- endif %}
+    -- Every loaded version of the sends that have one in the window (on an incremental run with one).
+    {{ where_key_has_version_in_date_window(source('surveys', 'sends'), 'send_id') }}
 
 ),
 

@@ -23,13 +23,8 @@ with
 source as (
 
     select * from {{ source('zendesk', 'ticket_metrics') }}
-    {%- if is_incremental() and window_min_date() and window_max_date() %}
-    -- Every loaded version of the tickets that have one in the window.
-    where {{ raw_field(entity, 'ticket_id') }} in (
-        select {{ raw_field(entity, 'ticket_id') }} from {{ source('zendesk', 'ticket_metrics') }}
-        {{ where_in_date_window('_partition_date') }}
-    )
-    {%- endif %}
+    -- Every loaded version of the tickets that have one in the window (on an incremental run with one).
+    {{ where_key_has_version_in_date_window(source('zendesk', 'ticket_metrics'), raw_field(entity, 'ticket_id')) }}
 
 ),
 

@@ -30,13 +30,8 @@ with
 source as (
 
     select * from {{ source('zendesk', 'tickets') }}
-    {%- if is_incremental() and window_min_date() and window_max_date() %}
-    -- Every loaded version of the tickets that have one in the window.
-    where record_id in (
-        select record_id from {{ source('zendesk', 'tickets') }}
-        {{ where_in_date_window('_partition_date') }}
-    )
-    {%- endif %}
+    -- Every loaded version of the tickets that have one in the window (on an incremental run with one).
+    {{ where_key_has_version_in_date_window(source('zendesk', 'tickets'), 'record_id') }}
 
 ),
 
