@@ -360,11 +360,7 @@ def test_the_asset_depends_on_every_mart_and_runs_in_the_daily_job(definitions):
     job = definitions.resolve_job_def("daily_pipeline")
     steps = {n.name for n in job.graph.nodes}
     assert "serving__marts_published" in steps
-    assert sorted(s for s in steps if s.startswith("dbt_")) == [
-        "dbt_incremental_models",
-        "dbt_models",
-        "dbt_partitioned_marts",
-    ]
+    assert sorted(s for s in steps if s.startswith("dbt_")) == ["dbt_build"]
 
 
 def stub_marts(fail: str | None = None, skip: str | None = None) -> list[dg.AssetsDefinition]:

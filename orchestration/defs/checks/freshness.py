@@ -20,7 +20,7 @@ from orchestration.defs.analytics.assets import (
     nps_changes_mart,
     nps_revenue_per_point,
 )
-from orchestration.defs.dbt.assets import dbt_steps
+from orchestration.defs.dbt.assets import dbt_models
 from orchestration.defs.serving.assets import marts_published
 
 # The one knob. The daily schedule loads yesterday's partition at 02:00 UTC and rebuilds the marts in the same
@@ -42,10 +42,8 @@ ACCOUNT_TABLE_KEYS = [
 def marts_asset_keys_by_step() -> list[list[dg.AssetKey]]:
     """The marts by the step that builds them: one group of checks per step, so that a blocking check never makes
     a later step wait on an earlier one that waits on it (Dagster would split the dbt step to break the cycle)."""
-    steps = dbt_steps()
     return [
-        [spec.key for spec in steps.models.specs if spec.group_name == "marts"],
-        [spec.key for spec in steps.partitioned_marts.specs if spec.group_name == "marts"],
+        [spec.key for spec in dbt_models().specs if spec.group_name == "marts"],
         [
             churn_risk_backtest.key,
             churn_rule_weights.key,

@@ -1,8 +1,11 @@
-"""dbt models as Dagster assets: incremental models per daily partition, everything else as one rebuild.
+"""dbt models as Dagster assets: one `dbt build` per run, whose daily models are partitioned assets.
 
-Three steps, in this order within a run: the partitioned incremental models that read the raw tables
-(`tag:partitioned`), the rest of the project rebuilt whole, then the partitioned marts that read the
-rebuilt models (`tag:partitioned_mart`, e.g. account_health). Keeping them apart keeps the steps acyclic.
+The whole project is one Dagster step (one dbt invocation: one start-up, one parse, one pass over the DAG). Its
+assets are of two kinds: the models tagged `partitioned` (incremental models that read the raw tables) or
+`partitioned_mart` (daily marts, e.g. account_health) are daily-partitioned assets, materialized for exactly the
+run's window; every other model is an unpartitioned asset rebuilt whole (or incrementally, on the same window).
+Dagster 1.13 lets one step hold assets with and without partitions when the step can run a subset; before that,
+the project was three steps, each with its own dbt start-up and parse (about 10 s each on these machines).
 
 Spark mode (`NPS_DBT_TARGET=spark` or `spark_thrift`): dbt builds on Spark; before the first dbt step of a run
 that follows a raw load, the lake's day folders are registered as the Spark raw tables (scale_out/lake.py). The
@@ -14,15 +17,14 @@ interval, responses and CES mean, so the Dagster UI plots them run after run (th
 """
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import dagster as dg
 import duckdb
 
 # No public names in Dagster 1.13 for the tags that carry a run's partition range; `context.partition_key_range`
-# is public but fails in the unpartitioned dbt step of the same run, which needs the same window (run_window).
+# is public but fails in a run that selects only unpartitioned dbt models (run_window).
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -40,11 +42,8 @@ from scale_out.lake import needs_registration, register
 from settings import engine as run_engine
 from settings import lake_dir
 
-PARTITIONED_SELECTOR = "tag:partitioned"
-PARTITIONED_MARTS_SELECTOR = "tag:partitioned_mart"
-# The sources only the partitioned step reads: their tests are that step's checks, and dbt would run them again in
-# the models step (a test whose parent is not excluded is selected), logged as observations with a console warning.
-PARTITIONED_SOURCES_SELECTOR = "source:segment"
+# The dbt tags that make a model a daily-partitioned asset.
+PARTITIONED_TAGS = frozenset({"partitioned", "partitioned_mart"})
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -59,6 +58,11 @@ class LayerTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:data-platform"]
+
+    def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> dg.PartitionsDefinition | None:
+        """The daily partitions for the models tagged `partitioned` or `partitioned_mart`; none for the rest."""
+        tags = set(dbt_resource_props.get("config", {}).get("tags", [])) | set(dbt_resource_props.get("tags", []))
+        return daily_partitions() if tags & PARTITIONED_TAGS else None
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
         """A dbt test's check carries the test's description (dagster-dbt leaves it empty): the UI shows it, and
@@ -130,16 +134,17 @@ def _run_metrics(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, dg.Metad
 
 
 def run_window(context: dg.AssetExecutionContext) -> dict[str, str]:
-    """The run's partition window (`min_date`/`max_date`, inclusive) from its tags; empty outside a partitioned
-    run. Every dbt step of a run passes this same window (the models step reads it in two incremental models), so
-    that the steps share one parse (orchestration/defs/dbt/parse.py)."""
+    """The run's partition window (`min_date`/`max_date`, inclusive) from its tags (one partition or a range);
+    empty outside a partitioned run (a run of unpartitioned models only): the incremental models then rebuild
+    whole. From the tags rather than `context.partition_key_range`, which fails when the run selects only
+    unpartitioned assets."""
     tags = context.run.tags
     first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
     last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
     return {"min_date": first, "max_date": last} if first and last else {}
 
 
-def dbt_build(
+def build(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, window: dict[str, str]
 ) -> Iterator[Any]:
     """`dbt build` for the run's window, holding the warehouse's writer lock, in one target folder per run that
@@ -174,74 +179,31 @@ def register_lake(context: dg.AssetExecutionContext) -> None:
     stop_spark()
 
 
-def partition_window(context: dg.AssetExecutionContext) -> dict[str, str]:
-    window = context.partition_time_window
-    return {
-        "min_date": window.start.date().isoformat(),
-        "max_date": (window.end - timedelta(days=1)).date().isoformat(),
-    }
-
-
-class DbtSteps(NamedTuple):
-    """The three dbt steps of a run, in run order."""
-
-    incremental_models: dg.AssetsDefinition
-    models: dg.AssetsDefinition
-    partitioned_marts: dg.AssetsDefinition
-
-
 @cache
-def dbt_steps() -> DbtSteps:
+def dbt_models() -> dg.AssetsDefinition:
     """The dbt assets, built from the project's manifest when the definitions load (once per process)."""
     project = dbt_project()
-    partitions = daily_partitions()
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        select=PARTITIONED_SELECTOR,
-        partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         dagster_dbt_translator=translator,
-        name="dbt_incremental_models",
+        name="dbt_build",
     )
-    def dbt_incremental_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-    ) -> Iterator[Any]:
-        """Incremental models rebuilt for exactly the run's partition window (`min_date`/`max_date`)."""
-        yield from dbt_build(context, dbt, warehouse, partition_window(context))
+    def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+        """Every model of the project, its seeds and data tests, in one `dbt build` for the run's partition window
+        (`min_date`/`max_date`): the partitioned models for exactly that window, the others rebuilt."""
+        yield from build(context, dbt, warehouse, run_window(context))
 
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        exclude=f"{PARTITIONED_SELECTOR} {PARTITIONED_MARTS_SELECTOR} {PARTITIONED_SOURCES_SELECTOR}",
-        dagster_dbt_translator=translator,
-        name="dbt_models",
-    )
-    def dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-    ) -> Iterator[Any]:
-        """Staging views, intermediate models and marts, rebuilt from the raw tables (with their dbt tests)."""
-        yield from dbt_build(context, dbt, warehouse, run_window(context))
+    return dbt_build
 
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        select=PARTITIONED_MARTS_SELECTOR,
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        dagster_dbt_translator=translator,
-        name="dbt_partitioned_marts",
-    )
-    def dbt_partitioned_marts(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-    ) -> Iterator[Any]:
-        """Daily marts (one row per account and day) built for the run's partition window from the rebuilt models."""
-        yield from dbt_build(context, dbt, warehouse, partition_window(context))
 
-    return DbtSteps(dbt_incremental_models, dbt_models, dbt_partitioned_marts)
+def partitioned_keys() -> list[dg.AssetKey]:
+    """The daily-partitioned dbt assets (models tagged `partitioned` or `partitioned_mart`)."""
+    return [spec.key for spec in dbt_models().specs if spec.partitions_def is not None]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=list(dbt_steps()))
+    return dg.Definitions(assets=[dbt_models()])

@@ -6,7 +6,7 @@ or one made with other `--vars` or another connection profile. Three things keep
 - the run's partition window reaches dbt as two environment variables (`NPS_DBT_MIN_DATE`, `NPS_DBT_MAX_DATE`,
   read by the `window_min_date` / `window_max_date` macros), not as `--vars`: a new value re-parses only the
   files whose parse read it (eight), where new vars re-parse all of them;
-- the three dbt steps of a run share one target folder, so the second and third find the first one's parse;
+- a run's dbt step writes in one target folder of its own (dagster-dbt's), which starts from the kept parse;
 - the last parse of each warehouse (its profile: the dbt target and the warehouse path) is kept in
   `target/parse-cache/` and put in the next run's target folder, so the next run starts from it.
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from orchestration.defs.actions.assets import detractor_alerts, followup_cases
-from orchestration.defs.dbt.assets import dbt_steps
+from orchestration.defs.dbt.assets import dbt_models
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import LandingZoneResource
 
@@ -78,7 +78,7 @@ def realtime_job(name: str, raw_responses: list[dg.AssetKey], description: str) 
         name=name,
         selection=(
             dg.AssetSelection.assets(*raw_responses)
-            | (dg.AssetSelection.assets(SURVEY_RESPONSES).upstream() & dg.AssetSelection.assets(dbt_steps().models))
+            | (dg.AssetSelection.assets(SURVEY_RESPONSES).upstream() & dg.AssetSelection.assets(dbt_models()))
             | dg.AssetSelection.assets(detractor_alerts, followup_cases)
         ),
         partitions_def=daily_partitions(),

@@ -16,16 +16,16 @@ from orchestration.defs.analytics.assets import (
     nps_changes_mart,
     nps_revenue_per_point,
 )
-from orchestration.defs.dbt.assets import dbt_steps
+from orchestration.defs.dbt.assets import dbt_models
 from orchestration.defs.resources import WarehouseResource
 from scale_out.engine import spark_schema_to_duckdb_file
 
 
 @cache
 def mart_keys() -> list[dg.AssetKey]:
-    """Every asset whose key starts with `marts`, whichever step builds it (the dbt steps, the Python marts)."""
+    """Every asset whose key starts with `marts`, whichever step builds it (the dbt step, the Python marts)."""
     definitions = [
-        *dbt_steps(),
+        dbt_models(),
         churn_risk_backtest,
         churn_rule_weights,
         nps_revenue_per_point,
