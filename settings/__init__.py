@@ -45,7 +45,7 @@ SETTINGS: dict[str, Setting] = _settings(
     (
         "NPS_DBT_MIN_DATE",
         None,
-        "first day (ISO date) of the partition window a dbt command builds; Dagster sets it for each dbt step, unset "
+        "first day (ISO date) of the partition window a dbt command builds; Dagster sets it for the dbt step of a partitioned run, unset "
         "is a full build; `--vars '{\"min_date\": ...}'` by hand does the same and wins "
         "(orchestration/defs/dbt/parse.py says why Dagster uses the variable)",
     ),

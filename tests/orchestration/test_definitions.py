@@ -151,3 +151,24 @@ def test_every_dbt_data_test_is_an_asset_check(definitions, dbt_manifest):
     checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
     assert len(tests) > 300
     assert tests - checks == set()
+
+
+def test_the_dbt_resource_knows_the_dbt_version_without_running_dbt():
+    """DbtCli (orchestration/defs/resources.py) overrides two private methods of dagster-dbt's resource to skip
+    `dbt --version` and the in-process adapter: they must still exist there, and the version must be what the
+    dbt executable itself reports."""
+    import re
+    import subprocess
+
+    from dagster_dbt import DbtCliResource
+
+    import settings
+    from orchestration.defs.resources import DBT_BESIDE_PYTHON, DbtCli
+
+    assert callable(getattr(DbtCliResource, "_initialize_dbt_core_adapter", None))
+    assert "_cli_version" in vars(DbtCliResource)
+    resource = DbtCli(project_dir=str(settings.DBT_PROJECT_DIR), dbt_executable=DBT_BESIDE_PYTHON)
+    reported = subprocess.run([DBT_BESIDE_PYTHON, "--version"], capture_output=True, text=True, check=True).stdout
+    installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", reported) or re.search(r"(\d+\.\d+\.\d+)", reported)
+    assert str(resource._cli_version) == installed.group(1)
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
