@@ -261,7 +261,8 @@ def run(frame: pd.DataFrame, seed: pd.DataFrame | None = None) -> Backtest:
                 "logistic_regression", "test_months", test_labels, probabilities, split, test_accounts
             )
             add("logistic_regression", "train_months", "accounts", len(train), split)
-        weights = churn_weights.fit(frame, seed, split) if seed is not None and not test.empty else None
+        # The suggested points only: their intervals are the weights mart's (churn_rule_weights), not refitted here.
+        weights = churn_weights.fit(frame, seed, split, draws=0) if seed is not None and not test.empty else None
         if weights is not None:
             suggested = churn_weights.score(test, weights.suggested)
             evaluate("suggested_weights", "test_months", test_labels, suggested, split, test_accounts)

@@ -108,6 +108,12 @@ def _fit(shares: np.ndarray, labels: np.ndarray, risk: np.ndarray) -> tuple[np.n
     return model.coef_[0], float(slope)
 
 
+def _percentile(values: np.ndarray, q: float) -> float | None:
+    """The q-th percentile of the resampled values, NaN (a resample whose score slope was not positive) ignored;
+    None without resamples."""
+    return float(np.nanpercentile(values, q)) if len(values) else None
+
+
 @dataclass
 class Weights:
     table: pd.DataFrame  # one row per rule: COLUMNS
@@ -118,7 +124,8 @@ class Weights:
 
 def fit(frame: pd.DataFrame, seed: pd.DataFrame, split, draws: int | None = None) -> Weights | None:
     """Fit on the rows before `split` (a scoring month), `draws` resamples (BOOTSTRAP_DRAWS by default) for the
-    intervals; None when they do not hold both labels."""
+    intervals; None when they do not hold both labels. With `draws=0` (the backtest, which needs only the
+    suggested points) no resample is fitted and the intervals are null."""
     draws = BOOTSTRAP_DRAWS if draws is None else draws
     current = {row.rule: float(row.weight or 0.0) for row in seed.itertuples()}
     train = frame[frame["as_of_date"] < split] if split is not None else frame.iloc[0:0]
@@ -140,7 +147,8 @@ def fit(frame: pd.DataFrame, seed: pd.DataFrame, split, draws: int | None = None
         b, s = _fit(shares[rows], labels[rows], risk[rows])
         coefficients.append(b)
         points.append(b / s if s > 0 else np.full_like(b, np.nan))
-    coefficients, points = np.array(coefficients), np.array(points)
+    coefficients = np.array(coefficients).reshape(-1, len(names))
+    points = np.array(points).reshape(-1, len(names))
     fired = (shares > 0).sum(axis=0)
     table, suggested = [], {}
     for i, rule in enumerate(names):
@@ -156,11 +164,11 @@ def fit(frame: pd.DataFrame, seed: pd.DataFrame, split, draws: int | None = None
                 "fired_account_months": int(fired[i]),
                 "churn_rate_when_fired": float(labels[shares[:, i] > 0].mean()) if fired[i] else None,
                 "coefficient": float(coefficient[i]),
-                "coefficient_ci_low": float(np.percentile(coefficients[:, i], 2.5)),
-                "coefficient_ci_high": float(np.percentile(coefficients[:, i], 97.5)),
+                "coefficient_ci_low": _percentile(coefficients[:, i], 2.5),
+                "coefficient_ci_high": _percentile(coefficients[:, i], 97.5),
                 "suggested_points": value,
-                "suggested_points_ci_low": float(np.nanpercentile(points[:, i], 2.5)) if enough else None,
-                "suggested_points_ci_high": float(np.nanpercentile(points[:, i], 97.5)) if enough else None,
+                "suggested_points_ci_low": _percentile(points[:, i], 2.5) if enough else None,
+                "suggested_points_ci_high": _percentile(points[:, i], 97.5) if enough else None,
                 "first_train_month": min(train["as_of_date"]),
                 "first_test_month": split,
             }
