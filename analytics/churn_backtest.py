@@ -14,13 +14,14 @@ The result is one long table (one metric per row) so that BI tools can filter it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from analytics import churn_weights
-from analytics.tables import replace_table
+from analytics.tables import inputs_fingerprint, replace_table
 
 HORIZON_DAYS = 90
 TRAIN_SHARE = 0.6  # the earliest 60% of scoring months train the challenger
@@ -171,6 +172,29 @@ class Backtest:
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["model", "evaluation", "scoring_month", "risk_tier", "metric", "value"])
+
+    @classmethod
+    def from_table(cls, con: duckdb.DuckDBPyConnection) -> Backtest:
+        """The backtest as `write` left it in the warehouse (the mart is not computed again on unchanged inputs)."""
+        table = con.execute(f"select * from {TABLE}").df()
+
+        def test_auc(model: str) -> float | None:
+            hit = table[(table.model == model) & (table.evaluation == "test_months") & (table.metric == "auc")]
+            return float(hit.value.iloc[0]) if len(hit) else None
+
+        default = table[(table.evaluation == "decision") & (table.metric == "is_default")].model
+        rows = table.astype(object).where(table.notna(), None).to_dict("records")
+        return cls(
+            rows, test_auc("rules"), test_auc("logistic_regression"), default.iloc[0] if len(default) else "rules"
+        )
+
+
+def fingerprint(frame: pd.DataFrame, seed: pd.DataFrame) -> str:
+    """What the backtest and the fitted weights are computed from: the scoring frame with its shares, the seed's
+    rules, this code and the libraries that fit (analytics/tables.py, inputs_fingerprint). Most days it is the
+    previous day's: the frame gains a month only when a month's 90 days are over."""
+    code = [Path(__file__), Path(churn_weights.__file__)]
+    return inputs_fingerprint([frame, seed], code, ["scikit-learn", "numpy", "scipy", "pandas"])
 
 
 def first_test_month(frame: pd.DataFrame):

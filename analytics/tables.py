@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from functools import cache
+from importlib.metadata import version
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -37,6 +41,52 @@ def replace_table(
         con.unregister(view)
     describe(con, table)
     return len(frame)
+
+
+# The fingerprint of the inputs each Python mart was last computed from (one row per mart), written in the same
+# connection right after the mart: a mart whose inputs, code and libraries are unchanged is not computed again.
+INPUTS_TABLE = "analytics_meta.mart_inputs"
+
+
+def inputs_fingerprint(frames: list[pd.DataFrame], code: list[Path], packages: list[str]) -> str:
+    """SHA-256 over every value, column name and dtype of `frames`, the source of the `code` files and the
+    installed versions of `packages`: equal fingerprints mean the same computation on the same inputs."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(repr([(str(name), str(dtype)) for name, dtype in frame.dtypes.items()]).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    for path in code:
+        digest.update(path.read_bytes())
+    for package in packages:
+        digest.update(f"{package}=={version(package)}".encode())
+    return digest.hexdigest()
+
+
+def unchanged_inputs(con: duckdb.DuckDBPyConnection, table: str, fingerprint: str) -> bool:
+    """True when `table` exists and was last written from inputs with this fingerprint (record_inputs)."""
+    schema, name = table.split(".", 1)
+    [(exists,)] = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+    ).fetchall()
+    [(recorded,)] = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        INPUTS_TABLE.split(".", 1),
+    ).fetchall()
+    if not exists or not recorded:
+        return False
+    rows = con.execute(f"select fingerprint from {INPUTS_TABLE} where mart = ?", [table]).fetchall()
+    return rows == [(fingerprint,)]
+
+
+def write_with_inputs(con: duckdb.DuckDBPyConnection, table: str, fingerprint: str, write: Callable[[], int]) -> int:
+    """`write()` (which replaces `table`), then the fingerprint of its inputs recorded. The old record goes first:
+    a run stopped in between leaves none, and the next run computes again."""
+    con.execute(f"create schema if not exists {INPUTS_TABLE.split('.', 1)[0]}")
+    con.execute(f"create table if not exists {INPUTS_TABLE} (mart varchar primary key, fingerprint varchar)")
+    con.execute(f"delete from {INPUTS_TABLE} where mart = ?", [table])
+    rows = write()
+    con.execute(f"insert into {INPUTS_TABLE} values (?, ?)", [table, fingerprint])
+    return rows
 
 
 @cache

@@ -45,8 +45,8 @@ SETTINGS: dict[str, Setting] = _settings(
     (
         "NPS_DBT_MIN_DATE",
         None,
-        "first day (ISO date) of the partition window a dbt command builds; Dagster sets it for the dbt step of a partitioned run, unset "
-        "is a full build; `--vars '{\"min_date\": ...}'` by hand does the same and wins "
+        "first day (ISO date) of the partition window a dbt command builds; Dagster sets it for the dbt step of a "
+        "partitioned run, unset is a full build; `--vars '{\"min_date\": ...}'` by hand does the same and wins "
         "(orchestration/defs/dbt/parse.py says why Dagster uses the variable)",
     ),
     ("NPS_DBT_MAX_DATE", None, "last day (ISO date) of that window, with NPS_DBT_MIN_DATE"),

@@ -15,7 +15,7 @@ from analytics import (
     nps_revenue,
     themes,
 )
-from analytics.tables import describe, documented
+from analytics.tables import describe, documented, unchanged_inputs, write_with_inputs
 from analytics.themes import churn as churn_themes
 from analytics.themes import marts as theme_marts
 from orchestration.defs.resources import WarehouseResource
@@ -65,8 +65,16 @@ def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseR
     with connection(warehouse, CHURN_INPUTS, ["marts.churn_risk_backtest"]) as con:
         seed = churn_weights.rules(con)
         frame = churn_weights.add_shares(con, churn_backtest.scoring_frame(con), seed)
-        backtest = churn_backtest.run(frame, seed)
-        rows = churn_backtest.write(con, backtest)
+        inputs = churn_backtest.fingerprint(frame, seed)
+        reused = unchanged_inputs(con, churn_backtest.TABLE, inputs)
+        if reused:
+            backtest = churn_backtest.Backtest.from_table(con)
+            rows = len(backtest.rows)
+        else:
+            backtest = churn_backtest.run(frame, seed)
+            rows = write_with_inputs(con, churn_backtest.TABLE, inputs, lambda: churn_backtest.write(con, backtest))
+    if reused:
+        context.log.info("churn backtest: inputs unchanged since the last run (same fingerprint), table kept")
     result = backtest.frame()
     overall = result[(result.evaluation == "all_months") & (result.metric == "auc")]
     rules_auc = float(overall.value.iloc[0]) if len(overall) else None
@@ -83,6 +91,7 @@ def churn_risk_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseR
         "rules_test_auc": backtest.rules_test_auc,
         "challenger_test_auc": backtest.challenger_test_auc,
         "default_model": backtest.default_model,
+        "inputs_unchanged": reused,
     }
     yield dg.MaterializeResult(metadata={key: value for key, value in metadata.items() if value is not None})
     yield dg.AssetCheckResult(
@@ -109,11 +118,22 @@ def churn_rule_weights(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     with connection(warehouse, CHURN_INPUTS, ["marts.churn_rule_weights"]) as con:
         seed = churn_weights.rules(con)
         frame = churn_weights.add_shares(con, churn_backtest.scoring_frame(con), seed)
-        weights = churn_weights.fit(frame, seed, churn_backtest.first_test_month(frame))
-        rows = churn_weights.write(con, weights)
-    changed = [] if weights is None else [r for r, p in weights.suggested.items() if p != weights.current[r]]
-    context.log.info(f"churn rule weights: {rows} rules, suggested points differ for {changed}")
-    return dg.MaterializeResult(metadata={"rows": rows, "rules_with_other_points": len(changed), "engine": engine()})
+        inputs = churn_backtest.fingerprint(frame, seed)
+        reused = unchanged_inputs(con, churn_weights.TABLE, inputs)
+        if not reused:
+            weights = churn_weights.fit(frame, seed, churn_backtest.first_test_month(frame))
+            write_with_inputs(con, churn_weights.TABLE, inputs, lambda: churn_weights.write(con, weights))
+        table = con.execute(f"select rule, suggested_points, current_points from {churn_weights.TABLE}").df()
+    changed = table[table.suggested_points.notna() & (table.suggested_points != table.current_points)].rule.tolist()
+    kept = " (inputs unchanged since the last run: table kept)" if reused else ""
+    context.log.info(f"churn rule weights: {len(table)} rules, suggested points differ for {changed}{kept}")
+    metadata = {
+        "rows": len(table),
+        "rules_with_other_points": len(changed),
+        "engine": engine(),
+        "inputs_unchanged": reused,
+    }
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(

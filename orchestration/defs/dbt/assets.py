@@ -191,7 +191,9 @@ def dbt_models() -> dg.AssetsDefinition:
         dagster_dbt_translator=translator,
         name="dbt_build",
     )
-    def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+    def dbt_build(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
         """Every model of the project, its seeds and data tests, in one `dbt build` for the run's partition window
         (`min_date`/`max_date`): the partitioned models for exactly that window, the others rebuilt."""
         yield from build(context, dbt, warehouse, run_window(context))
