@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -103,6 +104,19 @@ def why_not_loadable(landing_dir: Path, path: Path) -> str | None:
     return None
 
 
+def _entry_problem(landing_dir: Path, entry: Path) -> str | None:
+    """why_not_loadable for an entry of an entity folder that scan has already checked (its source and entity
+    folders are inside the landing folder): a regular file that is not a link is inside too, so it needs one
+    `lstat` instead of resolving its path (a run's raw steps each scan every day file of the folder). Anything
+    else (a link, a directory, a device) gets the full check."""
+    try:
+        if stat.S_ISREG(entry.lstat().st_mode):
+            return None
+    except OSError:
+        pass
+    return why_not_loadable(landing_dir, entry)
+
+
 def day_files(
     landing_dir: Path, spec: EntitySpec, days: Iterable[date]
 ) -> tuple[list[LandingFile], list[tuple[LandingFile, LandingFileError]]]:
@@ -181,7 +195,7 @@ def scan(landing_dir: Path, specs: Iterable[EntitySpec]) -> LandingScan:
             for entry in visible(folder.iterdir()):
                 relative = f"{spec.landing_subdir}/{entry.name}"
                 day, problem = _day_file_problem(entry.name, spec)
-                problem = problem or why_not_loadable(landing_dir, entry)
+                problem = problem or _entry_problem(landing_dir, entry)
                 if problem:
                     ignored.append(Ignored(relative, problem, spec.source, spec.entity))
                 else:
@@ -216,8 +230,8 @@ def fingerprint(landing_dir: Path) -> str:
     digest = hashlib.sha256()
     if landing_dir.exists():
         for path in sorted(p for p in landing_dir.rglob("*") if p.is_file()):
-            stat = path.stat()
-            digest.update(f"{path.relative_to(landing_dir)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            info = path.stat()
+            digest.update(f"{path.relative_to(landing_dir)}|{info.st_size}|{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
