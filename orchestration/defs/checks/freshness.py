@@ -30,7 +30,7 @@ FRESHNESS_TOLERANCE = timedelta(hours=26)
 # Keys as orchestration/defs/ingestion/assets.py builds them (a test checks that every raw asset is covered).
 RAW_ASSET_KEYS = [dg.AssetKey([spec.schema, spec.entity]) for spec in ENTITIES]
 # The raw tables other raw steps read for their account check, and so run after: their blocking checks are a step
-# of their own, or that step would wait on the others that wait on it (and Dagster would split the dbt steps).
+# of their own, or that step would wait on the others that wait on it (and Dagster would split the dbt step).
 ACCOUNT_TABLE_KEYS = [
     dg.AssetKey([spec.schema, spec.entity])
     for spec in ENTITIES

@@ -1,4 +1,4 @@
--- Incremental on the run's partition window (vars min_date / max_date, which every dbt step of a Dagster run gets:
+-- Incremental on the run's partition window (vars min_date / max_date, which the dbt step of a Dagster run gets:
 -- orchestration/defs/dbt/assets.py run_window): the tickets with a version loaded in the window are rebuilt from ALL
 -- their loaded versions, by exactly the full build's logic below, and replace their rows (delete+insert on
 -- ticket_id); the other tickets are not read. So the latest version and satisfaction_rating_seen_at are those of a
