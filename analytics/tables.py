@@ -63,19 +63,17 @@ def inputs_fingerprint(frames: list[pd.DataFrame], code: list[Path], packages: l
 
 
 def unchanged_inputs(con: duckdb.DuckDBPyConnection, table: str, fingerprint: str) -> bool:
-    """True when `table` exists and was last written from inputs with this fingerprint (record_inputs)."""
-    schema, name = table.split(".", 1)
-    [(exists,)] = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
-    ).fetchall()
-    [(recorded,)] = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        INPUTS_TABLE.split(".", 1),
-    ).fetchall()
-    if not exists or not recorded:
+    """True when `table` exists and was last written from inputs with this fingerprint (write_with_inputs)."""
+    if not (_exists(con, table) and _exists(con, INPUTS_TABLE)):
         return False
     rows = con.execute(f"select fingerprint from {INPUTS_TABLE} where mart = ?", [table]).fetchall()
     return rows == [(fingerprint,)]
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".", 1)
+    query = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    return con.execute(query, [schema, name]).fetchone()[0] > 0
 
 
 def write_with_inputs(con: duckdb.DuckDBPyConnection, table: str, fingerprint: str, write: Callable[[], int]) -> int:

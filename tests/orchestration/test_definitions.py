@@ -172,3 +172,23 @@ def test_the_dbt_resource_knows_the_dbt_version_without_running_dbt():
     installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", reported) or re.search(r"(\d+\.\d+\.\d+)", reported)
     assert str(resource._cli_version) == installed.group(1)
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_exactly_the_models_tagged_for_partitions_are_daily_partitioned_in_the_one_dbt_step(definitions, dbt_manifest):
+    """Read from dbt's manifest, not from the translator: the models tagged `partitioned` or `partitioned_mart` are
+    daily-partitioned assets of the dbt step, every other model an unpartitioned one, and all are in one step."""
+    import json
+    from pathlib import Path
+
+    nodes = json.loads(Path(dbt_manifest).read_text())["nodes"].values()
+    models = [node for node in nodes if node["resource_type"] == "model"]
+    tagged = {node["name"] for node in models if {"partitioned", "partitioned_mart"} & set(node["tags"])}
+    assert {"stg_segment__tracks", "account_health", "dim_accounts"} <= tagged and len(tagged) < len(models)
+    from orchestration.defs.dbt.assets import dbt_models
+
+    job = definitions.resolve_job_def("daily_pipeline")
+    assert [node.name for node in job.graph.nodes if node.name.startswith("dbt_")] == ["dbt_build"]
+    graph = definitions.resolve_asset_graph()
+    by_name = {key.path[-1]: graph.get(key) for key in dbt_models().keys}
+    for node in models:
+        assert (by_name[node["name"]].partitions_def is not None) == (node["name"] in tagged), node["name"]

@@ -7,7 +7,7 @@ run's window; every other model is an unpartitioned asset rebuilt whole (or incr
 Dagster 1.13 lets one step hold assets with and without partitions when the step can run a subset; before that,
 the project was three steps, each with its own dbt start-up and parse (about 10 s each on these machines).
 
-Spark mode (`NPS_DBT_TARGET=spark` or `spark_thrift`): dbt builds on Spark; before the first dbt step of a run
+Spark mode (`NPS_DBT_TARGET=spark` or `spark_thrift`): dbt builds on Spark; before the dbt step of a run
 that follows a raw load, the lake's day folders are registered as the Spark raw tables (scale_out/lake.py). The
 row counts and run metrics below are read from DuckDB only: on Spark the materializations say `engine: spark`
 and carry none.
@@ -199,11 +199,6 @@ def dbt_models() -> dg.AssetsDefinition:
         yield from build(context, dbt, warehouse, run_window(context))
 
     return dbt_build
-
-
-def partitioned_keys() -> list[dg.AssetKey]:
-    """The daily-partitioned dbt assets (models tagged `partitioned` or `partitioned_mart`)."""
-    return [spec.key for spec in dbt_models().specs if spec.partitions_def is not None]
 
 
 @dg.definitions
